@@ -1,0 +1,71 @@
+# Mote's build. `make run` and `make test` do all the set-up a fresh machine
+# needs (Debian packages are installed with apt-get when missing).
+
+GO        ?= go
+BIN       := bin/mote
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FUZZTIME  ?= 4s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build run test test-go test-deps fuzz fuzz-brief check bench bench-deps clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mote
+
+# apt-packages installs the Debian packages named in $(1) that are missing.
+define apt-packages
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+# Real components the tests start themselves.
+test-deps:
+	$(call apt-packages,clickhouse-server)
+
+bench-deps:
+	$(call apt-packages,clickhouse-server wrk)
+
+# The collector with a local ClickHouse server (until the embedded chDB
+# engine lands): data under ./data, the demo site from mote.example.yaml.
+run: test-deps build
+	deploy/dev/run.sh
+
+# Everything, with real components: static checks, all tests, each fuzz
+# target briefly.
+test: test-deps check test-go fuzz-brief
+
+test-go:
+	$(GO) test -count=1 -timeout 20m ./...
+
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# fuzz-brief runs every Go fuzz target for FUZZTIME (make fuzz FUZZTIME=5m
+# for a long run). Targets are found by name, so a new one is never missed.
+fuzz-brief fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		pkg=./$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+			out=$$($(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || \
+				{ echo "$$out"; exit 1; }; \
+		done; \
+	done
+
+bench: bench-deps build
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	bench/run.sh
+
+clean:
+	rm -rf bin

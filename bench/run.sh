@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Compares `mote serve` (spool on, real ClickHouse behind it) with the bare
+# fasthttp ceiling (bench/ceiling) under the same wrk load on loopback, one
+# after the other, and prints a Markdown table for bench/BENCHMARKS.md.
+#
+#   bench/run.sh                 # 20 s per run, 64 connections, 2 wrk threads
+#   DURATION=30s CONNS=128 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-20s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+CH_PORT=${CH_PORT:-19000}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/ceiling" ./bench/ceiling
+go build -o "$work/mote" ./cmd/mote
+go build -o "$work/clickhouse-dev" ./internal/testenv/cmd/clickhouse-dev
+
+wait_port() {
+	for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.2; done
+	echo "nothing listens on $1" >&2; return 1
+}
+
+# run_wrk NAME PID URL: load the server, print one table row.
+run_wrk() {
+	local name=$1 pid=$2 url=$3 out
+	wrk -t"$THREADS" -c"$CONNS" -d5s -s bench/pixel.lua "$url" >/dev/null # warm-up
+	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s bench/pixel.lua "$url")
+	local rps p50 p99 errors rss
+	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+	p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+	p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+	errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); errors=${errors:-0}
+	rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/"$pid"/status)
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$rss"
+	echo "$rps" >"$work/$name.rps"
+}
+
+echo "| server | requests/s | p50 | p99 | non-2xx | peak RSS |"
+echo "| --- | --- | --- | --- | --- | --- |"
+
+"$work/ceiling" -addr 127.0.0.1:18080 & pids+=($!)
+wait_port 18080
+run_wrk ceiling "${pids[-1]}" http://127.0.0.1:18080
+kill "${pids[-1]}"
+
+"$work/clickhouse-dev" -dir "$work/ch" -port "$CH_PORT" >"$work/ch.log" 2>&1 & pids+=($!)
+wait_port "$CH_PORT"
+cat >"$work/mote.yaml" <<YAML
+collector: {listen: "127.0.0.1:18081"}
+admin: {listen: "127.0.0.1:18082"}
+storage: {clickhouse: {dsn: "clickhouse://127.0.0.1:$CH_PORT/bench"}}
+spool: {dir: "$work/spool"}
+log_level: warn
+sites: [{id: demo, hostnames: [example.com]}]
+YAML
+"$work/mote" serve -config "$work/mote.yaml" & pids+=($!)
+wait_port 18081
+run_wrk "mote" "${pids[-1]}" http://127.0.0.1:18081
+stored=$(curl -s http://127.0.0.1:18082/metrics | awk '/^mote_hits_accepted_total/ {print $2}')
+
+ratio=$(awk -v a="$(cat "$work/mote.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
+echo
+echo "mote / ceiling = $ratio ($CONNS connections, $THREADS wrk threads, $DURATION; mote accepted $stored hits)"

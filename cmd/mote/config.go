@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mote-analytics/mote"
+)
+
+// Config is the whole of mote's configuration: a YAML file (mote.yaml,
+// see mote.example.yaml), overridden by MOTE_* environment variables,
+// overridden by flags. Zero values mean the documented defaults, which
+// applyDefaults fills in.
+type Config struct {
+	Collector struct {
+		Listen         string        `yaml:"listen"`
+		TrustedProxies []string      `yaml:"trusted_proxies"`
+		ReadTimeout    time.Duration `yaml:"read_timeout"`
+		WriteTimeout   time.Duration `yaml:"write_timeout"`
+		IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	} `yaml:"collector"`
+	Admin struct {
+		Listen string `yaml:"listen"`
+	} `yaml:"admin"`
+	Storage struct {
+		Engine     string `yaml:"engine"`
+		ClickHouse struct {
+			DSN string `yaml:"dsn"`
+		} `yaml:"clickhouse"`
+	} `yaml:"storage"`
+	Spool struct {
+		Dir          string `yaml:"dir"`
+		MaxBytes     int64  `yaml:"max_bytes"`
+		SegmentBytes int64  `yaml:"segment_bytes"`
+	} `yaml:"spool"`
+	Batch struct {
+		MaxRows int           `yaml:"max_rows"`
+		MaxWait time.Duration `yaml:"max_wait"`
+	} `yaml:"batch"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+	Sites           []SiteConfig  `yaml:"sites"`
+}
+
+// SiteConfig is one entry of the sites list.
+type SiteConfig struct {
+	ID            string   `yaml:"id"`
+	Hostnames     []string `yaml:"hostnames"`
+	Consent       string   `yaml:"consent"`
+	Timezone      string   `yaml:"timezone"`
+	RetentionDays int      `yaml:"retention_days"`
+}
+
+// configError names the configuration key at fault, so that an operator
+// can find it in the file, the environment or the flags.
+type configError struct {
+	key string
+	msg string
+}
+
+func (e *configError) Error() string { return "config " + e.key + ": " + e.msg }
+
+// setting is one scalar that the environment and flags may override.
+type setting struct {
+	key   string // dotted YAML path, used in error messages
+	env   string
+	flag  string
+	usage string
+	set   func(c *Config, v string) error
+}
+
+func durationSetter(field func(c *Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("not a duration (e.g. 5s, 1m)")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func intSetter[T int | int64](field func(c *Config) *T) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errors.New("not a whole number")
+		}
+		*field(c) = T(n)
+		return nil
+	}
+}
+
+func stringSetter(field func(c *Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+var settings = []setting{
+	{"collector.listen", "MOTE_LISTEN", "listen", "beacon listener address", stringSetter(func(c *Config) *string { return &c.Collector.Listen })},
+	{"collector.trusted_proxies", "MOTE_TRUSTED_PROXIES", "trusted-proxies", "comma-separated CIDRs whose forwarded headers are believed", func(c *Config, v string) error {
+		c.Collector.TrustedProxies = splitList(v)
+		return nil
+	}},
+	{"admin.listen", "MOTE_ADMIN_LISTEN", "admin-listen", "admin listener address (metrics, dashboard)", stringSetter(func(c *Config) *string { return &c.Admin.Listen })},
+	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: clickhouse", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},
+	{"storage.clickhouse.dsn", "MOTE_CLICKHOUSE_DSN", "clickhouse-dsn", "ClickHouse DSN, clickhouse://host:9000/db", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.DSN })},
+	{"spool.dir", "MOTE_SPOOL_DIR", "spool-dir", "write-ahead spool directory", stringSetter(func(c *Config) *string { return &c.Spool.Dir })},
+	{"spool.max_bytes", "MOTE_SPOOL_MAX_BYTES", "spool-max-bytes", "cap on unsent spool bytes; past it hits get 503", intSetter(func(c *Config) *int64 { return &c.Spool.MaxBytes })},
+	{"batch.max_rows", "MOTE_BATCH_MAX_ROWS", "batch-max-rows", "rows per ClickHouse insert", intSetter(func(c *Config) *int { return &c.Batch.MaxRows })},
+	{"batch.max_wait", "MOTE_BATCH_MAX_WAIT", "batch-max-wait", "longest wait before a partial batch is inserted", durationSetter(func(c *Config) *time.Duration { return &c.Batch.MaxWait })},
+	{"shutdown_timeout", "MOTE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long SIGTERM may take to drain and flush", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"log_level", "MOTE_LOG_LEVEL", "log-level", "debug, info, warn or error", stringSetter(func(c *Config) *string { return &c.LogLevel })},
+}
+
+// loadConfig reads the file named by -config (or MOTE_CONFIG, or mote.yaml
+// when it exists), then applies the environment, then the flags, then the
+// defaults, and validates the result.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
+	path := fs.String("config", "", "configuration file (default mote.yaml when present; env MOTE_CONFIG)")
+	flagValues := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		flagValues[s.key] = fs.String(s.flag, "", s.usage+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	file := *path
+	if file == "" {
+		file = getenv("MOTE_CONFIG")
+	}
+	explicit := file != ""
+	if !explicit {
+		file = "mote.yaml"
+	}
+	cfg := new(Config)
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		if err := decodeYAML(data, cfg); err != nil {
+			return nil, fmt.Errorf("config %s: %w", file, err)
+		}
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return nil, &configError{key: "file", msg: err.Error()}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(cfg, v); err != nil {
+				return nil, &configError{key: s.key + " (env " + s.env + ")", msg: err.Error()}
+			}
+		}
+	}
+	for _, s := range settings {
+		if v := *flagValues[s.key]; v != "" {
+			if err := s.set(cfg, v); err != nil {
+				return nil, &configError{key: s.key + " (flag -" + s.flag + ")", msg: err.Error()}
+			}
+		}
+	}
+	applyDefaults(cfg)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): field (\S+) not found in type`)
+
+// decodeYAML refuses unknown keys: a misspelt key silently ignored is how a
+// privacy setting ends up not applied.
+func decodeYAML(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			return fmt.Errorf("line %s: unknown key %q", m[1], m[2])
+		}
+		return err
+	}
+	return nil
+}
+
+func applyDefaults(c *Config) {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defDur := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.Collector.Listen, ":8080")
+	def(&c.Admin.Listen, "127.0.0.1:8081")
+	def(&c.Storage.Engine, "clickhouse")
+	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
+	def(&c.Spool.Dir, "data/spool")
+	def(&c.LogLevel, "info")
+	defDur(&c.ShutdownTimeout, 10*time.Second)
+	for i := range c.Sites {
+		def(&c.Sites[i].Consent, string(mote.ConsentExempt))
+		def(&c.Sites[i].Timezone, "UTC")
+	}
+}
+
+var siteID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+func (c *Config) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &configError{key: key, msg: fmt.Sprintf(format, args...)}
+	}
+	for i, p := range c.Collector.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return bad(fmt.Sprintf("collector.trusted_proxies[%d]", i), "%q is not a CIDR (e.g. 10.0.0.0/8)", p)
+		}
+	}
+	if c.Storage.Engine != "clickhouse" {
+		return bad("storage.engine", "%q is not an engine (clickhouse)", c.Storage.Engine)
+	}
+	if !strings.HasPrefix(c.Storage.ClickHouse.DSN, "clickhouse://") {
+		return bad("storage.clickhouse.dsn", "must start with clickhouse://")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	for key, v := range map[string]int64{"spool.max_bytes": c.Spool.MaxBytes, "spool.segment_bytes": c.Spool.SegmentBytes, "batch.max_rows": int64(c.Batch.MaxRows)} {
+		if v < 0 {
+			return bad(key, "must not be negative")
+		}
+	}
+	if len(c.Sites) == 0 {
+		return bad("sites", "no site configured: add at least one (see mote.example.yaml)")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sites {
+		key := fmt.Sprintf("sites[%d]", i)
+		if !siteID.MatchString(s.ID) {
+			return bad(key+".id", "%q must be 1-64 characters of a-z, 0-9, '.', '_' or '-'", s.ID)
+		}
+		if seen[s.ID] {
+			return bad(key+".id", "%q is listed twice", s.ID)
+		}
+		seen[s.ID] = true
+		if len(s.Hostnames) == 0 {
+			return bad(key+".hostnames", "site %q lists no hostname", s.ID)
+		}
+		for j, h := range s.Hostnames {
+			if h == "" || strings.ContainsAny(h, "/: ") {
+				return bad(fmt.Sprintf("%s.hostnames[%d]", key, j), "%q is not a host name (no scheme, port or path)", h)
+			}
+		}
+		switch mote.ConsentMode(s.Consent) {
+		case mote.ConsentExempt, mote.ConsentRequired:
+		default:
+			return bad(key+".consent", "%q is not exempt or required", s.Consent)
+		}
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			return bad(key+".timezone", "%q is not an IANA time zone", s.Timezone)
+		}
+		if s.RetentionDays < 0 {
+			return bad(key+".retention_days", "must not be negative")
+		}
+	}
+	return nil
+}
+
+// sites converts the configured sites into domain values.
+func (c *Config) sites() []mote.Site {
+	out := make([]mote.Site, len(c.Sites))
+	for i, s := range c.Sites {
+		out[i] = mote.Site{
+			ID:        s.ID,
+			Hostnames: s.Hostnames,
+			Consent:   mote.ConsentMode(s.Consent),
+			Timezone:  s.Timezone,
+			Retention: time.Duration(s.RetentionDays) * 24 * time.Hour,
+		}
+	}
+	return out
+}
+
+// trustedProxies parses the validated CIDR list.
+func (c *Config) trustedProxies() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.Collector.TrustedProxies))
+	for _, p := range c.Collector.TrustedProxies {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func newFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("mote", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}

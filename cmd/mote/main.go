@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: mote <command> [flags]
+
+commands:
+  serve     run the beacon collector and the admin listener
+  migrate   apply the storage schema to the configured ClickHouse and exit
+  version   print the version
+
+Run "mote <command> -h" for the flags of a command.
+`
+
+// run is main without the process: tests call it in-process.
+// Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "mote", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve", "migrate":
+	default:
+		fmt.Fprintf(stderr, "mote: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("mote "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "mote:", err)
+		return 2
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	switch cmd {
+	case "migrate":
+		err = migrate(ctx, cfg)
+	default:
+		err = serve(ctx, cfg, log, nil)
+	}
+	if err != nil {
+		log.Error(cmd+" failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by Config.validate
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mote-analytics/mote/collector"
+	"github.com/mote-analytics/mote/storage"
+)
+
+// statsCollector exports the packages' own atomic counters at scrape time.
+// collector and storage keep plain counters and know nothing of
+// Prometheus; this is the one place that names the metrics.
+type statsCollector struct {
+	col   *collector.Server
+	spool *storage.Spool
+	store *storageLink
+
+	received, accepted, rejected                      *prometheus.Desc
+	spoolBytes, spoolSegments, spoolFull, spoolFsyncs *prometheus.Desc
+	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
+}
+
+func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink) *statsCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("mote_"+name, help, labels, nil)
+	}
+	return &statsCollector{
+		col: col, spool: spool, store: store,
+		received:      d("hits_received_total", "Requests read by the beacon listener."),
+		accepted:      d("hits_accepted_total", "Hits made durable in the spool and answered."),
+		rejected:      d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
+		spoolBytes:    d("spool_pending_bytes", "Spool bytes not yet stored in ClickHouse."),
+		spoolSegments: d("spool_segments", "Spool segment files on disk."),
+		spoolFull:     d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
+		spoolFsyncs:   d("spool_fsyncs_total", "Group commits (fsyncs) of the spool."),
+		stored:        d("rows_stored_total", "Rows ClickHouse accepted."),
+		batches:       d("batches_total", "Batches ClickHouse accepted."),
+		insertErrors:  d("clickhouse_errors_total", "Failed ClickHouse inserts and checks (retried)."),
+		lastBatch:     d("batch_last_rows", "Rows in the last batch stored."),
+		insertS:       d("batch_insert_seconds_total", "Time spent in ClickHouse inserts; divide by mote_batches_total for the mean latency."),
+	}
+}
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	cs := c.col.Stats()
+	counter(c.received, float64(cs.Received))
+	counter(c.accepted, float64(cs.Accepted))
+	for reason, n := range cs.Reasons() {
+		counter(c.rejected, float64(n), reason)
+	}
+	ss := c.spool.Stats()
+	gauge(c.spoolBytes, float64(ss.PendingBytes))
+	gauge(c.spoolSegments, float64(ss.Segments))
+	counter(c.spoolFull, float64(ss.FullRejections))
+	counter(c.spoolFsyncs, float64(ss.Fsyncs))
+	bs := c.store.batcherStats()
+	counter(c.stored, float64(bs.RowsStored))
+	counter(c.batches, float64(bs.Batches))
+	counter(c.insertErrors, float64(bs.InsertErrors))
+	gauge(c.lastBatch, float64(bs.LastBatchRows))
+	counter(c.insertS, bs.InsertSeconds)
+}
+
+// metricsHandler serves Mote's metrics plus the Go runtime's and the
+// process's (RSS, open files), which the soak test watches.
+func metricsHandler(col *collector.Server, spool *storage.Spool, store *storageLink) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		newStatsCollector(col, spool, store),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}

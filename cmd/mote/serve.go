@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mote-analytics/mote/collector"
+	"github.com/mote-analytics/mote/dashboards"
+	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/clickhouse"
+)
+
+// listeners lets tests learn the bound addresses when they listen on :0.
+type listeners struct {
+	collector, admin net.Addr
+}
+
+// serve runs the collector and the admin listener until ctx is cancelled,
+// then shuts down in order: stop accepting hits, drain the spool into
+// ClickHouse (bounded by ShutdownTimeout), close the spool and the engine.
+// What is not drained in time stays in the spool for the next start.
+func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- listeners) error {
+	spool, err := storage.OpenSpool(storage.SpoolConfig{
+		Dir:          cfg.Spool.Dir,
+		MaxBytes:     cfg.Spool.MaxBytes,
+		SegmentBytes: cfg.Spool.SegmentBytes,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
+
+	store := &storageLink{cfg: cfg, spool: spool, log: log}
+	col, err := collector.New(collector.Config{
+		Sites:          cfg.sites(),
+		TrustedProxies: cfg.trustedProxies(),
+		ReadTimeout:    cfg.Collector.ReadTimeout,
+		WriteTimeout:   cfg.Collector.WriteTimeout,
+		IdleTimeout:    cfg.Collector.IdleTimeout,
+		Ready:          store.ready,
+		Logger:         log,
+	}, spool)
+	if err != nil {
+		return err
+	}
+	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store)})
+
+	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
+	if err != nil {
+		return fmt.Errorf("listen collector: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		colLn.Close()
+		return fmt.Errorf("listen admin: %w", err)
+	}
+	log.Info("mote serving", "collector", colLn.Addr().String(), "admin", adminLn.Addr().String(), "version", version)
+
+	storeCtx, stopStore := context.WithCancel(context.Background())
+	var storeDone sync.WaitGroup
+	storeDone.Add(1)
+	go func() { defer storeDone.Done(); store.run(storeCtx) }()
+
+	errc := make(chan error, 2)
+	go func() { errc <- col.Serve(colLn) }()
+	go func() { errc <- admin.Serve(adminLn) }()
+	if ready != nil {
+		ready <- listeners{collector: colLn.Addr(), admin: adminLn.Addr()}
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	case serveErr = <-errc:
+		log.Error("listener failed", "err", serveErr)
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := col.Shutdown(sctx); err != nil {
+		log.Warn("collector shutdown", "err", err)
+	}
+	stopStore()
+	storeDone.Wait()
+	if err := store.drain(sctx); err != nil {
+		log.Warn("spool not fully drained; it is replayed at next start", "err", err)
+	}
+	if err := admin.Shutdown(sctx); err != nil {
+		log.Warn("admin shutdown", "err", err)
+	}
+	store.close()
+	return serveErr
+}
+
+// storageLink connects the spool to ClickHouse and keeps trying while
+// ClickHouse is unreachable: the collector accepts hits into the spool
+// from the first second, whatever the state of the database.
+type storageLink struct {
+	cfg   *Config
+	spool *storage.Spool
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	engine  *clickhouse.Engine
+	batcher *storage.Batcher
+}
+
+// run opens the engine, migrates, and tails the spool until ctx is done.
+func (s *storageLink) run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		eng, err := s.connect(ctx)
+		if err == nil {
+			b := storage.NewBatcher(s.spool, eng, storage.BatcherConfig{
+				MaxRows: s.cfg.Batch.MaxRows,
+				MaxWait: s.cfg.Batch.MaxWait,
+			}, s.log)
+			s.mu.Lock()
+			s.engine, s.batcher = eng, b
+			s.mu.Unlock()
+			if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("batcher stopped", "err", err)
+			}
+			return
+		}
+		s.log.Warn("storage unavailable, hits are kept in the spool", "err", err, "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (s *storageLink) connect(ctx context.Context) (*clickhouse.Engine, error) {
+	eng, err := clickhouse.Open(ctx, clickhouse.Config{DSN: s.cfg.Storage.ClickHouse.DSN})
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.Migrate(ctx); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return eng, nil
+}
+
+// drain inserts what the spool holds, if storage was ever reached.
+func (s *storageLink) drain(ctx context.Context) error {
+	s.mu.Lock()
+	b := s.batcher
+	s.mu.Unlock()
+	if b == nil {
+		return errors.New("storage never became reachable")
+	}
+	return b.Drain(ctx)
+}
+
+func (s *storageLink) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.engine != nil {
+		s.engine.Close()
+	}
+}
+
+// ready is /readyz: hits can be accepted, because the spool has room (it
+// absorbs any storage outage up to its cap).
+func (s *storageLink) ready() bool {
+	limit := s.cfg.Spool.MaxBytes
+	if limit == 0 {
+		limit = 1 << 30 // storage.SpoolConfig's default
+	}
+	return s.spool.Stats().PendingBytes < limit
+}
+
+// migrate is "mote migrate": apply the schema and exit.
+func migrate(ctx context.Context, cfg *Config) error {
+	eng, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	return eng.Migrate(ctx)
+}
+
+// batcherStats is zero until storage was first reached.
+func (s *storageLink) batcherStats() storage.BatcherStats {
+	s.mu.Lock()
+	b := s.batcher
+	s.mu.Unlock()
+	if b == nil {
+		return storage.BatcherStats{}
+	}
+	return b.Stats()
+}

@@ -1,0 +1,105 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/mote-analytics/mote"
+)
+
+// Defaults applied to zero Config fields.
+const (
+	DefaultMaxBodyBytes   = 16 << 10
+	DefaultReadBufferSize = 8 << 10
+	DefaultReadTimeout    = 5 * time.Second
+	DefaultWriteTimeout   = 5 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+)
+
+// Config configures a Server. The zero value of every field means its
+// default; Sites must name at least one site for anything to be stored.
+type Config struct {
+	// Sites are the tracked sites; hits for other site ids are not stored.
+	Sites []mote.Site
+	// TrustedProxies are the peers whose X-Forwarded-For / Forwarded
+	// headers are believed. Empty means the socket peer is the client,
+	// which is the only safe default: anyone can send those headers.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes caps a beacon body (default 16 KiB); larger is 413.
+	MaxBodyBytes int
+	// ReadTimeout bounds reading one request, WriteTimeout writing one
+	// response, IdleTimeout waiting for the next request on a keep-alive
+	// connection. They keep slow clients (slowloris) from holding
+	// connections; defaults 5s, 5s, 60s.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ReadBufferSize caps the request line plus headers (default 8 KiB);
+	// larger is 431.
+	ReadBufferSize int
+	// Ready reports whether hits can be accepted (GET /readyz); nil means
+	// always ready.
+	Ready func() bool
+	// Now is the clock stamping events; nil means time.Now.
+	Now func() time.Time
+	// Logger receives the server's own diagnostics; nil means
+	// slog.Default(). Nothing about a visitor is ever logged.
+	Logger *slog.Logger
+}
+
+// withDefaults returns c with defaults filled in, or an error naming the
+// first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ReadBufferSize == 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	switch {
+	case c.MaxBodyBytes < 0:
+		return c, fmt.Errorf("max body bytes %d: must not be negative", c.MaxBodyBytes)
+	case c.ReadBufferSize < 1024:
+		return c, fmt.Errorf("read buffer size %d: must be at least 1024 bytes", c.ReadBufferSize)
+	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
+		return c, errors.New("timeouts must not be negative")
+	}
+	seen := make(map[string]bool, len(c.Sites))
+	for i, s := range c.Sites {
+		if s.ID == "" {
+			return c, fmt.Errorf("site %d: empty id", i)
+		}
+		if len(s.ID) > maxSiteLen {
+			return c, fmt.Errorf("site %q: id longer than %d bytes", s.ID, maxSiteLen)
+		}
+		if seen[s.ID] {
+			return c, fmt.Errorf("site %q: listed twice", s.ID)
+		}
+		seen[s.ID] = true
+		if len(s.Hostnames) == 0 {
+			return c, fmt.Errorf("site %q: no hostnames", s.ID)
+		}
+	}
+	for i, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return c, fmt.Errorf("trusted proxy %d: invalid prefix", i)
+		}
+	}
+	return c, nil
+}

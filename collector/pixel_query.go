@@ -1,0 +1,128 @@
+package collector
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// parsePixelQuery reads the no-JS pixel's parameters from a raw query
+// string into b:
+//
+//	s  site id (required)
+//	u  page URL (optional: the Referer header stands in when absent)
+//	r  referrer URL
+//	w  viewport width in CSS pixels, decimal, at most 100000
+//
+// Values are percent-decoded ('+' is a space) and sanitised to valid UTF-8;
+// unknown keys are ignored and the first occurrence of a key wins. It
+// returns false for a missing site or a malformed width: the pixel still
+// answers its GIF, but nothing is stored.
+//
+// It is written here rather than taken from fasthttp's Args so that it
+// decodes only the four keys it needs, into the hit's scratch, and can be
+// fuzzed on its own.
+func parsePixelQuery(q []byte, sc *scratch, b *beacon) bool {
+	var seenS, seenU, seenR, seenW bool
+	for len(q) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, nil
+		}
+		key, val := pair, []byte(nil)
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
+			key, val = pair[:i], pair[i+1:]
+		}
+		if len(key) != 1 {
+			continue
+		}
+		switch key[0] {
+		case 's':
+			if !seenS {
+				seenS = true
+				b.site = sc.queryValue(val)
+			}
+		case 'u':
+			if !seenU {
+				seenU = true
+				b.url = capString(sc.queryValue(val), maxURLLen)
+			}
+		case 'r':
+			if !seenR {
+				seenR = true
+				b.ref = capString(sc.queryValue(val), maxURLLen)
+			}
+		case 'w':
+			if !seenW {
+				seenW = true
+				w, ok := parseWidth(val)
+				if !ok {
+					return false
+				}
+				b.width = w
+			}
+		}
+	}
+	return b.site != ""
+}
+
+// parseWidth accepts "" (unknown, 0) or decimal digits up to maxScreenWidth.
+func parseWidth(v []byte) (int64, bool) {
+	if len(v) > 6 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n <= maxScreenWidth
+}
+
+// queryValue percent-decodes v ('+' is a space; a '%' not followed by two
+// hex digits stays literal) and sanitises it to valid UTF-8. It aliases v
+// when nothing needs decoding.
+func (s *scratch) queryValue(v []byte) string {
+	if bytes.IndexByte(v, '%') < 0 && bytes.IndexByte(v, '+') < 0 {
+		return s.validString(v)
+	}
+	mark := len(s.buf)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+			c = unhex(v[i+1])<<4 | unhex(v[i+2])
+			i += 2
+		}
+		s.buf = append(s.buf, c)
+	}
+	decoded := s.buf[mark:]
+	if utf8.Valid(decoded) {
+		return s.since(mark)
+	}
+	// Sanitise into fresh space after the decoded bytes; the decoded
+	// copy is simply abandoned until the next request resets scratch.
+	clean := len(s.buf)
+	s.buf = appendValid(s.buf, s.buf[mark:clean])
+	return s.since(clean)
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}

@@ -1,0 +1,51 @@
+package collector
+
+import "github.com/valyala/fasthttp"
+
+// gif is the smallest transparent 1x1 GIF (GIF89a, one-colour global
+// table, a graphic control extension marking colour 0 transparent): 43
+// bytes, sent as is by every pixel response. It is never written to.
+var gifBody = []byte{
+	'G', 'I', 'F', '8', '9', 'a', // header
+	0x01, 0x00, 0x01, 0x00, // 1x1 logical screen
+	0x80, 0x00, 0x00, // global colour table of 2 entries, bg 0, aspect 0
+	0x00, 0x00, 0x00, 0xff, 0xff, 0xff, // colour table: black, white
+	0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, // graphic control: transparent index 0
+	0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // image descriptor
+	0x02, 0x02, 0x44, 0x01, 0x00, // LZW min code size 2, one 2-byte sub-block, terminator
+	0x3b, // trailer
+}
+
+// Fixed bodies, shared read-only by all responses (SetBodyRaw does not
+// copy them).
+var (
+	bodyOK         = []byte("ok\n")
+	bodyNotReady   = []byte("not ready\n")
+	bodyNotFound   = []byte("not found\n")
+	bodyMalformed  = []byte("malformed beacon\n")
+	bodyTooLarge   = []byte("beacon too large\n")
+	bodyBadType    = []byte("content type must be text/plain or application/json\n")
+	bodyUnavail    = []byte("temporarily unavailable\n")
+	bodyHeaderSize = []byte("request header too large\n")
+	bodyTimeout    = []byte("request timeout\n")
+	bodyBadRequest = []byte("bad request\n")
+)
+
+// text answers a short plain-text status.
+func text(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	ctx.Response.SetBodyRaw(body)
+}
+
+// pixelResponse answers the GIF. no-store keeps browsers and proxies from
+// answering a later view from cache (the hit would be lost);
+// Cross-Origin-Resource-Policy lets pages with COEP embed it.
+func pixelResponse(ctx *fasthttp.RequestCtx, status int) {
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentType("image/gif")
+	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	ctx.Response.Header.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	ctx.Response.SetBodyRaw(gifBody)
+}

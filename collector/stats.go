@@ -1,0 +1,72 @@
+package collector
+
+import "sync/atomic"
+
+// reason says why a request stored nothing. The values index counters.
+type reason uint8
+
+const (
+	reasonUnknownSite reason = iota // site id not configured
+	reasonBadHostname               // page URL missing, unparsable or host not on the site's list
+	reasonTooLarge                  // body over MaxBodyBytes (413)
+	reasonMalformed                 // unparsable body, query or request (400, or GIF for the pixel)
+	reasonUnavailable               // the Sink refused (503)
+	reasonNotFound                  // no such endpoint (404)
+	numReasons
+)
+
+// Stats is a snapshot of the server's counters since New. Received counts
+// every request read (health checks and CORS preflights included, which
+// are neither accepted nor rejected); Accepted counts hits the Sink took.
+// The other fields count requests that stored nothing, by reason.
+type Stats struct {
+	Received uint64
+	Accepted uint64
+
+	UnknownSite uint64 // site id not configured
+	BadHostname uint64 // page URL missing or unparsable, or its host not allowed for the site
+	TooLarge    uint64 // body over MaxBodyBytes, or headers over ReadBufferSize
+	Malformed   uint64 // bad JSON, bad pixel parameters, unparsable request
+	Unavailable uint64 // the Sink failed (spool full or closed): 503
+	NotFound    uint64 // unknown path or method
+}
+
+// Rejected is the sum of the reason counters.
+func (s Stats) Rejected() uint64 {
+	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound
+}
+
+// Reasons returns the reason counters under the labels used for metrics,
+// so an exporter does not have to track the field list.
+func (s Stats) Reasons() map[string]uint64 {
+	return map[string]uint64{
+		"unknown_site": s.UnknownSite,
+		"bad_hostname": s.BadHostname,
+		"too_large":    s.TooLarge,
+		"malformed":    s.Malformed,
+		"unavailable":  s.Unavailable,
+		"not_found":    s.NotFound,
+	}
+}
+
+// counters are updated on the hit path with atomic adds only: a mutex
+// there would serialise every handler.
+type counters struct {
+	received, accepted atomic.Uint64
+	rejected           [numReasons]atomic.Uint64
+}
+
+func (c *counters) reject(r reason) { c.rejected[r].Add(1) }
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Received:    c.received.Load(),
+		Accepted:    c.accepted.Load(),
+		UnknownSite: c.rejected[reasonUnknownSite].Load(),
+		BadHostname: c.rejected[reasonBadHostname].Load(),
+		TooLarge:    c.rejected[reasonTooLarge].Load(),
+		Malformed:   c.rejected[reasonMalformed].Load(),
+		Unavailable: c.rejected[reasonUnavailable].Load(),
+		NotFound:    c.rejected[reasonNotFound].Load(),
+	}
+}

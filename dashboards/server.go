@@ -1,0 +1,51 @@
+package dashboards
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Config configures the admin listener. The zero value serves 404 for
+// /metrics.
+type Config struct {
+	// Metrics serves /metrics (Prometheus text format); nil disables it.
+	Metrics http.Handler
+}
+
+// Server is the admin HTTP server.
+type Server struct {
+	http *http.Server
+}
+
+// New builds the admin server's routes.
+func New(cfg Config) *Server {
+	mux := http.NewServeMux()
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return &Server{http: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}}
+}
+
+// Serve answers on ln until Shutdown. It returns nil after a Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }

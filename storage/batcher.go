@@ -1,0 +1,335 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mote-analytics/mote"
+)
+
+// The Batcher tails the Spool and inserts its records into an Engine in
+// batches, in spool order, and moves the spool's checkpoint only after the
+// Engine accepted a batch. Together with the spool this gives "answered =
+// stored, exactly once":
+//
+//   - A batch is stored under a batch id derived from the spool position of
+//     its first record (Spool.BatchID), so the same records always get the
+//     same id, whichever process inserts them.
+//   - When the outcome of an insert is unknown (an error or timeout: the
+//     server may have stored the block before the connection broke), and
+//     for the first batch after the spool was opened (the previous process
+//     may have inserted without checkpointing), the Batcher first asks
+//     Engine.BatchRows how many rows are stored under that id. Inserts are
+//     atomic and in order, so n rows there means exactly the next n records
+//     are stored: they are skipped, and the check repeats at the following
+//     position, until a position has nothing stored. The rest is inserted
+//     under that position's id. A replay therefore neither duplicates nor
+//     loses a record, even if the previous process cut its batches
+//     differently (n may reach beyond the current batch).
+//   - ClickHouse down: the same batch is retried with exponential backoff
+//     (capped) until it goes in; nothing later is inserted before it. The
+//     spool keeps accepting hits up to its cap meanwhile.
+//
+// A record that cannot be read or decoded (spool corruption, or a record
+// written by a newer version) stops Run with an error naming its
+// position rather than being skipped: losing accepted hits silently is
+// worse than an alert.
+
+// BatcherConfig tunes a Batcher. The zero value of each field means its
+// default.
+type BatcherConfig struct {
+	// MaxRows cuts a batch once it holds this many rows. Default 10000.
+	MaxRows int
+	// MaxWait cuts a batch this long after its first row was read, however
+	// small it is, bounding how stale the dashboards are. Default 1s.
+	MaxWait time.Duration
+	// MinBackoff and MaxBackoff bound the exponential wait between retries
+	// of a failed insert or replay check. Defaults 100ms and 10s.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+}
+
+// BatcherStats is a snapshot of a Batcher's counters.
+type BatcherStats struct {
+	RowsStored    uint64  // rows inserted by this Batcher
+	RowsSkipped   uint64  // records found already stored on a replay check
+	Batches       uint64  // successful inserts
+	InsertErrors  uint64  // failed inserts and failed replay checks
+	LastBatchRows uint64  // rows of the latest successful insert
+	InsertSeconds float64 // total time spent in successful inserts
+}
+
+// Batcher moves records from a Spool into an Engine. Run and Drain must
+// not run at the same time (the second returns an error); Stats may be
+// called from anywhere.
+type Batcher struct {
+	sp  *Spool
+	eng Engine
+	cfg BatcherConfig
+	log *slog.Logger
+
+	busy sync.Mutex // held by Run or Drain
+
+	// State carried from Run to Drain, so that rows read but not yet
+	// stored when Run stopped are not read twice.
+	r         *Reader
+	rows      []mote.Event
+	starts    []Position // spool position of each row
+	committed Position
+	verify    bool   // check BatchRows before the next insert
+	skip      uint64 // records already stored by an earlier run, still to pass over
+
+	rowsStored    atomic.Uint64
+	rowsSkipped   atomic.Uint64
+	batches       atomic.Uint64
+	insertErrors  atomic.Uint64
+	lastBatchRows atomic.Uint64
+	insertNanos   atomic.Int64
+}
+
+// NewBatcher returns a Batcher that moves sp's records into eng. log
+// receives insert failures and replay decisions (ids, counts and errors,
+// never row content); nil means slog.Default().
+func NewBatcher(sp *Spool, eng Engine, cfg BatcherConfig, log *slog.Logger) *Batcher {
+	if cfg.MaxRows <= 0 {
+		cfg.MaxRows = 10000
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = time.Second
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 100 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 10 * time.Second
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if log == nil {
+		log = slog.Default()
+	}
+	// The first batch after opening the spool is always checked: the
+	// previous process may have inserted it without checkpointing.
+	return &Batcher{sp: sp, eng: eng, cfg: cfg, log: log, verify: true}
+}
+
+// Stats returns a snapshot of the Batcher's counters.
+func (b *Batcher) Stats() BatcherStats {
+	return BatcherStats{
+		RowsStored:    b.rowsStored.Load(),
+		RowsSkipped:   b.rowsSkipped.Load(),
+		Batches:       b.batches.Load(),
+		InsertErrors:  b.insertErrors.Load(),
+		LastBatchRows: b.lastBatchRows.Load(),
+		InsertSeconds: time.Duration(b.insertNanos.Load()).Seconds(),
+	}
+}
+
+func (b *Batcher) start() error {
+	if !b.busy.TryLock() {
+		return errors.New("batcher: Run or Drain already in progress")
+	}
+	if b.r == nil {
+		from := b.sp.Checkpoint()
+		r, err := b.sp.NewReader(from)
+		if err != nil {
+			b.busy.Unlock()
+			return fmt.Errorf("batcher: %w", err)
+		}
+		b.r, b.committed = r, from
+	}
+	return nil
+}
+
+// Run tails the spool and stores its records until ctx is done, then
+// returns nil; rows it had read but not stored stay for Drain. It returns
+// an error if the spool cannot be read (see the type comment) or has been
+// closed (ErrSpoolClosed).
+func (b *Batcher) Run(ctx context.Context) error {
+	if err := b.start(); err != nil {
+		return err
+	}
+	defer b.busy.Unlock()
+	var deadline time.Time // when the current batch is cut, however small
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		eof, err := b.fill()
+		if err != nil {
+			return err
+		}
+		if len(b.rows) > 0 && deadline.IsZero() {
+			deadline = time.Now().Add(b.cfg.MaxWait)
+		}
+		if !eof || len(b.rows) > 0 && !time.Now().Before(deadline) {
+			if err := b.flush(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			deadline = time.Time{}
+			continue
+		}
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if len(b.rows) > 0 {
+			wctx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		err = b.sp.Wait(wctx, b.r.Pos())
+		cancel()
+		if errors.Is(err, ErrSpoolClosed) {
+			if len(b.rows) > 0 {
+				deadline = time.Now() // store what is left, then stop
+				continue
+			}
+			return fmt.Errorf("batcher: %w", err)
+		}
+	}
+}
+
+// Drain stores every record that is durable when it is called, in batches
+// of MaxRows, ignoring MaxWait, retrying failures until ctx is done (then
+// it returns ctx's error). Call it on shutdown after Run returned and
+// before Spool.Close.
+func (b *Batcher) Drain(ctx context.Context) error {
+	if err := b.start(); err != nil {
+		return err
+	}
+	defer b.busy.Unlock()
+	target := b.sp.End()
+	for {
+		eof, err := b.fill()
+		if err != nil {
+			return err
+		}
+		if err := b.flush(ctx); err != nil {
+			return fmt.Errorf("batcher drain: %w", err)
+		}
+		if eof || !b.r.Pos().Less(target) {
+			return nil
+		}
+	}
+}
+
+// fill reads records into b.rows until MaxRows (eof false) or the durable
+// end (eof true). Records an earlier run already stored are passed over.
+func (b *Batcher) fill() (eof bool, err error) {
+	for len(b.rows) < b.cfg.MaxRows {
+		pos, rec, err := b.r.Next()
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("batcher: %w", err)
+		}
+		if b.skip > 0 {
+			b.skip--
+			b.rowsSkipped.Add(1)
+			continue
+		}
+		n := len(b.rows)
+		if n < cap(b.rows) {
+			b.rows = b.rows[:n+1] // reuse the element's prop slices
+		} else {
+			b.rows = append(b.rows, mote.Event{})
+		}
+		if err := DecodeEvent(rec, &b.rows[n]); err != nil {
+			b.rows = b.rows[:n]
+			return false, fmt.Errorf("batcher: record at %v: %w", pos, err)
+		}
+		b.starts = append(b.starts, pos)
+	}
+	return false, nil
+}
+
+// flush stores b.rows (checking first where the outcome of an earlier
+// insert is unknown), retrying with backoff, then moves the checkpoint to
+// the reader's position. On ctx's end it keeps the rows not yet stored.
+func (b *Batcher) flush(ctx context.Context) error {
+	end := b.r.Pos()
+	backoff := b.cfg.MinBackoff
+	retry := func(what string, id uint64, err error) error {
+		b.insertErrors.Add(1)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b.log.Warn("batcher: "+what+" failed; retrying", "batch", id, "rows", len(b.rows), "backoff", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, b.cfg.MaxBackoff)
+		return nil
+	}
+	for len(b.rows) > 0 {
+		id := b.sp.BatchID(b.starts[0])
+		if b.verify {
+			n, err := b.eng.BatchRows(ctx, id)
+			if err != nil {
+				if err := retry("replay check", id, err); err != nil {
+					return err
+				}
+				continue
+			}
+			if n > 0 {
+				take := min(n, uint64(len(b.rows)))
+				b.dropFront(int(take))
+				b.skip += n - take
+				b.rowsSkipped.Add(take)
+				b.log.Info("batcher: skipped records already stored", "batch", id, "rows", n)
+				continue // the following position may be stored too
+			}
+			b.verify = false
+		}
+		t0 := time.Now()
+		err := b.eng.InsertEvents(ctx, id, b.rows)
+		if err != nil {
+			b.verify = true // the block may have been stored anyway
+			if err := retry("insert", id, err); err != nil {
+				return err
+			}
+			continue
+		}
+		b.insertNanos.Add(int64(time.Since(t0)))
+		b.rowsStored.Add(uint64(len(b.rows)))
+		b.batches.Add(1)
+		b.lastBatchRows.Store(uint64(len(b.rows)))
+		b.dropFront(len(b.rows))
+	}
+	if end == b.committed {
+		return nil
+	}
+	if err := b.sp.Commit(end); err != nil {
+		// The rows are stored; only the checkpoint lags. A later commit
+		// covers it, and a restart replays from the old one, which the
+		// replay check makes harmless.
+		b.log.Error("batcher: checkpoint failed", "err", err)
+		return nil
+	}
+	b.committed = end
+	return nil
+}
+
+// dropFront removes the first n rows, clearing the vacated elements so
+// that no two elements share prop slices when they are reused.
+func (b *Batcher) dropFront(n int) {
+	if n == len(b.rows) {
+		// Keep every element (and its own prop slices) for reuse.
+		b.rows, b.starts = b.rows[:0], b.starts[:0]
+		return
+	}
+	k := copy(b.rows, b.rows[n:])
+	clear(b.rows[k:])
+	b.rows = b.rows[:k]
+	k = copy(b.starts, b.starts[n:])
+	b.starts = b.starts[:k]
+}

@@ -1,0 +1,420 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage"
+	chengine "github.com/mote-analytics/mote/storage/clickhouse"
+)
+
+// The Batcher's tests run against a real ClickHouse server (Debian's
+// clickhouse-server, started by internal/testenv) through the real
+// storage/clickhouse engine. This TestMain serves the whole storage test
+// binary, internal tests included.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// testDB is one fresh database on a server, with the schema migrated.
+type testDB struct {
+	srv *testenv.Server
+	db  string
+	eng storage.Engine
+}
+
+func newTestDB(t testing.TB, srv *testenv.Server) *testDB {
+	t.Helper()
+	db := srv.NewDatabase(t)
+	eng := openEngine(t, srv, db)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := eng.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return &testDB{srv: srv, db: db, eng: eng}
+}
+
+func openEngine(t testing.TB, srv *testenv.Server, db string) storage.Engine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng, err := chengine.Open(ctx, chengine.Config{DSN: srv.DSN(db), DialTimeout: time.Second, ReadTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("open engine: %v", err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// counts returns the number of stored rows per pathname, and the number of
+// distinct batch ids.
+func (d *testDB) counts(t testing.TB) (map[string]uint64, uint64) {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr: []string{d.srv.Addr()},
+		Auth: clickhouse.Auth{Database: d.db, Username: "default"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := conn.Query(ctx, "SELECT pathname, count() FROM events GROUP BY pathname")
+	if err != nil {
+		t.Fatalf("count rows: %v", err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var p string
+		var n uint64
+		if err := rows.Scan(&p, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[p] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var batches uint64
+	if err := conn.QueryRow(ctx, "SELECT uniqExact(batch_id) FROM events").Scan(&batches); err != nil {
+		t.Fatalf("count batches: %v", err)
+	}
+	return out, batches
+}
+
+// expectExactlyOnce fails unless every path in want is stored exactly once
+// and nothing else is stored.
+func (d *testDB) expectExactlyOnce(t testing.TB, want []string) {
+	t.Helper()
+	got, _ := d.counts(t)
+	missing, dup := 0, 0
+	for _, p := range want {
+		switch got[p] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dup++
+		}
+		delete(got, p)
+	}
+	if missing != 0 || dup != 0 || len(got) != 0 {
+		t.Fatalf("of %d appended events: %d missing, %d stored more than once, %d unexpected rows", len(want), missing, dup, len(got))
+	}
+}
+
+func event(path string) mote.Event {
+	return mote.Event{
+		SiteID: "site", TS: time.Now().UTC(), Kind: mote.KindEvent, Name: "signup",
+		Hostname: "example.com", Pathname: path, Country: "FR", Browser: "Firefox",
+		VisitorID: 1, SessionID: 2, PropKeys: []string{"plan"}, PropValues: []string{"pro"},
+	}
+}
+
+func openSpool(t testing.TB, dir string) *storage.Spool {
+	t.Helper()
+	sp, err := storage.OpenSpool(storage.SpoolConfig{Dir: dir, SegmentBytes: 256 << 10, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+// appendPaths appends one event per path from `writers` goroutines.
+func appendPaths(t testing.TB, sp *storage.Spool, paths []string, writers int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range writers {
+		wg.Go(func() {
+			e := event("")
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(paths) {
+					return
+				}
+				e.Pathname = paths[i]
+				if err := sp.Append(&e); err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func paths(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("/%s/%d", prefix, i)
+	}
+	return out
+}
+
+// waitStored waits until the batcher has stored (or skipped) n rows.
+func waitStored(t testing.TB, b *storage.Batcher, n uint64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := b.Stats()
+		if st.RowsStored+st.RowsSkipped >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v the batcher has stored %d of %d rows (stats %+v)", timeout, st.RowsStored, n, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func runBatcher(b *storage.Batcher) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	return func() error { cancel(); return <-done }
+}
+
+func TestBatcherStoresEverythingOnce(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 700, MaxWait: 50 * time.Millisecond}, quietLogger())
+	stop := runBatcher(b)
+	want := paths("all", 3000)
+	appendPaths(t, sp, want, 16)
+	waitStored(t, b, uint64(len(want)), 30*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	d.expectExactlyOnce(t, want)
+	st := b.Stats()
+	_, batches := d.counts(t)
+	if st.RowsStored != 3000 || st.Batches != batches || st.LastBatchRows == 0 || st.InsertSeconds <= 0 {
+		t.Fatalf("stats %+v, %d distinct batch ids stored", st, batches)
+	}
+	if sp.Checkpoint() != sp.End() {
+		t.Fatalf("checkpoint %v behind the end %v after everything was stored", sp.Checkpoint(), sp.End())
+	}
+	if ps := sp.Stats().PendingBytes; ps != 0 {
+		t.Fatalf("%d bytes still pending", ps)
+	}
+}
+
+func TestBatcherMaxWaitCutsSmallBatches(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 1 << 20, MaxWait: 100 * time.Millisecond}, quietLogger())
+	stop := runBatcher(b)
+	defer stop()
+	want := paths("small", 3)
+	appendPaths(t, sp, want, 1)
+	waitStored(t, b, 3, 10*time.Second)
+	d.expectExactlyOnce(t, want)
+}
+
+// TestBatcherSurvivesOutage stops the server (SIGKILL) while hits keep
+// arriving, then restarts it: every appended event is stored exactly once.
+func TestBatcherSurvivesOutage(t *testing.T) {
+	srv := testenv.StartClickHouse(t)
+	d := newTestDB(t, srv)
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{
+		MaxRows: 200, MaxWait: 20 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+	}, quietLogger())
+	stop := runBatcher(b)
+
+	before, during, after := paths("before", 500), paths("during", 1500), paths("after", 500)
+	appendPaths(t, sp, before, 4)
+	waitStored(t, b, 500, 30*time.Second)
+
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	appendPaths(t, sp, during, 8)
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Stats().InsertErrors == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no insert failed while the server was down")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if sp.Stats().PendingBytes == 0 {
+		t.Fatal("the spool did not hold the hits during the outage")
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	appendPaths(t, sp, after, 4)
+	waitStored(t, b, 2500, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	d.expectExactlyOnce(t, append(append(before, during...), after...))
+	t.Logf("batcher stats after the outage: %+v", b.Stats())
+}
+
+// stopAfterInsert is the real engine, except that after its first
+// successful insert it reports a failure (the reply was lost) and, if
+// crash is set, cancels the Batcher's context as a process dying between
+// insert and checkpoint would.
+type stopAfterInsert struct {
+	storage.Engine
+	crash  context.CancelFunc
+	failed atomic.Bool
+}
+
+func (e *stopAfterInsert) InsertEvents(ctx context.Context, id uint64, rows []mote.Event) error {
+	if err := e.Engine.InsertEvents(ctx, id, rows); err != nil {
+		return err
+	}
+	if e.failed.CompareAndSwap(false, true) {
+		if e.crash != nil {
+			e.crash()
+		}
+		return errors.New("connection reset (simulated, after the insert was stored)")
+	}
+	return nil
+}
+
+// TestBatcherUncertainInsert loses the reply of a stored insert: the
+// Batcher must find the rows via BatchRows instead of inserting them twice.
+func TestBatcherUncertainInsert(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	eng := &stopAfterInsert{Engine: d.eng}
+	b := storage.NewBatcher(sp, eng, storage.BatcherConfig{MaxRows: 100, MinBackoff: time.Millisecond}, quietLogger())
+	want := paths("uncertain", 250)
+	appendPaths(t, sp, want, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d.expectExactlyOnce(t, want)
+	if st := b.Stats(); st.InsertErrors != 1 || st.RowsSkipped != 100 || st.RowsStored != 150 {
+		t.Fatalf("stats %+v", st) // the insert whose reply was lost is not counted
+	}
+}
+
+// TestBatcherReplayAfterCrash stores a batch and "crashes" before the
+// checkpoint; the spool is reopened and drained by a new Batcher that cuts
+// batches differently. Nothing is stored twice, nothing is lost.
+func TestBatcherReplayAfterCrash(t *testing.T) {
+	for _, maxRows := range []int{30, 100, 1000} {
+		t.Run(fmt.Sprintf("second batcher MaxRows=%d", maxRows), func(t *testing.T) {
+			d := newTestDB(t, testenv.ClickHouse(t))
+			dir := t.TempDir()
+			sp := openSpool(t, dir)
+			want := paths("crash", 450)
+			appendPaths(t, sp, want, 1)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			eng := &stopAfterInsert{Engine: d.eng, crash: cancel}
+			b := storage.NewBatcher(sp, eng, storage.BatcherConfig{MaxRows: 100}, quietLogger())
+			if err := b.Run(ctx); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			cp := sp.Checkpoint()
+			sp.Close() // no Drain: the process died
+			if got, _ := d.counts(t); len(got) != 100 {
+				t.Fatalf("%d rows stored before the crash, want 100", len(got))
+			}
+
+			sp = openSpool(t, dir)
+			defer sp.Close()
+			if sp.Checkpoint() != cp {
+				t.Fatalf("checkpoint moved: %v, was %v", sp.Checkpoint(), cp)
+			}
+			b = storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: maxRows}, quietLogger())
+			dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer dcancel()
+			if err := b.Drain(dctx); err != nil {
+				t.Fatal(err)
+			}
+			d.expectExactlyOnce(t, want)
+			if st := b.Stats(); st.RowsSkipped != 100 || st.RowsStored != 350 {
+				t.Fatalf("stats %+v", st)
+			}
+			if sp.Checkpoint() != sp.End() {
+				t.Fatalf("checkpoint %v, end %v", sp.Checkpoint(), sp.End())
+			}
+		})
+	}
+}
+
+// TestBatcherDrainOnShutdown: rows held by Run (MaxWait not reached) and
+// rows never read are all stored by Drain, as cmd does on SIGTERM.
+func TestBatcherDrainOnShutdown(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 400, MaxWait: time.Hour}, quietLogger())
+	stop := runBatcher(b)
+	first := paths("held", 1000)
+	appendPaths(t, sp, first, 4)
+	waitStored(t, b, 800, 30*time.Second) // two full batches; the rest is held
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	more := paths("late", 300)
+	appendPaths(t, sp, more, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Drain(ctx); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d.expectExactlyOnce(t, append(first, more...))
+}
+
+func TestBatcherRunTwiceRefused(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{}, quietLogger())
+	stop := runBatcher(b)
+	defer stop()
+	time.Sleep(20 * time.Millisecond)
+	if err := b.Drain(context.Background()); err == nil {
+		t.Fatal("Drain ran while Run was running")
+	}
+}
+
+// BenchmarkSpoolToClickHouse measures the whole write path: 16 appenders
+// into the spool, the Batcher inserting into a real server. It reports
+// rows/s end to end (append of the first row to insert of the last).
+func BenchmarkSpoolToClickHouse(b *testing.B) {
+	d := newTestDB(b, testenv.ClickHouse(b))
+	sp, err := storage.OpenSpool(storage.SpoolConfig{Dir: b.TempDir(), MaxBytes: 1 << 34, Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sp.Close()
+	bt := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxWait: 100 * time.Millisecond}, quietLogger())
+	stop := runBatcher(bt)
+	defer stop()
+	ps := paths("bench", b.N)
+	b.ResetTimer()
+	start := time.Now()
+	appendPaths(b, sp, ps, 16)
+	waitStored(b, bt, uint64(b.N), 5*time.Minute)
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rows/s")
+}

@@ -1,0 +1,160 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// Engine is a storage.Engine on a ClickHouse server. Migrate, BatchRows,
+// Ping and Close may be called from any goroutine. InsertEvents reuses its
+// column buffers between calls, so calls are serialised by a mutex: the
+// engine is meant to have one inserter (the Batcher goroutine), and a
+// second one would only wait.
+type Engine struct {
+	cfg      Config
+	db       string
+	conn     driver.Conn // pool whose connections use db
+	version  storage.ServerVersion
+	features storage.Features
+	schema   storage.Schema
+	log      *slog.Logger
+
+	insertMu  sync.Mutex
+	cols      eventColumns // reused by InsertEvents
+	insertSQL string
+}
+
+var _ storage.Engine = (*Engine)(nil)
+
+// Open connects to the server and detects its version. The database need
+// not exist yet: Migrate creates it.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	opt, db, err := cfg.options()
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse: %w", err)
+	}
+	if !validIdentifier(db) {
+		return nil, fmt.Errorf("open clickhouse: database name %q: want letters, digits and underscores", db)
+	}
+	addr := opt.Addr
+	raw, err := serverVersion(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", addr, err)
+	}
+	v, err := storage.ParseServerVersion(raw)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", addr, err)
+	}
+	opt, _, _ = cfg.options()
+	opt.Auth.Database = db
+	conn, err := ch.Open(opt)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", addr, err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Engine{
+		cfg:       cfg,
+		db:        db,
+		conn:      conn,
+		version:   v,
+		features:  v.Features(),
+		schema:    storage.Schema{Server: v, Retention: cfg.Retention, DedupWindow: cfg.DedupWindow},
+		log:       log,
+		insertSQL: storage.InsertEventsSQL(),
+	}, nil
+}
+
+// serverVersion asks SELECT version() on a connection without a database.
+func serverVersion(ctx context.Context, opt *ch.Options) (string, error) {
+	conn, err := ch.Open(opt)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// ServerVersion is the version detected at Open.
+func (e *Engine) ServerVersion() storage.ServerVersion { return e.version }
+
+// Database is the database the engine writes to.
+func (e *Engine) Database() string { return e.db }
+
+// Ping reports whether the server answers.
+func (e *Engine) Ping(ctx context.Context) error {
+	if err := e.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping clickhouse: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connection pool.
+func (e *Engine) Close() error {
+	if err := e.conn.Close(); err != nil {
+		return fmt.Errorf("close clickhouse: %w", err)
+	}
+	return nil
+}
+
+// BatchRows counts the events stored under batchID. On servers with
+// Features.BatchIndex a minmax index on batch_id keeps this cheap; on older
+// ones it scans the batch_id column.
+func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) {
+	var n uint64
+	q := fmt.Sprintf("SELECT count() FROM events WHERE batch_id = %d", batchID)
+	if err := e.conn.QueryRow(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rows of batch %d: %w", batchID, err)
+	}
+	return n, nil
+}
+
+// Server error codes the engine tells apart.
+const (
+	codeTableExists    = 57
+	codeUnknownTable   = 60
+	codeDatabaseExists = 82
+)
+
+// hasCode reports whether err is a server exception with one of codes.
+func hasCode(err error, codes ...int32) bool {
+	var exc *ch.Exception
+	if !errors.As(err, &exc) {
+		return false
+	}
+	for _, c := range codes {
+		if exc.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// validIdentifier accepts names that need no quoting beyond backquotes.
+func validIdentifier(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

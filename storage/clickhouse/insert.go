@@ -1,0 +1,204 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
+)
+
+// InsertEvents writes events as one block with every row's batch_id set to
+// batchID. On servers with Features.Dedup the insert carries
+// insert_deduplication_token, so a retry of the same batch that reaches the
+// server twice is stored once; on older servers the Batcher relies on
+// BatchRows alone.
+//
+// An event with an undeclared Kind or with props keys and values of
+// different lengths fails the whole batch before anything is sent: both
+// are programming errors upstream (the collector and the spool codec never
+// produce them), and storing a guess would be worse.
+func (e *Engine) InsertEvents(ctx context.Context, batchID uint64, events []mote.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	e.insertMu.Lock()
+	defer e.insertMu.Unlock()
+	if err := e.cols.fill(events, batchID); err != nil {
+		return fmt.Errorf("insert batch %d: %w", batchID, err)
+	}
+	defer e.cols.release()
+	if e.features.Dedup {
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{
+			"insert_deduplication_token": DedupToken(batchID, len(events)),
+		}))
+	}
+	batch, err := e.conn.PrepareBatch(ctx, e.insertSQL)
+	if err != nil {
+		return fmt.Errorf("insert batch %d: %w", batchID, err)
+	}
+	for i, col := range e.cols.columns() {
+		if err := batch.Column(i).Append(col); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("insert batch %d: column %s: %w", batchID, storage.EventColumns[i], err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert batch %d (%d rows): %w", batchID, len(events), err)
+	}
+	return nil
+}
+
+// DedupToken is the insert_deduplication_token of a batch. Batch ids are
+// spool positions, so a retry of the same batch carries the same token.
+// The row count is part of it because the server drops a block whose token
+// it has seen even if the rows differ: should a position ever be reused for
+// a batch of another size, that batch is stored rather than silently lost.
+func DedupToken(batchID uint64, rows int) string {
+	return "mote-" + strconv.FormatUint(batchID, 10) + "-" + strconv.Itoa(rows)
+}
+
+// eventColumns holds one slice per events column, reused across inserts so
+// that a steady stream of batches does not allocate the column buffers
+// again. The strings are not copied: they are only read while the block is
+// encoded, during InsertEvents.
+type eventColumns struct {
+	siteID                                 []string
+	ts                                     []time.Time
+	kind                                   []int8
+	name, hostname, pathname               []string
+	referrerHost, referrerSource, channel  []string
+	utmSource, utmMedium, utmCampaign      []string
+	utmTerm, utmContent                    []string
+	country, region, city                  []string
+	browser, browserVersion, os, osVersion []string
+	device, screen                         []string
+	visitorID, sessionID                   []uint64
+	engagementMS                           []uint32
+	scrollDepth                            []uint8
+	propKeys, propValues                   [][]string
+	campaignID                             []string
+	recipientID                            []uint64
+	machineOpen                            []uint8
+	machineReason, linkURL                 []string
+	batchID                                []uint64
+}
+
+// fill resets the columns and appends events to them.
+func (c *eventColumns) fill(events []mote.Event, batchID uint64) error {
+	c.reset()
+	for i := range events {
+		ev := &events[i]
+		if !ev.Kind.Valid() {
+			return fmt.Errorf("event %d: invalid kind %d", i, ev.Kind)
+		}
+		if len(ev.PropKeys) != len(ev.PropValues) {
+			return fmt.Errorf("event %d: %d prop keys but %d values", i, len(ev.PropKeys), len(ev.PropValues))
+		}
+		c.siteID = append(c.siteID, ev.SiteID)
+		c.ts = append(c.ts, ev.TS)
+		c.kind = append(c.kind, int8(ev.Kind))
+		c.name = append(c.name, ev.Name)
+		c.hostname = append(c.hostname, ev.Hostname)
+		c.pathname = append(c.pathname, ev.Pathname)
+		c.referrerHost = append(c.referrerHost, ev.ReferrerHost)
+		c.referrerSource = append(c.referrerSource, ev.ReferrerSource)
+		c.channel = append(c.channel, ev.Channel)
+		c.utmSource = append(c.utmSource, ev.UTMSource)
+		c.utmMedium = append(c.utmMedium, ev.UTMMedium)
+		c.utmCampaign = append(c.utmCampaign, ev.UTMCampaign)
+		c.utmTerm = append(c.utmTerm, ev.UTMTerm)
+		c.utmContent = append(c.utmContent, ev.UTMContent)
+		c.country = append(c.country, ev.Country)
+		c.region = append(c.region, ev.Region)
+		c.city = append(c.city, ev.City)
+		c.browser = append(c.browser, ev.Browser)
+		c.browserVersion = append(c.browserVersion, ev.BrowserVersion)
+		c.os = append(c.os, ev.OS)
+		c.osVersion = append(c.osVersion, ev.OSVersion)
+		c.device = append(c.device, ev.Device)
+		c.screen = append(c.screen, ev.Screen)
+		c.visitorID = append(c.visitorID, ev.VisitorID)
+		c.sessionID = append(c.sessionID, ev.SessionID)
+		c.engagementMS = append(c.engagementMS, ev.EngagementMS)
+		c.scrollDepth = append(c.scrollDepth, ev.ScrollDepth)
+		c.propKeys = append(c.propKeys, nonNil(ev.PropKeys))
+		c.propValues = append(c.propValues, nonNil(ev.PropValues))
+		c.campaignID = append(c.campaignID, ev.CampaignID)
+		c.recipientID = append(c.recipientID, ev.RecipientID)
+		c.machineOpen = append(c.machineOpen, ev.MachineOpen)
+		c.machineReason = append(c.machineReason, ev.MachineReason)
+		c.linkURL = append(c.linkURL, ev.LinkURL)
+		c.batchID = append(c.batchID, batchID)
+	}
+	return nil
+}
+
+var emptyStrings = []string{}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return emptyStrings
+	}
+	return s
+}
+
+// columns returns the slices in storage.EventColumns order.
+func (c *eventColumns) columns() []any {
+	return []any{
+		c.siteID, c.ts, c.kind, c.name,
+		c.hostname, c.pathname,
+		c.referrerHost, c.referrerSource, c.channel,
+		c.utmSource, c.utmMedium, c.utmCampaign, c.utmTerm, c.utmContent,
+		c.country, c.region, c.city,
+		c.browser, c.browserVersion, c.os, c.osVersion, c.device, c.screen,
+		c.visitorID, c.sessionID,
+		c.engagementMS, c.scrollDepth,
+		c.propKeys, c.propValues,
+		c.campaignID, c.recipientID, c.machineOpen, c.machineReason, c.linkURL,
+		c.batchID,
+	}
+}
+
+// reset empties every column, keeping capacity.
+func (c *eventColumns) reset() {
+	for _, p := range []*[]string{
+		&c.siteID, &c.name, &c.hostname, &c.pathname,
+		&c.referrerHost, &c.referrerSource, &c.channel,
+		&c.utmSource, &c.utmMedium, &c.utmCampaign, &c.utmTerm, &c.utmContent,
+		&c.country, &c.region, &c.city,
+		&c.browser, &c.browserVersion, &c.os, &c.osVersion, &c.device, &c.screen,
+		&c.campaignID, &c.machineReason, &c.linkURL,
+	} {
+		*p = (*p)[:0]
+	}
+	c.ts = c.ts[:0]
+	c.kind = c.kind[:0]
+	c.visitorID, c.sessionID, c.recipientID, c.batchID = c.visitorID[:0], c.sessionID[:0], c.recipientID[:0], c.batchID[:0]
+	c.engagementMS = c.engagementMS[:0]
+	c.scrollDepth, c.machineOpen = c.scrollDepth[:0], c.machineOpen[:0]
+	c.propKeys, c.propValues = c.propKeys[:0], c.propValues[:0]
+}
+
+// release drops the references to the caller's strings and prop slices
+// (keeping capacity), so that the engine does not keep a batch's events
+// alive until the next insert.
+func (c *eventColumns) release() {
+	for _, p := range []*[]string{
+		&c.siteID, &c.name, &c.hostname, &c.pathname,
+		&c.referrerHost, &c.referrerSource, &c.channel,
+		&c.utmSource, &c.utmMedium, &c.utmCampaign, &c.utmTerm, &c.utmContent,
+		&c.country, &c.region, &c.city,
+		&c.browser, &c.browserVersion, &c.os, &c.osVersion, &c.device, &c.screen,
+		&c.campaignID, &c.machineReason, &c.linkURL,
+	} {
+		clear(*p)
+	}
+	clear(c.propKeys)
+	clear(c.propValues)
+	c.reset()
+}

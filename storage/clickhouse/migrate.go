@@ -1,0 +1,101 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// Migrate creates the database if missing and applies, in order, the
+// migrations not yet recorded in schema_migrations, recording each after
+// its statements succeeded. It is safe to call on every start.
+//
+// Two processes may migrate the same database at once (two collectors
+// starting together). ClickHouse has no transactions to lock with, so
+// safety comes from idempotence instead: every statement is CREATE ... IF
+// NOT EXISTS (a storage test enforces this), the server serialises DDL on
+// one table name and re-checks existence under that guard, and an
+// "already exists" error from a lost race is taken as success. Both
+// processes may then record the same version; schema_migrations is a
+// ReplacingMergeTree keyed by version and is read with DISTINCT, so the
+// duplicate is harmless. A process that crashes between a migration's
+// statements and its record simply runs the (idempotent) statements again.
+func (e *Engine) Migrate(ctx context.Context) error {
+	if err := e.createDatabase(ctx); err != nil {
+		return err
+	}
+	all, err := e.schema.Migrations()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	applied, err := e.appliedVersions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range storage.Pending(all, applied) {
+		for _, stmt := range m.Statements {
+			if err := e.conn.Exec(ctx, stmt); err != nil && !hasCode(err, codeTableExists) {
+				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
+			}
+		}
+		// INSERT ... SELECT carries its values in the query text; an
+		// INSERT ... VALUES over the native protocol would make an old
+		// server wait for a data block.
+		rec := fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(%d), '%s', now()",
+			m.Version, strings.ReplaceAll(m.Name, "'", ""))
+		if err := e.conn.Exec(ctx, rec); err != nil {
+			return fmt.Errorf("record migration %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
+		}
+		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "server", e.version.String())
+	}
+	return nil
+}
+
+// createDatabase runs CREATE DATABASE IF NOT EXISTS on a connection that
+// names no database (the engine's pool cannot connect until it exists).
+func (e *Engine) createDatabase(ctx context.Context) error {
+	opt, _, err := e.cfg.options()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	opt.MaxOpenConns, opt.MaxIdleConns = 1, 1
+	admin, err := ch.Open(opt)
+	if err != nil {
+		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
+	}
+	defer admin.Close()
+	err = admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+e.db+"`")
+	if err != nil && !hasCode(err, codeDatabaseExists) {
+		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
+	}
+	return nil
+}
+
+// AppliedVersions returns the migration versions recorded in the database
+// (none when schema_migrations does not exist yet).
+func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
+	rows, err := e.conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+	if hasCode(err, codeUnknownTable) {
+		return map[uint32]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations of %s: %w", e.db, err)
+	}
+	defer rows.Close()
+	applied := map[uint32]bool{}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read schema_migrations of %s: %w", e.db, err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read schema_migrations of %s: %w", e.db, err)
+	}
+	return applied, nil
+}

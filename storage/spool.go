@@ -1,0 +1,530 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mote-analytics/mote"
+)
+
+// The Spool is the write-ahead log between the collector and ClickHouse:
+// a hit is answered only after its record is on disk (fsync done), so an
+// answered hit survives a crash or a ClickHouse outage ("answered =
+// stored"). Records live in append-only segment files named
+// "<segment number as 8 hex digits>.seg". A segment starts with a 16-byte
+// header (magic + the spool's random id) and then holds frames:
+//
+//	length uint32 LE | CRC-32C of (length bytes ‖ payload) uint32 LE | payload
+//
+// where the payload is one record (see AppendEvent).
+//
+// Group commit: Append copies its frame into the pending group and waits;
+// one committer goroutine swaps the group out, writes it and fsyncs once,
+// then wakes every appender of that group. No lock is held across the
+// write or the fsync, so new appends fill the next group meanwhile.
+//
+// Recovery at open: the last segment may end in a torn write (a crash
+// during a group that was never acknowledged): everything from the first
+// invalid frame on is truncated away and the byte count logged. An older
+// segment was fsynced completely before its successor was created, so an
+// invalid frame there is media corruption of acknowledged data: OpenSpool
+// refuses to start with an error wrapping ErrSpoolCorrupt that names the
+// segment and offset, instead of silently losing records. The operator
+// decides (restore the file, or move the segment away and accept the loss).
+//
+// A spool directory may be used by one process at a time (an advisory lock
+// file enforces it).
+
+// Errors of the spool.
+var (
+	// ErrSpoolFull is returned by Append when the unconsumed bytes would
+	// exceed SpoolConfig.MaxBytes; the collector answers 503.
+	ErrSpoolFull = errors.New("spool full")
+	// ErrSpoolClosed is returned after Close.
+	ErrSpoolClosed = errors.New("spool closed")
+	// ErrSpoolCorrupt marks durable data that fails its checks.
+	ErrSpoolCorrupt = errors.New("spool corrupt")
+)
+
+const (
+	segmentMagic      = "MOTESPL1"
+	segmentHeaderSize = 16 // magic + spool id
+	frameHeaderSize   = 8  // length + crc
+
+	defaultSpoolMaxBytes     = 1 << 30
+	defaultSpoolSegmentBytes = 64 << 20
+	// Offsets are uint32 and a segment may exceed SegmentBytes by one
+	// frame, so segments are kept well below 4 GiB.
+	maxSpoolSegmentBytes = 1 << 31
+
+	// A group buffer that grew beyond this during a burst is dropped after
+	// its write rather than kept for reuse, so one burst does not pin
+	// memory forever.
+	maxSpareGroupBytes = 8 << 20
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// SpoolConfig configures a Spool. The zero value of every field but Dir
+// means its default.
+type SpoolConfig struct {
+	// Dir holds the segment files and the checkpoint. Required.
+	Dir string
+	// MaxBytes caps the bytes appended but not yet consumed by the
+	// Batcher; beyond it Append fails fast with ErrSpoolFull. Default 1 GiB.
+	MaxBytes int64
+	// SegmentBytes is the size at which a new segment file is started;
+	// whole segments behind the checkpoint are deleted. Default 64 MiB,
+	// at most 2 GiB.
+	SegmentBytes int64
+	// Logger receives recovery and failure reports (counts and positions,
+	// never record content). Default slog.Default().
+	Logger *slog.Logger
+}
+
+// SpoolStats is a snapshot of a spool's counters.
+type SpoolStats struct {
+	PendingBytes   int64  // appended (or being appended) and not yet checkpointed
+	Segments       int64  // segment files on disk
+	Appended       uint64 // records made durable since open
+	FullRejections uint64 // Append calls refused with ErrSpoolFull
+	Fsyncs         uint64 // fsyncs of segment files
+	TruncatedBytes int64  // torn tail removed at open
+}
+
+// Position addresses a record: its segment number and byte offset in that
+// segment. Positions order records.
+type Position struct {
+	Segment uint32
+	Offset  uint32
+}
+
+// Less reports whether p comes before q.
+func (p Position) Less(q Position) bool {
+	return p.Segment < q.Segment || p.Segment == q.Segment && p.Offset < q.Offset
+}
+
+func (p Position) String() string { return fmt.Sprintf("%d:%d", p.Segment, p.Offset) }
+
+type segInfo struct {
+	num  uint32
+	size int64 // durable bytes, header included
+}
+
+// Spool is a durable, append-only queue of events. Append is safe for
+// concurrent use; reading (NewReader, Wait, Commit) is meant for one
+// consumer, the Batcher.
+type Spool struct {
+	dir      string
+	maxBytes int64
+	segBytes int64
+	log      *slog.Logger
+	id       uint64
+	lock     *os.File
+	bufPool  sync.Pool
+	// syncFile is os.File.Sync; tests replace it to simulate a failing or
+	// slow disk.
+	syncFile func(*os.File) error
+
+	mu          sync.Mutex
+	commitCond  sync.Cond // committer waits here for a pending group
+	durableCond sync.Cond // appenders wait here for their group's fsync
+	pending     []byte
+	spare       []byte
+	appendSeq   uint64 // records appended to pending, ever
+	durableSeq  uint64 // records durable, ever
+	closing     bool
+	stopped     bool // the committer has exited
+	failErr     error
+	waitCh      chan struct{} // closed when data becomes durable; nil if nobody waits
+	segs        []segInfo     // ascending; the last is the active segment
+	checkpoint  Position
+	unconsumed  int64
+	cpMu        sync.Mutex // serialises checkpoint writes
+
+	// Owned by the committer goroutine.
+	active *os.File
+	done   chan struct{}
+
+	pendingBytes   atomic.Int64
+	segments       atomic.Int64
+	appended       atomic.Uint64
+	fullRejections atomic.Uint64
+	fsyncs         atomic.Uint64
+	truncated      atomic.Int64
+}
+
+// OpenSpool opens (creating if needed) the spool in cfg.Dir, recovers it
+// as described in the package comment and starts its committer.
+func OpenSpool(cfg SpoolConfig) (*Spool, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("open spool: no directory configured")
+	}
+	s := &Spool{
+		dir:      cfg.Dir,
+		maxBytes: cfg.MaxBytes,
+		segBytes: cfg.SegmentBytes,
+		log:      cfg.Logger,
+		syncFile: (*os.File).Sync,
+		done:     make(chan struct{}),
+	}
+	if s.maxBytes <= 0 {
+		s.maxBytes = defaultSpoolMaxBytes
+	}
+	if s.segBytes <= 0 {
+		s.segBytes = defaultSpoolSegmentBytes
+	}
+	s.segBytes = min(max(s.segBytes, segmentHeaderSize+frameHeaderSize+1), maxSpoolSegmentBytes)
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.commitCond.L = &s.mu
+	s.durableCond.L = &s.mu
+	s.bufPool.New = func() any { b := make([]byte, 0, 1024); return &b }
+
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open spool %q: %w", s.dir, err)
+	}
+	lock, err := lockDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("open spool %q: %w", s.dir, err)
+	}
+	s.lock = lock
+	if err := s.recover(); err != nil {
+		unlockDir(s.lock)
+		if s.active != nil {
+			s.active.Close()
+		}
+		return nil, fmt.Errorf("open spool %q: %w", s.dir, err)
+	}
+	s.segments.Store(int64(len(s.segs)))
+	s.pendingBytes.Store(s.unconsumed)
+	go s.commitLoop()
+	return s, nil
+}
+
+// Append makes e durable: it returns nil only after e's record has been
+// written and fsynced. It copies everything it needs from e before
+// returning, so e may be reused at once. It fails fast with ErrSpoolFull at
+// the cap and with ErrSpoolClosed after Close; an event that
+// ValidateEvent refuses is an error wrapping ErrInvalidEvent. It does not
+// allocate after warm-up.
+func (s *Spool) Append(e *mote.Event) error {
+	if err := ValidateEvent(e); err != nil {
+		return fmt.Errorf("spool append: %w", err)
+	}
+	bp := s.bufPool.Get().(*[]byte)
+	b := append((*bp)[:0], 0, 0, 0, 0, 0, 0, 0, 0)
+	b = AppendEvent(b, e)
+	n := len(b) - frameHeaderSize
+	if n > MaxRecordBytes {
+		*bp = b[:0]
+		s.bufPool.Put(bp)
+		return fmt.Errorf("spool append: %w: record of %d bytes, at most %d", ErrInvalidEvent, n, MaxRecordBytes)
+	}
+	sealFrame(b)
+
+	s.mu.Lock()
+	switch {
+	case s.closing || s.stopped:
+		failErr := s.failErr
+		s.mu.Unlock()
+		s.putBuf(bp, b)
+		if failErr != nil {
+			return fmt.Errorf("spool append: %w", failErr)
+		}
+		return ErrSpoolClosed
+	case s.unconsumed+int64(len(b)) > s.maxBytes:
+		s.mu.Unlock()
+		s.putBuf(bp, b)
+		s.fullRejections.Add(1)
+		return ErrSpoolFull
+	}
+	s.pending = append(s.pending, b...)
+	s.unconsumed += int64(len(b))
+	s.pendingBytes.Store(s.unconsumed)
+	s.appendSeq++
+	seq := s.appendSeq
+	s.commitCond.Signal()
+	for s.durableSeq < seq && !s.stopped {
+		s.durableCond.Wait()
+	}
+	var err error
+	if s.durableSeq < seq {
+		err = ErrSpoolClosed
+		if s.failErr != nil {
+			err = fmt.Errorf("spool append: %w", s.failErr)
+		}
+	}
+	s.mu.Unlock()
+	s.putBuf(bp, b)
+	if err == nil {
+		s.appended.Add(1)
+	}
+	return err
+}
+
+func (s *Spool) putBuf(bp *[]byte, b []byte) {
+	*bp = b[:0]
+	s.bufPool.Put(bp)
+}
+
+// sealFrame fills in the frame header of b (8 reserved bytes + payload).
+func sealFrame(b []byte) {
+	binary.LittleEndian.PutUint32(b[0:4], uint32(len(b)-frameHeaderSize))
+	crc := crc32.Update(crc32.Checksum(b[0:4], crcTable), crcTable, b[frameHeaderSize:])
+	binary.LittleEndian.PutUint32(b[4:8], crc)
+}
+
+// commitLoop is the committer: it writes and fsyncs each pending group and
+// wakes the appenders whose records it made durable. After a write or
+// fsync error it stops for good: the data on disk after the last good
+// fsync is unknown (Linux may drop dirty pages after a failed fsync), so
+// pretending to continue would break "answered = stored". Recovery at the
+// next open sorts out the tail.
+func (s *Spool) commitLoop() {
+	defer close(s.done)
+	s.mu.Lock()
+	for {
+		for len(s.pending) == 0 && !s.closing {
+			s.commitCond.Wait()
+		}
+		if len(s.pending) == 0 {
+			break
+		}
+		group, seq := s.pending, s.appendSeq
+		s.pending, s.spare = s.spare[:0], nil
+		s.mu.Unlock()
+		err := s.writeGroup(group)
+		s.mu.Lock()
+		if cap(group) <= maxSpareGroupBytes {
+			s.spare = group[:0]
+		}
+		if err != nil {
+			s.failErr = err
+			s.log.Error("spool write failed; spool stopped", "err", err)
+			break
+		}
+		s.durableSeq = seq
+		s.durableCond.Broadcast()
+		s.wakeWaitersLocked()
+		// Let the appenders just woken append their next records before
+		// the next group is cut; otherwise the groups alternate between
+		// those who queued during the fsync and those who did not, and
+		// each fsync carries about half of the concurrent appenders.
+	}
+	s.stopped = true
+	s.durableCond.Broadcast()
+	s.wakeWaitersLocked()
+	s.mu.Unlock()
+}
+
+// writeGroup writes group (whole frames) to the active segment, rolling
+// over to a new segment at frame boundaries when the active one is full,
+// and fsyncs. Each part becomes visible to readers once fsynced.
+func (s *Spool) writeGroup(group []byte) error {
+	for len(group) > 0 {
+		s.mu.Lock()
+		cur := s.segs[len(s.segs)-1]
+		s.mu.Unlock()
+		n := framesFitting(group, s.segBytes-cur.size)
+		if n == 0 {
+			if cur.size > segmentHeaderSize {
+				if err := s.rollover(cur.num + 1); err != nil {
+					return err
+				}
+				continue
+			}
+			// A frame larger than a whole segment goes alone into an empty one.
+			n = int(frameHeaderSize + binary.LittleEndian.Uint32(group))
+		}
+		if _, err := s.active.Write(group[:n]); err != nil {
+			return fmt.Errorf("write segment %d: %w", cur.num, err)
+		}
+		if err := s.syncFile(s.active); err != nil {
+			return fmt.Errorf("fsync segment %d: %w", cur.num, err)
+		}
+		s.fsyncs.Add(1)
+		s.mu.Lock()
+		s.segs[len(s.segs)-1].size += int64(n)
+		s.wakeWaitersLocked()
+		s.mu.Unlock()
+		group = group[n:]
+	}
+	return nil
+}
+
+// framesFitting returns the length of the longest prefix of whole frames
+// of group that fits in room bytes.
+func framesFitting(group []byte, room int64) int {
+	n := 0
+	for n < len(group) {
+		next := n + frameHeaderSize + int(binary.LittleEndian.Uint32(group[n:]))
+		if int64(next) > room {
+			break
+		}
+		n = next
+	}
+	return n
+}
+
+// rollover seals the active segment (already fsynced) and starts segment
+// num: header written, file and directory fsynced before any record goes
+// in, so a durable record never sits in a segment whose name could vanish.
+func (s *Spool) rollover(num uint32) error {
+	f, err := createSegment(s.dir, num, s.id)
+	if err != nil {
+		return err
+	}
+	old := s.active
+	s.active = f
+	old.Close()
+	s.mu.Lock()
+	s.segs = append(s.segs, segInfo{num: num, size: segmentHeaderSize})
+	s.segments.Store(int64(len(s.segs)))
+	s.mu.Unlock()
+	return nil
+}
+
+func segmentPath(dir string, num uint32) string {
+	return filepath.Join(dir, fmt.Sprintf("%08x.seg", num))
+}
+
+func segmentHeader(id uint64) []byte {
+	h := make([]byte, segmentHeaderSize)
+	copy(h, segmentMagic)
+	binary.LittleEndian.PutUint64(h[8:], id)
+	return h
+}
+
+// createSegment creates segment num with its header, durably (file and
+// directory fsynced), and returns it open for appending.
+func createSegment(dir string, num uint32, id uint64) (*os.File, error) {
+	path := segmentPath(dir, num)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create segment %d: %w", num, err)
+	}
+	if _, err := f.Write(segmentHeader(id)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create segment %d: %w", num, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create segment %d: %w", num, err)
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create segment %d: %w", num, err)
+	}
+	return f, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func newSpoolID() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// BatchID is the id under which the Batcher stores the batch whose first
+// record is at pos. It is deterministic, different for every position of
+// this spool (a bijection of the position, keyed by the spool's random
+// id), and unrelated between spools, so two collectors, or a spool
+// directory recreated from scratch, never produce ids that a replay check
+// would mistake for each other's batches.
+func (s *Spool) BatchID(pos Position) uint64 {
+	x := (uint64(pos.Segment)<<32 | uint64(pos.Offset)) ^ s.id
+	// SplitMix64 finalizer: a bijection that spreads the bits.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// Stats returns a snapshot of the spool's counters.
+func (s *Spool) Stats() SpoolStats {
+	return SpoolStats{
+		PendingBytes:   s.pendingBytes.Load(),
+		Segments:       s.segments.Load(),
+		Appended:       s.appended.Load(),
+		FullRejections: s.fullRejections.Load(),
+		Fsyncs:         s.fsyncs.Load(),
+		TruncatedBytes: s.truncated.Load(),
+	}
+}
+
+// Close stops accepting appends, makes what is pending durable, wakes
+// every waiter (appenders whose record could not be made durable get an
+// error) and releases the directory. Drain the Batcher before Close:
+// Commit and Wait fail after it. Close is idempotent.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	already := s.closing
+	s.closing = true
+	s.commitCond.Signal()
+	s.mu.Unlock()
+	<-s.done
+	if already {
+		return nil
+	}
+	s.mu.Lock()
+	s.wakeWaitersLocked()
+	failErr := s.failErr
+	s.mu.Unlock()
+	err := s.active.Close()
+	unlockDir(s.lock)
+	if failErr != nil {
+		return fmt.Errorf("close spool %q: %w", s.dir, failErr)
+	}
+	if err != nil {
+		return fmt.Errorf("close spool %q: %w", s.dir, err)
+	}
+	return nil
+}
+
+// segmentNums lists the segment numbers present in dir, ascending.
+func segmentNums(dir string) ([]uint32, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var nums []uint32
+	for _, e := range ents {
+		var num uint32
+		name := e.Name()
+		if len(name) != 12 || filepath.Ext(name) != ".seg" {
+			continue
+		}
+		if _, err := fmt.Sscanf(name, "%08x.seg", &num); err != nil {
+			continue
+		}
+		nums = append(nums, num)
+	}
+	slices.Sort(nums)
+	return nums, nil
+}
