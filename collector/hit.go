@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"time"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/mote-analytics/mote"
@@ -69,9 +71,10 @@ func clamp(v, lo, hi int64) int64 {
 	return max(lo, min(v, hi))
 }
 
-// logSinkError logs a Sink failure at most once a second.
+// logSinkError logs a Sink failure at most once a second (wall clock,
+// not Config.Now, which may be a test's frozen clock).
 func (s *Server) logSinkError(err error) {
-	now := s.now().Unix()
+	now := time.Now().Unix()
 	last := s.lastSinkLog.Load()
 	if now > last && s.lastSinkLog.CompareAndSwap(last, now) {
 		s.log.Warn("collector: sink refused hits; answering 503", "err", err)

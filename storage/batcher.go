@@ -148,8 +148,9 @@ func (b *Batcher) start() error {
 
 // Run tails the spool and stores its records until ctx is done, then
 // returns nil; rows it had read but not stored stay for Drain. It returns
-// an error if the spool cannot be read (see the type comment) or has been
-// closed (ErrSpoolClosed).
+// an error if the spool cannot be read (see the type comment), or wrapping
+// ErrSpoolClosed once the spool can no longer grow (closed, or stopped by
+// a write failure) and everything read has been stored.
 func (b *Batcher) Run(ctx context.Context) error {
 	if err := b.start(); err != nil {
 		return err

@@ -161,6 +161,10 @@ type Spool struct {
 	fullRejections atomic.Uint64
 	fsyncs         atomic.Uint64
 	truncated      atomic.Int64
+	// full is set when an Append is refused at the cap and cleared when the
+	// Batcher frees space: readiness reports it, so a load balancer stops
+	// sending hits that would only be refused.
+	full atomic.Bool
 }
 
 // OpenSpool opens (creating if needed) the spool in cfg.Dir, recovers it
@@ -212,6 +216,15 @@ func OpenSpool(cfg SpoolConfig) (*Spool, error) {
 	return s, nil
 }
 
+// Accepting reports whether Append may succeed: the spool is open and the
+// last Append was not refused at the cap since the Batcher last freed space.
+func (s *Spool) Accepting() bool {
+	s.mu.Lock()
+	open := !s.closing && !s.stopped
+	s.mu.Unlock()
+	return open && !s.full.Load()
+}
+
 // Append makes e durable: it returns nil only after e's record has been
 // written and fsynced. It copies everything it needs from e before
 // returning, so e may be reused at once. It fails fast with ErrSpoolFull at
@@ -247,6 +260,7 @@ func (s *Spool) Append(e *mote.Event) error {
 		s.mu.Unlock()
 		s.putBuf(bp, b)
 		s.fullRejections.Add(1)
+		s.full.Store(true)
 		return ErrSpoolFull
 	}
 	s.pending = append(s.pending, b...)

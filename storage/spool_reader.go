@@ -136,6 +136,7 @@ func (s *Spool) Commit(pos Position) error {
 	s.checkpoint = pos
 	s.unconsumed -= consumed
 	s.pendingBytes.Store(s.unconsumed)
+	s.full.Store(false)
 	var drop []uint32
 	for len(s.segs) > 1 && s.segs[0].num < pos.Segment {
 		drop = append(drop, s.segs[0].num)

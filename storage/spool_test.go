@@ -324,11 +324,21 @@ func TestSpoolFullAndRecovery(t *testing.T) {
 	if st := s.Stats(); st.FullRejections != 1 || st.PendingBytes > 4096 {
 		t.Fatalf("stats %+v", st)
 	}
+	if s.Accepting() {
+		t.Fatal("Accepting() after a refusal at the cap")
+	}
 	_, _, end := readAll(t, s, s.Checkpoint())
 	if err := s.Commit(end); err != nil {
 		t.Fatal(err)
 	}
+	if !s.Accepting() {
+		t.Fatal("not Accepting() after the consumer freed space")
+	}
 	mustAppend(t, s, "/after-consume")
+	s.Close()
+	if s.Accepting() {
+		t.Fatal("Accepting() after Close")
+	}
 }
 
 func TestSpoolWait(t *testing.T) {

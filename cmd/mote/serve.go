@@ -170,14 +170,21 @@ func (s *storageLink) close() {
 	}
 }
 
-// ready is /readyz: hits can be accepted, because the spool has room (it
-// absorbs any storage outage up to its cap).
+// ready is /readyz: the spool accepts hits (it absorbs a storage outage up
+// to its cap), or ClickHouse answers (so the spool is about to drain).
 func (s *storageLink) ready() bool {
-	limit := s.cfg.Spool.MaxBytes
-	if limit == 0 {
-		limit = 1 << 30 // storage.SpoolConfig's default
+	if s.spool.Accepting() {
+		return true
 	}
-	return s.spool.Stats().PendingBytes < limit
+	s.mu.Lock()
+	eng := s.engine
+	s.mu.Unlock()
+	if eng == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return eng.Ping(ctx) == nil
 }
 
 // migrate is "mote migrate": apply the schema and exit.

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"slices"
@@ -365,7 +366,7 @@ func TestErrorsCarryServerMessage(t *testing.T) {
 func TestReplayAfterUncertainInsert(t *testing.T) {
 	srv := testenv.StartClickHouse(t)
 	e := newEngine(t, srv, true)
-	const n = 200_000
+	const n = 50_000
 	events := make([]mote.Event, n)
 	for i := range events {
 		events[i] = fullEvent(i)
@@ -384,7 +385,11 @@ func TestReplayAfterUncertainInsert(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		inFlight = queryUint(t, e, "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO events%'")
 	}
-	t.Logf("insert in flight after %v", time.Since(start))
+	// A random extra delay lands the kill anywhere from "still sending" to
+	// "server writing the part" or "already stored, reply not yet read".
+	delay := time.Duration(rand.Int64N(int64(400 * time.Millisecond)))
+	time.Sleep(delay)
+	t.Logf("insert in flight after %v; killing %v later", time.Since(start)-delay, delay)
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
