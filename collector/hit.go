@@ -27,6 +27,13 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		s.stats.reject(reasonUnknownSite)
 		return dropped
 	}
+	// Consent-required sites store nothing without the visitor's explicit
+	// signal. The full privacy gate (DNT, GPC, bots, prefetch and the
+	// suppressed counters in storage) builds on this check.
+	if site.Consent == mote.ConsentRequired && !b.consent {
+		s.stats.reject(reasonNoConsent)
+		return dropped
+	}
 	host, path, ok := enrich.SplitURL(b.url)
 	if !ok || !site.AllowsHost(host) {
 		s.stats.reject(reasonBadHostname)

@@ -19,7 +19,7 @@ import (
 // answers its GIF, but nothing is stored.
 //
 // It is written here rather than taken from fasthttp's Args so that it
-// decodes only the four keys it needs, into the hit's scratch, and can be
+// decodes only the keys it needs, into the hit's scratch, and can be
 // fuzzed on its own.
 func parsePixelQuery(q []byte, sc *scratch, b *beacon) bool {
 	var seenS, seenU, seenR, seenW bool
@@ -53,6 +53,9 @@ func parsePixelQuery(q []byte, sc *scratch, b *beacon) bool {
 				seenR = true
 				b.ref = capString(sc.queryValue(val), maxURLLen)
 			}
+		case 'c':
+			// The consent signal: c=1 and nothing else.
+			b.consent = string(val) == "1"
 		case 'w':
 			if !seenW {
 				seenW = true

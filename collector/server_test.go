@@ -118,6 +118,24 @@ func TestPixelNotStored(t *testing.T) {
 	}
 }
 
+func TestConsentRequired(t *testing.T) {
+	cfg := testConfig()
+	cfg.Sites = append(cfg.Sites, mote.Site{ID: "strict", Hostnames: []string{"strict.example"}, Consent: mote.ConsentRequired})
+	ts := startServer(t, cfg)
+	without := ts.do(t, get("/p.gif?s=strict&u=https%3A%2F%2Fstrict.example%2Fa"))
+	with := ts.do(t, get("/p.gif?s=strict&u=https%3A%2F%2Fstrict.example%2Fb&c=1"))
+	if !bytes.Equal(without.Body(), with.Body()) || without.StatusCode() != with.StatusCode() {
+		t.Fatal("the answer differs between a stored and a refused hit")
+	}
+	got := ts.sink.stored()
+	if len(got) != 1 || got[0].Pathname != "/b" {
+		t.Fatalf("stored %+v, want only the consented /b", got)
+	}
+	if st := ts.Stats(); st.NoConsent != 1 {
+		t.Fatalf("stats %+v, want NoConsent 1", st)
+	}
+}
+
 func TestPixelHeadStoresNothing(t *testing.T) {
 	ts := startServer(t, testConfig())
 	resp := ts.do(t, "HEAD /p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -12,6 +12,7 @@ const (
 	reasonMalformed                 // unparsable body, query or request (400, or GIF for the pixel)
 	reasonUnavailable               // the Sink refused (503)
 	reasonNotFound                  // no such endpoint (404)
+	reasonNoConsent                 // consent-required site, no consent signal
 	numReasons
 )
 
@@ -29,11 +30,12 @@ type Stats struct {
 	Malformed   uint64 // bad JSON, bad pixel parameters, unparsable request
 	Unavailable uint64 // the Sink failed (spool full or closed): 503
 	NotFound    uint64 // unknown path or method
+	NoConsent   uint64 // the site requires consent and the hit carried none
 }
 
 // Rejected is the sum of the reason counters.
 func (s Stats) Rejected() uint64 {
-	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound
+	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound + s.NoConsent
 }
 
 // Reasons returns the reason counters under the labels used for metrics,
@@ -46,6 +48,7 @@ func (s Stats) Reasons() map[string]uint64 {
 		"malformed":    s.Malformed,
 		"unavailable":  s.Unavailable,
 		"not_found":    s.NotFound,
+		"no_consent":   s.NoConsent,
 	}
 }
 
@@ -68,5 +71,6 @@ func (c *counters) snapshot() Stats {
 		Malformed:   c.rejected[reasonMalformed].Load(),
 		Unavailable: c.rejected[reasonUnavailable].Load(),
 		NotFound:    c.rejected[reasonNotFound].Load(),
+		NoConsent:   c.rejected[reasonNoConsent].Load(),
 	}
 }

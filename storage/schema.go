@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mote-analytics/mote"
 )
@@ -319,9 +321,14 @@ func SplitStatements(sql string) ([]string, error) {
 			i += 2 + j + 1
 		case c == ';':
 			flush(i)
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 		default:
-			hasCode = true
+			// Whitespace is what strings.TrimSpace trims, so that a piece
+			// with code never trims down to nothing.
+			r, size := utf8.DecodeRuneInString(sql[i:])
+			if !unicode.IsSpace(r) {
+				hasCode = true
+			}
+			i += size - 1
 		}
 	}
 	if start < len(sql) {
