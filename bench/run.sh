@@ -14,7 +14,11 @@ THREADS=${THREADS:-2}
 CH_PORT=${CH_PORT:-19000}
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+# Stop in reverse start order: mote drains into ClickHouse before ClickHouse goes.
+cleanup() {
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
+	rm -rf "$work"
+}
 trap cleanup EXIT
 
 go build -o "$work/ceiling" ./bench/ceiling

@@ -291,8 +291,9 @@ func (b *Batcher) flush(ctx context.Context) error {
 			}
 			b.verify = false
 		}
+		n := sameMonthPrefix(b.rows)
 		t0 := time.Now()
-		err := b.eng.InsertEvents(ctx, id, b.rows)
+		err := b.eng.InsertEvents(ctx, id, b.rows[:n])
 		if err != nil {
 			b.verify = true // the block may have been stored anyway
 			if err := retry("insert", id, err); err != nil {
@@ -301,10 +302,10 @@ func (b *Batcher) flush(ctx context.Context) error {
 			continue
 		}
 		b.insertNanos.Add(int64(time.Since(t0)))
-		b.rowsStored.Add(uint64(len(b.rows)))
+		b.rowsStored.Add(uint64(n))
 		b.batches.Add(1)
-		b.lastBatchRows.Store(uint64(len(b.rows)))
-		b.dropFront(len(b.rows))
+		b.lastBatchRows.Store(uint64(n))
+		b.dropFront(n)
 	}
 	if end == b.committed {
 		return nil
@@ -318,6 +319,21 @@ func (b *Batcher) flush(ctx context.Context) error {
 	}
 	b.committed = end
 	return nil
+}
+
+// sameMonthPrefix returns how many leading rows fall in the UTC month of
+// the first. events is partitioned by month, and ClickHouse writes one part
+// per partition: an insert spanning two months is not atomic, so a crash
+// could store half of it. Cutting batches at month boundaries keeps every
+// insert all-or-nothing, which the replay check (BatchRows) relies on.
+func sameMonthPrefix(rows []mote.Event) int {
+	y, m, _ := rows[0].TS.UTC().Date()
+	for i := 1; i < len(rows); i++ {
+		if y2, m2, _ := rows[i].TS.UTC().Date(); y2 != y || m2 != m {
+			return i
+		}
+	}
+	return len(rows)
 }
 
 // dropFront removes the first n rows, clearing the vacated elements so

@@ -418,3 +418,33 @@ func BenchmarkSpoolToClickHouse(b *testing.B) {
 	waitStored(b, bt, uint64(b.N), 5*time.Minute)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rows/s")
 }
+
+// TestBatcherCutsAtMonthBoundary: events is partitioned by month and an
+// insert spanning two partitions is not atomic, so no batch may span two
+// months, or a crash could leave half a batch and the replay check would
+// skip the wrong rows.
+func TestBatcherCutsAtMonthBoundary(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	midnight := time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC)
+	var want []string
+	for i := 0; i < 6; i++ {
+		e := mote.Event{SiteID: "s1", Kind: mote.KindPageview, Hostname: "example.com",
+			Pathname: fmt.Sprintf("/month/%d", i), TS: midnight.Add(time.Duration(i-2) * time.Second)}
+		if err := sp.Append(&e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e.Pathname)
+	}
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 100, MaxWait: 50 * time.Millisecond}, quietLogger())
+	stop := runBatcher(b)
+	waitStored(t, b, uint64(len(want)), 10*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	d.expectExactlyOnce(t, want)
+	if _, batches := d.counts(t); batches != 2 {
+		t.Fatalf("%d batches for rows on both sides of a month boundary, want 2 (one per month)", batches)
+	}
+}
