@@ -331,10 +331,6 @@ func (s *Spool) commitLoop() {
 		s.durableSeq = seq
 		s.durableCond.Broadcast()
 		s.wakeWaitersLocked()
-		// Let the appenders just woken append their next records before
-		// the next group is cut; otherwise the groups alternate between
-		// those who queued during the fsync and those who did not, and
-		// each fsync carries about half of the concurrent appenders.
 	}
 	s.stopped = true
 	s.durableCond.Broadcast()
