@@ -55,7 +55,7 @@ check:
 # for a long run). Targets are found by name, so a new one is never missed.
 fuzz-brief fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
-		pkg=./$$(dirname $$f); \
+		pkg=$$(dirname $$f); \
 		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 			out=$$($(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || \

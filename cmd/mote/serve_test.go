@@ -378,26 +378,16 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	db := srv.NewDatabase(t)
 	spoolDir := t.TempDir()
 	port := freePort(t)
-	config := writeConfig(t, fmt.Sprintf(`collector:
-  listen: "127.0.0.1:%d"
-admin:
-  listen: "127.0.0.1:0"
-storage:
-  clickhouse:
-    dsn: %q
-spool:
-  dir: %q
-batch:
-  max_wait: 2s
-sites:
-  - id: shop
-    hostnames: [shop.example]
-`, port, srv.DSN(db), spoolDir))
+	// A fixed port, so that the restarted process is reached at the same
+	// address; max_wait 2s, so that most hits are still only in the spool
+	// when the process is killed.
+	config := testConfig(t, srv.DSN(db), spoolDir)
+	flags := []string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-batch-max-wait", "2s"}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	var paths []string
 	for round := 0; round < 3; round++ {
-		proc := startProcess(t, config, base)
+		proc := startProcess(t, config, base, flags...)
 		for i := 0; i < 40; i++ {
 			p := fmt.Sprintf("/kill/%d/%d", round, i)
 			if resp := pixel(t, base, "shop", "https://shop.example"+p, nil); resp.StatusCode != 200 {
@@ -409,7 +399,7 @@ sites:
 		proc.Process.Signal(syscall.SIGKILL)
 		proc.Wait()
 	}
-	proc := startProcess(t, config, base)
+	proc := startProcess(t, config, base, flags...)
 	got := waitStored(t, openDB(t, srv.Addr(), db), len(paths), 30*time.Second)
 	exactlyOnce(t, got, paths)
 	proc.Process.Signal(syscall.SIGTERM)
@@ -420,9 +410,9 @@ sites:
 
 // startProcess runs `mote serve` as a child process (this test binary in
 // main mode) and waits until its collector answers /healthz.
-func startProcess(t *testing.T, config, base string) *exec.Cmd {
+func startProcess(t *testing.T, config, base string, flags ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "-config", config)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "-config", config}, flags...)...)
 	cmd.Env = append(os.Environ(), "MOTE_TEST_RUN_MAIN=1")
 	logPath := filepath.Join(t.TempDir(), "serve.log")
 	logFile, err := os.Create(logPath)
