@@ -19,7 +19,8 @@ if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 	echo "using the ClickHouse server already listening on 127.0.0.1:$port"
 else
 	mkdir -p data/clickhouse
-	go run ./internal/testenv/cmd/clickhouse-dev -dir data/clickhouse -port "$port" &
+	go build -o bin/clickhouse-dev ./internal/testenv/cmd/clickhouse-dev
+	bin/clickhouse-dev -dir data/clickhouse -port "$port" &
 	ch_pid=$!
 	for _ in $(seq 1 120); do
 		(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
@@ -32,7 +33,7 @@ cat <<MSG
 
 Mote is starting with $config.
   pixel:    <img src="http://localhost:8080/p.gif?s=demo&u=http%3A%2F%2Flocalhost%2F" alt="">
-  beacon:   curl -d '{"s":"demo","n":"pageview","u":"http://localhost/"}' http://localhost:8080/api/event
+  beacon:   curl -H 'Content-Type: text/plain' -d '{"s":"demo","n":"pageview","u":"http://localhost/"}' http://localhost:8080/api/event
   metrics:  http://127.0.0.1:8081/metrics
   rows:     clickhouse-client --query 'SELECT ts, kind, hostname, pathname FROM mote.events ORDER BY ts DESC LIMIT 10'
 
