@@ -32,6 +32,10 @@ type Site struct {
 	Timezone string
 	// Retention is how long raw events are kept; zero means DefaultRetention.
 	Retention time.Duration
+	// IgnoreDNT stops DNT: 1 and Sec-GPC: 1 from suppressing hits. The zero
+	// value honours both, which is the default a privacy-first tool owes
+	// its visitors; an operator must opt out explicitly.
+	IgnoreDNT bool
 }
 
 // AllowsHost reports whether a page on host belongs to the site. Matching

@@ -19,6 +19,12 @@ const (
 	DefaultIdleTimeout    = 60 * time.Second
 )
 
+// Suppressor counts a suppressed hit: the site (its configured id), the
+// reason and the receive time. It is the only trace the hit leaves.
+type Suppressor interface {
+	Suppress(siteID string, reason mote.SuppressReason, ts time.Time)
+}
+
 // Config configures a Server. The zero value of every field means its
 // default; Sites must name at least one site for anything to be stored.
 type Config struct {
@@ -38,6 +44,10 @@ type Config struct {
 	// ReadBufferSize caps the request line plus headers (default 8 KiB);
 	// larger is 431.
 	ReadBufferSize int
+	// Suppressions receives the anonymous counter of every hit the privacy
+	// gate suppressed (DNT, GPC, no consent, bot, prefetch); nil keeps
+	// them in Stats only.
+	Suppressions Suppressor
 	// Ready reports whether hits can be accepted (GET /readyz); nil means
 	// always ready.
 	Ready func() bool

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -27,16 +28,17 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		s.stats.reject(reasonUnknownSite)
 		return dropped
 	}
-	// Consent-required sites store nothing without the visitor's explicit
-	// signal. The full privacy gate (DNT, GPC, bots, prefetch and the
-	// suppressed counters in storage) builds on this check.
-	if site.Consent == mote.ConsentRequired && !b.consent {
-		s.stats.reject(reasonNoConsent)
-		return dropped
-	}
 	host, path, ok := enrich.SplitURL(b.url)
 	if !ok || !site.AllowsHost(host) {
 		s.stats.reject(reasonBadHostname)
+		return dropped
+	}
+	now := s.now()
+	if reason := gate(&ctx.Request.Header, site, b); reason != 0 {
+		s.stats.suppressed[reason].Add(1)
+		if s.cfg.Suppressions != nil {
+			s.cfg.Suppressions.Suppress(site.ID, reason, now)
+		}
 		return dropped
 	}
 
@@ -49,7 +51,7 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 
 	ev := &h.ev
 	ev.SiteID = site.ID
-	ev.TS = s.now()
+	ev.TS = now
 	ev.Kind = kind
 	if kind == mote.KindEvent {
 		ev.Name = b.name
@@ -86,4 +88,32 @@ func (s *Server) logSinkError(err error) {
 	if now > last && s.lastSinkLog.CompareAndSwap(last, now) {
 		s.log.Warn("collector: sink refused hits; answering 503", "err", err)
 	}
+}
+
+// gate is the privacy gate for a hit of a known site on an allowed host: it
+// returns why the hit must not be stored, or 0. The caller answers exactly
+// as for a stored hit, so a page cannot tell which visitors are measured.
+//
+// The order decides which reason a hit is counted under when several
+// apply: the visitor's own signals (DNT, GPC) first, then the site's
+// consent rule, then traffic that is not a person viewing a page.
+func gate(h *fasthttp.RequestHeader, site *mote.Site, b *beacon) mote.SuppressReason {
+	switch {
+	case !site.IgnoreDNT && string(h.Peek("DNT")) == "1":
+		return mote.SuppressDNT
+	case !site.IgnoreDNT && string(h.Peek("Sec-GPC")) == "1":
+		return mote.SuppressGPC
+	case site.Consent == mote.ConsentRequired && !b.consent:
+		return mote.SuppressNoConsent
+	case isPrefetch(h.Peek("Sec-Purpose")) || isPrefetch(h.Peek("Purpose")):
+		return mote.SuppressPrefetch
+	}
+	return 0
+}
+
+// isPrefetch reports whether a Purpose / Sec-Purpose header value names a
+// prefetch ("prefetch", "prefetch;prerender", "prefetch;anonymous-client-ip"):
+// a page fetched speculatively has not been seen by anyone.
+func isPrefetch(v []byte) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(v), []byte("prefetch"))
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,21 +119,81 @@ func TestPixelNotStored(t *testing.T) {
 	}
 }
 
-func TestConsentRequired(t *testing.T) {
-	cfg := testConfig()
-	cfg.Sites = append(cfg.Sites, mote.Site{ID: "strict", Hostnames: []string{"strict.example"}, Consent: mote.ConsentRequired})
-	ts := startServer(t, cfg)
-	without := ts.do(t, get("/p.gif?s=strict&u=https%3A%2F%2Fstrict.example%2Fa"))
-	with := ts.do(t, get("/p.gif?s=strict&u=https%3A%2F%2Fstrict.example%2Fb&c=1"))
-	if !bytes.Equal(without.Body(), with.Body()) || without.StatusCode() != with.StatusCode() {
-		t.Fatal("the answer differs between a stored and a refused hit")
+// countingSuppressor records what the gate reported.
+type countingSuppressor struct {
+	mu     sync.Mutex
+	counts map[string]int // "site/reason/2006-01-02"
+}
+
+func (c *countingSuppressor) Suppress(site string, reason mote.SuppressReason, ts time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counts == nil {
+		c.counts = map[string]int{}
 	}
-	got := ts.sink.stored()
-	if len(got) != 1 || got[0].Pathname != "/b" {
-		t.Fatalf("stored %+v, want only the consented /b", got)
+	c.counts[site+"/"+reason.String()+"/"+ts.UTC().Format("2006-01-02")]++
+}
+
+func TestPrivacyGate(t *testing.T) {
+	const pixel = "/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2Fa"
+	const body = `{"s":"demo","u":"https://example.com/a"}`
+	tests := []struct {
+		name    string
+		site    mote.Site
+		request string
+		reason  mote.SuppressReason // 0: stored
+	}{
+		{"plain pixel is stored", mote.Site{}, get(pixel), 0},
+		{"DNT pixel", mote.Site{}, get(pixel, "DNT: 1\r\n"), mote.SuppressDNT},
+		{"DNT beacon", mote.Site{}, post(body, "Content-Type: text/plain\r\n", "DNT: 1\r\n"), mote.SuppressDNT},
+		{"DNT 0 is stored", mote.Site{}, get(pixel, "DNT: 0\r\n"), 0},
+		{"GPC", mote.Site{}, get(pixel, "Sec-GPC: 1\r\n"), mote.SuppressGPC},
+		{"DNT ignored by the site", mote.Site{IgnoreDNT: true}, get(pixel, "DNT: 1\r\nSec-GPC: 1\r\n"), 0},
+		{"prefetch", mote.Site{}, get(pixel, "Sec-Purpose: prefetch;prerender\r\n"), mote.SuppressPrefetch},
+		{"legacy prefetch", mote.Site{}, get(pixel, "Purpose: prefetch\r\n"), mote.SuppressPrefetch},
+		{"consent required, none", mote.Site{Consent: mote.ConsentRequired}, get(pixel), mote.SuppressNoConsent},
+		{"consent required, pixel c=1", mote.Site{Consent: mote.ConsentRequired}, get(pixel + "&c=1"), 0},
+		{"consent required, beacon c:1", mote.Site{Consent: mote.ConsentRequired}, post(`{"s":"demo","u":"https://example.com/a","c":1}`), 0},
+		{"consent given but DNT", mote.Site{Consent: mote.ConsentRequired}, get(pixel+"&c=1", "DNT: 1\r\n"), mote.SuppressDNT},
 	}
-	if st := ts.Stats(); st.NoConsent != 1 {
-		t.Fatalf("stats %+v, want NoConsent 1", st)
+	var storedAnswer []byte
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Sites[0].Consent = tt.site.Consent
+			cfg.Sites[0].IgnoreDNT = tt.site.IgnoreDNT
+			sup := &countingSuppressor{}
+			cfg.Suppressions = sup
+			ts := startServer(t, cfg)
+			resp := ts.do(t, tt.request)
+			resp.Header.Del("Date") // the only header that may differ, by the clock
+			stored := ts.sink.stored()
+			st := ts.Stats()
+			if tt.reason == 0 {
+				if len(stored) != 1 || len(sup.counts) != 0 {
+					t.Fatalf("stored %d, suppressed %v; want stored once", len(stored), sup.counts)
+				}
+				if strings.HasPrefix(tt.request, "GET") {
+					storedAnswer = append(resp.Header.Header(), resp.Body()...)
+				}
+				return
+			}
+			if len(stored) != 0 {
+				t.Fatalf("suppressed hit stored: %+v", stored)
+			}
+			key := "demo/" + tt.reason.String() + "/" + testNow.UTC().Format("2006-01-02")
+			if len(sup.counts) != 1 || sup.counts[key] != 1 {
+				t.Fatalf("suppressor got %v, want %s once", sup.counts, key)
+			}
+			if st.Suppressed[tt.reason] != 1 || st.Accepted != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			if strings.HasPrefix(tt.request, "GET") && storedAnswer != nil {
+				if got := append(resp.Header.Header(), resp.Body()...); !bytes.Equal(got, storedAnswer) {
+					t.Fatalf("the answer to a suppressed hit differs from a stored one:\n%q\n%q", got, storedAnswer)
+				}
+			}
+		})
 	}
 }
 

@@ -1,6 +1,10 @@
 package collector
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/mote-analytics/mote"
+)
 
 // reason says why a request stored nothing. The values index counters.
 type reason uint8
@@ -12,7 +16,6 @@ const (
 	reasonMalformed                 // unparsable body, query or request (400, or GIF for the pixel)
 	reasonUnavailable               // the Sink refused (503)
 	reasonNotFound                  // no such endpoint (404)
-	reasonNoConsent                 // consent-required site, no consent signal
 	numReasons
 )
 
@@ -30,12 +33,29 @@ type Stats struct {
 	Malformed   uint64 // bad JSON, bad pixel parameters, unparsable request
 	Unavailable uint64 // the Sink failed (spool full or closed): 503
 	NotFound    uint64 // unknown path or method
-	NoConsent   uint64 // the site requires consent and the hit carried none
+	// Suppressed counts hits of known sites that the privacy gate did not
+	// store, indexed by mote.SuppressReason.
+	Suppressed [maxSuppressReason + 1]uint64
+}
+
+// maxSuppressReason is the largest mote.SuppressReason value.
+const maxSuppressReason = mote.SuppressCampaign
+
+// SuppressedBy returns the suppression counters under their
+// mote.SuppressReason labels.
+func (s Stats) SuppressedBy() map[string]uint64 {
+	out := make(map[string]uint64, len(s.Suppressed))
+	for r, n := range s.Suppressed {
+		if label := mote.SuppressReason(r).String(); label != "" {
+			out[label] = n
+		}
+	}
+	return out
 }
 
 // Rejected is the sum of the reason counters.
 func (s Stats) Rejected() uint64 {
-	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound + s.NoConsent
+	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound
 }
 
 // Reasons returns the reason counters under the labels used for metrics,
@@ -48,7 +68,6 @@ func (s Stats) Reasons() map[string]uint64 {
 		"malformed":    s.Malformed,
 		"unavailable":  s.Unavailable,
 		"not_found":    s.NotFound,
-		"no_consent":   s.NoConsent,
 	}
 }
 
@@ -57,12 +76,13 @@ func (s Stats) Reasons() map[string]uint64 {
 type counters struct {
 	received, accepted atomic.Uint64
 	rejected           [numReasons]atomic.Uint64
+	suppressed         [maxSuppressReason + 1]atomic.Uint64
 }
 
 func (c *counters) reject(r reason) { c.rejected[r].Add(1) }
 
 func (c *counters) snapshot() Stats {
-	return Stats{
+	st := Stats{
 		Received:    c.received.Load(),
 		Accepted:    c.accepted.Load(),
 		UnknownSite: c.rejected[reasonUnknownSite].Load(),
@@ -71,6 +91,9 @@ func (c *counters) snapshot() Stats {
 		Malformed:   c.rejected[reasonMalformed].Load(),
 		Unavailable: c.rejected[reasonUnavailable].Load(),
 		NotFound:    c.rejected[reasonNotFound].Load(),
-		NoConsent:   c.rejected[reasonNoConsent].Load(),
 	}
+	for r := range st.Suppressed {
+		st.Suppressed[r] = c.suppressed[r].Load()
+	}
+	return st
 }

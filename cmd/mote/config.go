@@ -60,6 +60,7 @@ type SiteConfig struct {
 	Consent       string   `yaml:"consent"`
 	Timezone      string   `yaml:"timezone"`
 	RetentionDays int      `yaml:"retention_days"`
+	IgnoreDNTGPC  bool     `yaml:"ignore_dnt_gpc"`
 }
 
 // configError names the configuration key at fault, so that an operator
@@ -290,6 +291,7 @@ func (c *Config) sites() []mote.Site {
 			Consent:   mote.ConsentMode(s.Consent),
 			Timezone:  s.Timezone,
 			Retention: time.Duration(s.RetentionDays) * 24 * time.Hour,
+			IgnoreDNT: s.IgnoreDNTGPC,
 		}
 	}
 	return out

@@ -19,7 +19,7 @@ type statsCollector struct {
 	spool *storage.Spool
 	store *storageLink
 
-	received, accepted, rejected                      *prometheus.Desc
+	received, accepted, rejected, suppressed          *prometheus.Desc
 	spoolBytes, spoolSegments, spoolFull, spoolFsyncs *prometheus.Desc
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
 }
@@ -33,6 +33,7 @@ func newStatsCollector(col *collector.Server, spool *storage.Spool, store *stora
 		received:      d("hits_received_total", "Requests read by the beacon listener."),
 		accepted:      d("hits_accepted_total", "Hits made durable in the spool and answered."),
 		rejected:      d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
+		suppressed:    d("hits_suppressed_total", "Hits of known sites the privacy gate did not store, by reason.", "reason"),
 		spoolBytes:    d("spool_pending_bytes", "Spool bytes not yet stored in ClickHouse."),
 		spoolSegments: d("spool_segments", "Spool segment files on disk."),
 		spoolFull:     d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
@@ -59,6 +60,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.accepted, float64(cs.Accepted))
 	for reason, n := range cs.Reasons() {
 		counter(c.rejected, float64(n), reason)
+	}
+	for reason, n := range cs.SuppressedBy() {
+		counter(c.suppressed, float64(n), reason)
 	}
 	ss := c.spool.Stats()
 	gauge(c.spoolBytes, float64(ss.PendingBytes))

@@ -36,13 +36,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	}
 	defer spool.Close()
 
-	store := &storageLink{cfg: cfg, spool: spool, log: log}
+	store := &storageLink{cfg: cfg, spool: spool, log: log, suppressions: new(storage.Suppressions)}
 	col, err := collector.New(collector.Config{
 		Sites:          cfg.sites(),
 		TrustedProxies: cfg.trustedProxies(),
 		ReadTimeout:    cfg.Collector.ReadTimeout,
 		WriteTimeout:   cfg.Collector.WriteTimeout,
 		IdleTimeout:    cfg.Collector.IdleTimeout,
+		Suppressions:   store.suppressions,
 		Ready:          store.ready,
 		Logger:         log,
 	}, spool)
@@ -103,9 +104,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 // ClickHouse is unreachable: the collector accepts hits into the spool
 // from the first second, whatever the state of the database.
 type storageLink struct {
-	cfg   *Config
-	spool *storage.Spool
-	log   *slog.Logger
+	cfg          *Config
+	spool        *storage.Spool
+	log          *slog.Logger
+	suppressions *storage.Suppressions
 
 	mu      sync.Mutex
 	engine  *clickhouse.Engine
@@ -125,6 +127,7 @@ func (s *storageLink) run(ctx context.Context) {
 			s.mu.Lock()
 			s.engine, s.batcher = eng, b
 			s.mu.Unlock()
+			go s.flushSuppressions(ctx, eng)
 			if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("batcher stopped", "err", err)
 			}
@@ -151,15 +154,37 @@ func (s *storageLink) connect(ctx context.Context) (*clickhouse.Engine, error) {
 	return eng, nil
 }
 
-// drain inserts what the spool holds, if storage was ever reached.
+// suppressionFlushEvery is how often the anonymous suppression counters
+// are written: they are not spooled, so this bounds what a crash loses.
+const suppressionFlushEvery = 10 * time.Second
+
+// flushSuppressions writes the suppression counters periodically until ctx
+// ends; drain writes the rest.
+func (s *storageLink) flushSuppressions(ctx context.Context, eng *clickhouse.Engine) {
+	t := time.NewTicker(suppressionFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.suppressions.Flush(ctx, eng); err != nil {
+				s.log.Warn("suppression counters not written; kept for the next flush", "err", err)
+			}
+		}
+	}
+}
+
+// drain inserts what the spool holds and the suppression counters, if
+// storage was ever reached.
 func (s *storageLink) drain(ctx context.Context) error {
 	s.mu.Lock()
-	b := s.batcher
+	b, eng := s.batcher, s.engine
 	s.mu.Unlock()
 	if b == nil {
 		return errors.New("storage never became reachable")
 	}
-	return b.Drain(ctx)
+	return errors.Join(b.Drain(ctx), s.suppressions.Flush(ctx, eng))
 }
 
 func (s *storageLink) close() {

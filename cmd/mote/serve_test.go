@@ -311,6 +311,53 @@ func TestServeRejectionsStoreNothing(t *testing.T) {
 	exactlyOnce(t, waitStored(t, conn, 1, time.Second), []string{"/sentinel"})
 }
 
+func TestServeSuppressedStoreOnlyACounter(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	db := srv.NewDatabase(t)
+	inst := startServe(t, testConfig(t, srv.DSN(db), t.TempDir()))
+	get := func(path string, header ...string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", inst.collector+"/p.gif?s=shop&u="+url.QueryEscape("https://shop.example"+path), nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+	}
+	get("/dnt", "DNT", "1")
+	get("/gpc", "Sec-GPC", "1")
+	get("/gpc2", "Sec-GPC", "1")
+	get("/prefetch", "Sec-Purpose", "prefetch")
+	get("/stored")
+	conn := openDB(t, srv.Addr(), db)
+	waitStored(t, conn, 1, 10*time.Second)
+	inst.stop() // the drain at shutdown writes the counters
+	exactlyOnce(t, waitStored(t, conn, 1, time.Second), []string{"/stored"})
+	rows, err := conn.Query(context.Background(), "SELECT reason, sum(count) FROM suppressed WHERE site_id = 'shop' GROUP BY reason ORDER BY reason")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var reason string
+		var n uint64
+		if err := rows.Scan(&reason, &n); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s=%d", reason, n))
+	}
+	if want := "dnt=1 gpc=2 prefetch=1"; strings.Join(got, " ") != want {
+		t.Fatalf("suppressed counters %v, want %s", got, want)
+	}
+}
+
 func TestServeSpoolFullAnswers503(t *testing.T) {
 	// No ClickHouse at all: the spool only grows, and its small cap is hit.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
