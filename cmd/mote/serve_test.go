@@ -28,6 +28,7 @@ type instance struct {
 	admin     string
 	stop      func() // SIGTERM equivalent; waits for serve to return
 	err       error
+	logs      *syncWriter // everything serve logged, at debug level
 }
 
 func testConfig(t *testing.T, dsn, spoolDir string) string {
@@ -57,13 +58,13 @@ func startServe(t *testing.T, configPath string, extra ...string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	log := newLogger(&syncWriter{w: &logs}, "debug")
+	logs := &syncWriter{w: new(bytes.Buffer)}
+	log := newLogger(logs, "debug")
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan listeners, 1)
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, log, ready) }()
-	inst := &instance{}
+	inst := &instance{logs: logs}
 	select {
 	case l := <-ready:
 		inst.collector = "http://" + l.collector.String()
@@ -86,6 +87,12 @@ func startServe(t *testing.T, configPath string, extra ...string) *instance {
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.(*bytes.Buffer).String()
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
