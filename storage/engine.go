@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/mote-analytics/mote"
 )
@@ -25,4 +26,13 @@ type Engine interface {
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// DedupToken is the insert_deduplication_token of a batch. Batch ids are
+// spool positions, so a retry of the same batch carries the same token.
+// The row count is part of it because the server drops a block whose token
+// it has seen even if the rows differ: should a position ever be reused for
+// a batch of another size, that batch is stored rather than silently lost.
+func DedupToken(batchID uint64, rows int) string {
+	return "mote-" + strconv.FormatUint(batchID, 10) + "-" + strconv.Itoa(rows)
 }

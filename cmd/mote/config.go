@@ -34,7 +34,11 @@ type Config struct {
 		Listen string `yaml:"listen"`
 	} `yaml:"admin"`
 	Storage struct {
-		Engine     string `yaml:"engine"`
+		Engine   string `yaml:"engine"`
+		Embedded struct {
+			DataDir string `yaml:"data_dir"`
+			Lib     string `yaml:"lib"`
+		} `yaml:"embedded"`
 		ClickHouse struct {
 			DSN string `yaml:"dsn"`
 		} `yaml:"clickhouse"`
@@ -114,7 +118,9 @@ var settings = []setting{
 		return nil
 	}},
 	{"admin.listen", "MOTE_ADMIN_LISTEN", "admin-listen", "admin listener address (metrics, dashboard)", stringSetter(func(c *Config) *string { return &c.Admin.Listen })},
-	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: clickhouse", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},
+	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: embedded (chDB in-process) or clickhouse (a server)", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},
+	{"storage.embedded.data_dir", "MOTE_DATA_DIR", "data-dir", "embedded engine's data directory", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.DataDir })},
+	{"storage.embedded.lib", "MOTE_CHDB_LIB", "chdb-lib", "path of libchdb.so (default: the cache `make chdb` fills)", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.Lib })},
 	{"storage.clickhouse.dsn", "MOTE_CLICKHOUSE_DSN", "clickhouse-dsn", "ClickHouse DSN, clickhouse://host:9000/db", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.DSN })},
 	{"spool.dir", "MOTE_SPOOL_DIR", "spool-dir", "write-ahead spool directory", stringSetter(func(c *Config) *string { return &c.Spool.Dir })},
 	{"spool.max_bytes", "MOTE_SPOOL_MAX_BYTES", "spool-max-bytes", "cap on unsent spool bytes; past it hits get 503", intSetter(func(c *Config) *int64 { return &c.Spool.MaxBytes })},
@@ -207,7 +213,8 @@ func applyDefaults(c *Config) {
 	}
 	def(&c.Collector.Listen, ":8080")
 	def(&c.Admin.Listen, "127.0.0.1:8081")
-	def(&c.Storage.Engine, "clickhouse")
+	def(&c.Storage.Engine, "embedded")
+	def(&c.Storage.Embedded.DataDir, "data/chdb")
 	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
 	def(&c.Spool.Dir, "data/spool")
 	def(&c.LogLevel, "info")
@@ -229,8 +236,10 @@ func (c *Config) validate() error {
 			return bad(fmt.Sprintf("collector.trusted_proxies[%d]", i), "%q is not a CIDR (e.g. 10.0.0.0/8)", p)
 		}
 	}
-	if c.Storage.Engine != "clickhouse" {
-		return bad("storage.engine", "%q is not an engine (clickhouse)", c.Storage.Engine)
+	switch c.Storage.Engine {
+	case "embedded", "clickhouse":
+	default:
+		return bad("storage.engine", "%q is not an engine (embedded or clickhouse)", c.Storage.Engine)
 	}
 	if !strings.HasPrefix(c.Storage.ClickHouse.DSN, "clickhouse://") {
 		return bad("storage.clickhouse.dsn", "must start with clickhouse://")

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := newLogger(stderr, cfg.LogLevel)
 	switch cmd {
 	case "migrate":
-		err = migrate(ctx, cfg)
+		err = migrate(ctx, cfg, log)
 	default:
 		err = serve(ctx, cfg, log, nil)
 	}

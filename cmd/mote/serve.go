@@ -13,6 +13,7 @@ import (
 	"github.com/mote-analytics/mote/dashboards"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
+	"github.com/mote-analytics/mote/storage/embedded"
 )
 
 // listeners lets tests learn the bound addresses when they listen on :0.
@@ -37,6 +38,16 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	defer spool.Close()
 
 	store := &storageLink{cfg: cfg, spool: spool, log: log, suppressions: new(storage.Suppressions)}
+	if cfg.Storage.Engine == "embedded" {
+		// In-process storage is part of this process: if it cannot open
+		// (library missing, data directory not writable), say so and stop
+		// rather than retry something that only the operator can fix.
+		eng, err := store.connect(ctx)
+		if err != nil {
+			return err
+		}
+		store.opened = eng
+	}
 	col, err := collector.New(collector.Config{
 		Sites:          cfg.sites(),
 		TrustedProxies: cfg.trustedProxies(),
@@ -109,16 +120,27 @@ type storageLink struct {
 	log          *slog.Logger
 	suppressions *storage.Suppressions
 
+	opened engine // the embedded engine, opened before serving
+
 	mu      sync.Mutex
-	engine  *clickhouse.Engine
+	engine  engine
 	batcher *storage.Batcher
+}
+
+// engine is what serve needs of a storage engine.
+type engine interface {
+	storage.Engine
+	storage.SuppressedWriter
 }
 
 // run opens the engine, migrates, and tails the spool until ctx is done.
 func (s *storageLink) run(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		eng, err := s.connect(ctx)
+		eng, err := s.opened, error(nil)
+		if eng == nil {
+			eng, err = s.connect(ctx)
+		}
 		if err == nil {
 			b := storage.NewBatcher(s.spool, eng, storage.BatcherConfig{
 				MaxRows: s.cfg.Batch.MaxRows,
@@ -142,8 +164,9 @@ func (s *storageLink) run(ctx context.Context) {
 	}
 }
 
-func (s *storageLink) connect(ctx context.Context) (*clickhouse.Engine, error) {
-	eng, err := clickhouse.Open(ctx, clickhouse.Config{DSN: s.cfg.Storage.ClickHouse.DSN})
+// connect opens the configured engine and migrates it.
+func (s *storageLink) connect(ctx context.Context) (engine, error) {
+	eng, err := openEngine(ctx, s.cfg, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -154,13 +177,25 @@ func (s *storageLink) connect(ctx context.Context) (*clickhouse.Engine, error) {
 	return eng, nil
 }
 
+// openEngine opens the configured storage engine.
+func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (engine, error) {
+	if cfg.Storage.Engine == "embedded" {
+		return embedded.Open(ctx, embedded.Config{
+			LibPath: cfg.Storage.Embedded.Lib,
+			DataDir: cfg.Storage.Embedded.DataDir,
+			Logger:  log,
+		})
+	}
+	return clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN, Logger: log})
+}
+
 // suppressionFlushEvery is how often the anonymous suppression counters
 // are written: they are not spooled, so this bounds what a crash loses.
 const suppressionFlushEvery = 10 * time.Second
 
 // flushSuppressions writes the suppression counters periodically until ctx
 // ends; drain writes the rest.
-func (s *storageLink) flushSuppressions(ctx context.Context, eng *clickhouse.Engine) {
+func (s *storageLink) flushSuppressions(ctx context.Context, eng engine) {
 	t := time.NewTicker(suppressionFlushEvery)
 	defer t.Stop()
 	for {
@@ -213,8 +248,8 @@ func (s *storageLink) ready() bool {
 }
 
 // migrate is "mote migrate": apply the schema and exit.
-func migrate(ctx context.Context, cfg *Config) error {
-	eng, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN})
+func migrate(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	eng, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -446,7 +446,7 @@ func TestDedupToken(t *testing.T) {
 	if n, _ := e.BatchRows(ctx(t), 9); n != want {
 		t.Fatalf("after a blind replay on %v: %d rows, want %d", e.ServerVersion(), n, want)
 	}
-	if DedupToken(9, 2) == DedupToken(9, 3) || DedupToken(9, 2) == DedupToken(10, 2) {
+	if storage.DedupToken(9, 2) == storage.DedupToken(9, 3) || storage.DedupToken(9, 2) == storage.DedupToken(10, 2) {
 		t.Fatal("DedupToken collides")
 	}
 }

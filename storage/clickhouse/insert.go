@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -34,7 +33,7 @@ func (e *Engine) InsertEvents(ctx context.Context, batchID uint64, events []mote
 	defer e.cols.release()
 	if e.features.Dedup {
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{
-			"insert_deduplication_token": DedupToken(batchID, len(events)),
+			"insert_deduplication_token": storage.DedupToken(batchID, len(events)),
 		}))
 	}
 	batch, err := e.conn.PrepareBatch(ctx, e.insertSQL)
@@ -51,15 +50,6 @@ func (e *Engine) InsertEvents(ctx context.Context, batchID uint64, events []mote
 		return fmt.Errorf("insert batch %d (%d rows): %w", batchID, len(events), err)
 	}
 	return nil
-}
-
-// DedupToken is the insert_deduplication_token of a batch. Batch ids are
-// spool positions, so a retry of the same batch carries the same token.
-// The row count is part of it because the server drops a block whose token
-// it has seen even if the rows differ: should a position ever be reused for
-// a batch of another size, that batch is stored rather than silently lost.
-func DedupToken(batchID uint64, rows int) string {
-	return "mote-" + strconv.FormatUint(batchID, 10) + "-" + strconv.Itoa(rows)
 }
 
 // eventColumns holds one slice per events column, reused across inserts so

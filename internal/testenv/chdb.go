@@ -1,0 +1,37 @@
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// ChDBVersion is the npm version of @chdb/lib-linux-x64-gnu the tests use;
+// it must match storage/embedded.LibVersion (testenv cannot import that
+// package: its tests import testenv).
+const ChDBVersion = "26.7.3-stable.1"
+
+// ChDBLib returns the path of libchdb.so for tests: MOTE_CHDB_LIB when set,
+// else the cache that `make chdb` fills
+// (${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/<version>/libchdb.so). When
+// the library is missing the test fails (it does not skip) and says how to
+// get it.
+func ChDBLib(tb testing.TB) string {
+	tb.Helper()
+	path := os.Getenv("MOTE_CHDB_LIB")
+	if path == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				tb.Fatalf("chDB library: no home directory to find the cache in (%v); set MOTE_CHDB_LIB", err)
+			}
+			cache = filepath.Join(home, ".cache")
+		}
+		path = filepath.Join(cache, "mote", "chdb", ChDBVersion, "libchdb.so")
+	}
+	if st, err := os.Stat(path); err != nil || st.IsDir() {
+		tb.Fatalf("chDB library %s not found: run `make chdb` (or deploy/dev/fetch-chdb.sh), which fetches the npm package @chdb/lib-linux-x64-gnu@%s into the cache, or set MOTE_CHDB_LIB to its libchdb.so", path, ChDBVersion)
+	}
+	return path
+}

@@ -1,0 +1,84 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// Migrate creates the database if missing and applies, in order, the
+// migrations not yet recorded in schema_migrations, recording each after
+// its statements succeeded. It is the server engine's procedure on the
+// same rendered SQL (storage.Schema for chDB's ClickHouse version, so TTL,
+// LowCardinality and the dedup window are on): every statement is CREATE
+// ... IF NOT EXISTS, an "already exists" from a lost race counts as
+// success, and schema_migrations is read with DISTINCT. Within one process
+// statements are serialised anyway; idempotence covers a crash between a
+// migration and its record.
+func (e *Engine) Migrate(ctx context.Context) error {
+	err := e.run(ctx, false, func(c *conn) error {
+		_, err := c.query("CREATE DATABASE IF NOT EXISTS `"+e.db+"`", "TabSeparated")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
+	}
+	all, err := e.schema.Migrations()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	applied, err := e.appliedVersions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range storage.Pending(all, applied) {
+		for _, stmt := range m.Statements {
+			if err := e.Exec(ctx, stmt); err != nil && !hasCode(err, codeTableExists) {
+				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
+			}
+		}
+		rec := fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(%d), '%s', now()",
+			m.Version, strings.ReplaceAll(m.Name, "'", ""))
+		if err := e.Exec(ctx, rec); err != nil {
+			return fmt.Errorf("record migration %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
+		}
+		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "engine", "embedded", "server", e.version.String())
+	}
+	return nil
+}
+
+// appliedVersions returns the migration versions recorded in the database
+// (none when schema_migrations does not exist yet).
+func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
+	out, err := e.Query(ctx, "SELECT DISTINCT version FROM schema_migrations", "TabSeparated")
+	if hasCode(err, codeUnknownTable) {
+		return map[uint32]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations of %s: %w", e.db, err)
+	}
+	applied := map[uint32]bool{}
+	for _, line := range strings.Fields(string(out)) {
+		v, err := strconv.ParseUint(line, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("read schema_migrations of %s: version %q", e.db, truncate(line, 20))
+		}
+		applied[uint32(v)] = true
+	}
+	return applied, nil
+}
+
+// quotedColumns is storage.EventColumns, backquoted and comma-separated.
+func quotedColumns() string {
+	var b strings.Builder
+	for i, c := range storage.EventColumns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("`" + c + "`")
+	}
+	return b.String()
+}
