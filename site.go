@@ -36,6 +36,9 @@ type Site struct {
 	// value honours both, which is the default a privacy-first tool owes
 	// its visitors; an operator must opt out explicitly.
 	IgnoreDNT bool
+	// GeoPrecision is the most detailed location stored: "city" (the
+	// default, ""), "region", "country" or "none". Never finer than city.
+	GeoPrecision string
 }
 
 // AllowsHost reports whether a page on host belongs to the site. Matching

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // Defaults applied to zero Config fields.
@@ -44,6 +45,12 @@ type Config struct {
 	// ReadBufferSize caps the request line plus headers (default 8 KiB);
 	// larger is 431.
 	ReadBufferSize int
+	// Geo looks up the location of the truncated client address; nil
+	// stores no location.
+	Geo *enrich.Geo
+	// Agents parses user agents and client hints (with its cache); nil
+	// means a parser with the default cache size.
+	Agents *enrich.AgentParser
 	// Suppressions receives the anonymous counter of every hit the privacy
 	// gate suppressed (DNT, GPC, no consent, bot, prefetch); nil keeps
 	// them in Stats only.

@@ -37,7 +37,7 @@ func (s *Server) event(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if site := s.sites[b.site]; site != nil {
-		s.allowOrigin(ctx, site)
+		s.allowOrigin(ctx, &site.Site)
 	}
 	kind := mote.KindEvent
 	switch {

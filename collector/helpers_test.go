@@ -153,15 +153,28 @@ func (ts *testServer) do(t *testing.T, raw string) *fasthttp.Response {
 	return resp
 }
 
+// browserUA is the User-Agent get and post send unless the test passes
+// its own: without one every hit would be a bot.
+const browserUA = "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
+
+// withUA adds browserUA to headers that name no User-Agent.
+func withUA(headers []string) string {
+	all := strings.Join(headers, "")
+	if !strings.Contains(strings.ToLower(all), "user-agent:") {
+		all += browserUA
+	}
+	return all
+}
+
 func get(target string, headers ...string) string {
-	return "GET " + target + " HTTP/1.1\r\nHost: collector.test\r\n" + strings.Join(headers, "") + "Connection: close\r\n\r\n"
+	return "GET " + target + " HTTP/1.1\r\nHost: collector.test\r\n" + withUA(headers) + "Connection: close\r\n\r\n"
 }
 
 func post(body string, headers ...string) string {
 	if len(headers) == 0 {
 		headers = []string{"Content-Type: text/plain;charset=UTF-8\r\n"}
 	}
-	return "POST /api/event HTTP/1.1\r\nHost: collector.test\r\n" + strings.Join(headers, "") +
+	return "POST /api/event HTTP/1.1\r\nHost: collector.test\r\n" + withUA(headers) +
 		"Content-Length: " + itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
 }
 
@@ -203,7 +216,7 @@ func (h *handlerCtx) serve(s *Server) error {
 const (
 	benchPixel = "GET /p.gif?s=demo&u=https%3A%2F%2Fexample.com%2Fpricing%3Futm_source%3Dnewsletter&r=https%3A%2F%2Fwww.google.com%2F&w=1440 HTTP/1.1\r\n" +
 		"Host: collector.test\r\n" +
-		"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n" +
+		browserUA +
 		"Accept: image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8\r\n" +
 		"Referer: https://example.com/pricing\r\n" +
 		"X-Forwarded-For: 203.0.113.9, 10.0.0.2\r\n\r\n"
@@ -212,7 +225,7 @@ const (
 
 var benchEvent = "POST /api/event HTTP/1.1\r\n" +
 	"Host: collector.test\r\n" +
-	"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n" +
+	browserUA +
 	"Origin: https://example.com\r\n" +
 	"Content-Type: text/plain;charset=UTF-8\r\n" +
 	"Content-Length: " + itoa(len(benchEventBody)) + "\r\n\r\n" + benchEventBody

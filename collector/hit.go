@@ -33,21 +33,28 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		s.stats.reject(reasonBadHostname)
 		return dropped
 	}
+	// The address is parsed on every hit; it is truncated for the geo
+	// lookup and then forgotten.
+	ip := clientAddr(s.trusted, peerAddr(ctx.RemoteIP()), &ctx.Request.Header)
+	if s.onClientIP != nil {
+		s.onClientIP(ip)
+	}
+	hdr := &ctx.Request.Header
+	agent := s.agents.Parse(b2s(hdr.UserAgent()), enrich.ClientHints{
+		UA:              b2s(hdr.Peek("Sec-CH-UA")),
+		Mobile:          b2s(hdr.Peek("Sec-CH-UA-Mobile")),
+		Platform:        b2s(hdr.Peek("Sec-CH-UA-Platform")),
+		PlatformVersion: b2s(hdr.Peek("Sec-CH-UA-Platform-Version")),
+	})
 	now := s.now()
-	if reason := gate(&ctx.Request.Header, site, b); reason != 0 {
+	if reason := gate(hdr, &site.Site, b, agent.Bot); reason != 0 {
 		s.stats.suppressed[reason].Add(1)
 		if s.cfg.Suppressions != nil {
 			s.cfg.Suppressions.Suppress(site.ID, reason, now)
 		}
 		return dropped
 	}
-
-	// The address is parsed on every hit so that its cost is part of the
-	// hit path from the start; geo and visitor hashing will consume it.
-	ip := clientAddr(s.trusted, peerAddr(ctx.RemoteIP()), &ctx.Request.Header)
-	if s.onClientIP != nil {
-		s.onClientIP(ip)
-	}
+	loc := s.cfg.Geo.Lookup(ip, site.precision)
 
 	ev := &h.ev
 	ev.SiteID = site.ID
@@ -60,6 +67,9 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	ev.Pathname = path
 	ev.ReferrerHost = enrich.ReferrerHost(b.ref, host)
 	ev.Screen = mote.ScreenClass(int(clamp(b.width, 0, maxScreenWidth)))
+	ev.Country, ev.Region, ev.City = loc.Country, loc.Region, loc.City
+	ev.Browser, ev.BrowserVersion = agent.Browser, agent.BrowserVersion
+	ev.OS, ev.OSVersion, ev.Device = agent.OS, agent.OSVersion, agent.Device
 	if kind == mote.KindEngagement {
 		ev.EngagementMS = uint32(clamp(b.engagementMS, 0, maxEngagement))
 		ev.ScrollDepth = uint8(clamp(b.scroll, 0, 100))
@@ -97,7 +107,7 @@ func (s *Server) logSinkError(err error) {
 // The order decides which reason a hit is counted under when several
 // apply: the visitor's own signals (DNT, GPC) first, then the site's
 // consent rule, then traffic that is not a person viewing a page.
-func gate(h *fasthttp.RequestHeader, site *mote.Site, b *beacon) mote.SuppressReason {
+func gate(h *fasthttp.RequestHeader, site *mote.Site, b *beacon, bot bool) mote.SuppressReason {
 	switch {
 	case !site.IgnoreDNT && string(h.Peek("DNT")) == "1":
 		return mote.SuppressDNT
@@ -105,6 +115,8 @@ func gate(h *fasthttp.RequestHeader, site *mote.Site, b *beacon) mote.SuppressRe
 		return mote.SuppressGPC
 	case site.Consent == mote.ConsentRequired && !b.consent:
 		return mote.SuppressNoConsent
+	case bot:
+		return mote.SuppressBot
 	case isPrefetch(h.Peek("Sec-Purpose")) || isPrefetch(h.Peek("Purpose")):
 		return mote.SuppressPrefetch
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // Sink receives accepted events. Append returns only once the event is
@@ -29,7 +30,8 @@ type Sink interface {
 type Server struct {
 	cfg     Config
 	sink    Sink
-	sites   map[string]*mote.Site
+	sites   map[string]*siteConf
+	agents  *enrich.AgentParser
 	trusted []netip.Prefix
 	srv     *fasthttp.Server
 	log     *slog.Logger
@@ -47,6 +49,13 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	lns    []net.Listener
+}
+
+// siteConf is a configured site with what the hit path derives from it
+// once, at New, rather than on every hit.
+type siteConf struct {
+	mote.Site
+	precision enrich.Precision
 }
 
 // hit is the per-request scratch, pooled so that a request allocates
@@ -67,15 +76,24 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		return nil, fmt.Errorf("new collector: %w", err)
 	}
 	s := &Server{
-		cfg:   cfg,
-		sink:  sink,
-		sites: make(map[string]*mote.Site, len(cfg.Sites)),
-		log:   cfg.Logger,
+		cfg:    cfg,
+		sink:   sink,
+		sites:  make(map[string]*siteConf, len(cfg.Sites)),
+		agents: cfg.Agents,
+		log:    cfg.Logger,
+	}
+	if s.agents == nil {
+		s.agents = enrich.NewAgentParser(enrich.AgentConfig{})
 	}
 	for i := range cfg.Sites {
-		site := cfg.Sites[i]
+		site := &siteConf{Site: cfg.Sites[i]}
 		site.Hostnames = append([]string(nil), site.Hostnames...)
-		s.sites[site.ID] = &site
+		if site.GeoPrecision != "" {
+			if site.precision, err = enrich.ParsePrecision(site.GeoPrecision); err != nil {
+				return nil, fmt.Errorf("new collector: site %q: %w", site.ID, err)
+			}
+		}
+		s.sites[site.ID] = site
 	}
 	for _, p := range cfg.TrustedProxies {
 		// Addresses are unmapped before matching, so unmap prefixes too.

@@ -35,8 +35,7 @@ func TestGIFIsValid(t *testing.T) {
 
 func TestPixelStoresPageview(t *testing.T) {
 	ts := startServer(t, testConfig())
-	resp := ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2FExample.com%2Fpricing%3Futm_source%3Dnews%23top&r=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dsecret&w=1440",
-		"User-Agent: Mozilla/5.0\r\n"))
+	resp := ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2FExample.com%2Fpricing%3Futm_source%3Dnews%23top&r=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dsecret&w=1440"))
 	if resp.StatusCode() != 200 || !bytes.Equal(resp.Body(), gifBody) {
 		t.Fatalf("status %d body %q, want 200 and the GIF", resp.StatusCode(), resp.Body())
 	}
@@ -54,6 +53,7 @@ func TestPixelStoresPageview(t *testing.T) {
 	want := mote.Event{
 		SiteID: "demo", TS: testNow.UTC(), Kind: mote.KindPageview,
 		Hostname: "example.com", Pathname: "/pricing", ReferrerHost: "www.google.com", Screen: "desktop",
+		Browser: "Chrome", BrowserVersion: "131", OS: "Windows", OSVersion: "10", Device: "desktop",
 		PropKeys: []string{}, PropValues: []string{},
 	}
 	if !equalEvent(e, want) {
@@ -155,6 +155,10 @@ func TestPrivacyGate(t *testing.T) {
 		{"consent required, pixel c=1", mote.Site{Consent: mote.ConsentRequired}, get(pixel + "&c=1"), 0},
 		{"consent required, beacon c:1", mote.Site{Consent: mote.ConsentRequired}, post(`{"s":"demo","u":"https://example.com/a","c":1}`), 0},
 		{"consent given but DNT", mote.Site{Consent: mote.ConsentRequired}, get(pixel+"&c=1", "DNT: 1\r\n"), mote.SuppressDNT},
+		{"crawler", mote.Site{}, get(pixel, "User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\r\n"), mote.SuppressBot},
+		{"headless browser", mote.Site{}, post(body, "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36\r\n"), mote.SuppressBot},
+		{"no user agent", mote.Site{}, get(pixel, "User-Agent: \r\n"), mote.SuppressBot},
+		{"HTTP library", mote.Site{}, get(pixel, "User-Agent: python-requests/2.31.0\r\n"), mote.SuppressBot},
 	}
 	var storedAnswer []byte
 	for _, tt := range tests {
@@ -243,7 +247,8 @@ func TestEventKinds(t *testing.T) {
 			t.Fatalf("%s: status %d body %q, want 202 and no body", b, resp.StatusCode(), resp.Body())
 		}
 	}
-	base := mote.Event{SiteID: "demo", TS: testNow.UTC(), Hostname: "example.com", Pathname: "/", PropKeys: []string{}, PropValues: []string{}}
+	base := mote.Event{SiteID: "demo", TS: testNow.UTC(), Hostname: "example.com", Pathname: "/", PropKeys: []string{}, PropValues: []string{},
+		Browser: "Chrome", BrowserVersion: "131", OS: "Windows", OSVersion: "10", Device: "desktop"}
 	want := []mote.Event{base, base, base, base}
 	want[0].Kind, want[0].Pathname, want[0].Screen = mote.KindPageview, "/a", "mobile"
 	want[1].Kind, want[1].Name, want[1].Hostname, want[1].Pathname = mote.KindEvent, "signup", "shop.example.com", "/cart"

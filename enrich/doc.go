@@ -21,7 +21,8 @@
 // device class; IsBot applies isbot's public pattern list (data/isbot). All
 // three sit behind bounded, lock-free caches (slotCache) keyed on the
 // truncated network or the exact header strings, so the steady state costs
-// about 100 ns and no allocation per hit; a cache never holds a full IP.//
+// about 100 ns and no allocation per hit; a cache never holds a full IP.
+//
 // Pages, referrers, visitors and sessions (url*.go, referrer*.go,
 // visitor*.go, salt*.go, session*.go): MinimizeURL keeps host, path,
 // allow-listed query keys (ref, source, per-site keys) and the decoded

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,76 +13,29 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/mote-analytics/mote/internal/testenv"
 )
 
-// geoRecord builds a GeoIP2 City record with English names.
-func geoRecord(country, subdivision, city string) mmdbtype.Map {
-	m := mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(country),
-		"names": mmdbtype.Map{"en": mmdbtype.String(country + " name"), "de": mmdbtype.String("x")}}}
-	if subdivision != "" {
-		m["subdivisions"] = mmdbtype.Slice{mmdbtype.Map{"iso_code": mmdbtype.String(subdivision)}}
-	}
-	if city != "" {
-		m["city"] = mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(city), "fr": mmdbtype.String(city + " (fr)")}}
-	}
-	return m
-}
-
-// writeMMDB writes a City-type database holding networks → records at
-// path, replacing any file there atomically (as an updater would).
-func writeMMDB(t testing.TB, path, dbType string, networks map[string]mmdbtype.Map) {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 28, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, rec := range networks {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tree.Insert(n, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // testNetworks: a /24 in London, a /24 split into two /25s with different
 // answers (to see the truncation), a country-only network and an IPv6 /48
 // split at /64.
 var testNetworks = map[string]mmdbtype.Map{
-	"81.2.69.0/24":         geoRecord("GB", "ENG", "London"),
-	"81.2.70.0/25":         geoRecord("GB", "SCT", "Edinburgh"),
-	"81.2.70.128/25":       geoRecord("GB", "WLS", "Cardiff"),
-	"89.160.20.0/24":       geoRecord("SE", "", ""),
-	"2001:db8:1::/64":      geoRecord("DE", "BE", "Berlin"),
-	"2001:db8:1:ffff::/64": geoRecord("DE", "BY", "Munich"),
-	"2001:db8:2::/48":      geoRecord("FR", "IDF", "Paris"),
-	"89.160.21.0/24":       geoRecord("SE", "AB", "Stockholm"),
+	"81.2.69.0/24":         testenv.GeoRecord("GB", "ENG", "London"),
+	"81.2.70.0/25":         testenv.GeoRecord("GB", "SCT", "Edinburgh"),
+	"81.2.70.128/25":       testenv.GeoRecord("GB", "WLS", "Cardiff"),
+	"89.160.20.0/24":       testenv.GeoRecord("SE", "", ""),
+	"2001:db8:1::/64":      testenv.GeoRecord("DE", "BE", "Berlin"),
+	"2001:db8:1:ffff::/64": testenv.GeoRecord("DE", "BY", "Munich"),
+	"2001:db8:2::/48":      testenv.GeoRecord("FR", "IDF", "Paris"),
+	"89.160.21.0/24":       testenv.GeoRecord("SE", "AB", "Stockholm"),
 }
 
 func openTestGeo(t testing.TB, cfg GeoConfig) (*Geo, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "City.mmdb")
-	writeMMDB(t, path, "GeoIP2-City", testNetworks)
+	testenv.WriteMMDB(t, path, "GeoIP2-City", testNetworks)
 	g, err := OpenGeo(path, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +170,7 @@ func TestGeoMissingOrBadDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	asn := filepath.Join(dir, "asn.mmdb")
-	writeMMDB(t, asn, "GeoLite2-ASN", map[string]mmdbtype.Map{"81.2.69.0/24": {"autonomous_system_number": mmdbtype.Uint32(1)}})
+	testenv.WriteMMDB(t, asn, "GeoLite2-ASN", map[string]mmdbtype.Map{"81.2.69.0/24": {"autonomous_system_number": mmdbtype.Uint32(1)}})
 
 	for _, tt := range []struct{ name, path, want string }{
 		{"missing", filepath.Join(dir, "nope.mmdb"), "no such file"},
@@ -277,7 +229,7 @@ func TestGeoReload(t *testing.T) {
 		if i%2 == 0 {
 			city = "Manchester"
 		}
-		writeMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{"81.2.69.0/24": geoRecord("GB", "ENG", city)})
+		testenv.WriteMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{"81.2.69.0/24": testenv.GeoRecord("GB", "ENG", city)})
 		if err := g.Reload(); err != nil {
 			t.Fatal(err)
 		}
@@ -324,14 +276,14 @@ func TestGeoWatch(t *testing.T) {
 		done := make(chan struct{})
 		go func() { g.Watch(ctx, time.Second, slog.New(slog.DiscardHandler)); close(done) }()
 
-		writeMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{"81.2.69.0/24": geoRecord("GB", "ENG", "London")})
+		testenv.WriteMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{"81.2.69.0/24": testenv.GeoRecord("GB", "ENG", "London")})
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
 		if got := g.Lookup(ip, PrecisionCity).City; got != "London" {
 			t.Errorf("after the file appeared: %q", got)
 		}
 
-		writeMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{"81.2.69.0/24": geoRecord("GB", "ENG", "Leeds"), "1.0.0.0/24": geoRecord("AU", "", "")})
+		testenv.WriteMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{"81.2.69.0/24": testenv.GeoRecord("GB", "ENG", "Leeds"), "1.0.0.0/24": testenv.GeoRecord("AU", "", "")})
 		// Make the change visible even on coarse-mtime filesystems.
 		if err := os.Chtimes(path, time.Now(), time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)

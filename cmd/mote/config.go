@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // Config is the whole of mote's configuration: a YAML file (mote.yaml,
@@ -43,6 +44,11 @@ type Config struct {
 			DSN string `yaml:"dsn"`
 		} `yaml:"clickhouse"`
 	} `yaml:"storage"`
+	GeoIP struct {
+		Path     string `yaml:"path"`
+		IPv4Bits int    `yaml:"ipv4_bits"`
+		IPv6Bits int    `yaml:"ipv6_bits"`
+	} `yaml:"geoip"`
 	Spool struct {
 		Dir          string `yaml:"dir"`
 		MaxBytes     int64  `yaml:"max_bytes"`
@@ -65,6 +71,7 @@ type SiteConfig struct {
 	Timezone      string   `yaml:"timezone"`
 	RetentionDays int      `yaml:"retention_days"`
 	IgnoreDNTGPC  bool     `yaml:"ignore_dnt_gpc"`
+	GeoPrecision  string   `yaml:"geo_precision"`
 }
 
 // configError names the configuration key at fault, so that an operator
@@ -122,6 +129,7 @@ var settings = []setting{
 	{"storage.embedded.data_dir", "MOTE_DATA_DIR", "data-dir", "embedded engine's data directory", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.DataDir })},
 	{"storage.embedded.lib", "MOTE_CHDB_LIB", "chdb-lib", "path of libchdb.so (default: the cache `make chdb` fills)", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.Lib })},
 	{"storage.clickhouse.dsn", "MOTE_CLICKHOUSE_DSN", "clickhouse-dsn", "ClickHouse DSN, clickhouse://host:9000/db", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.DSN })},
+	{"geoip.path", "MOTE_GEOIP_DB", "geoip-db", "GeoLite2/GeoIP2 City database (default: the cache `make geoip` fills)", stringSetter(func(c *Config) *string { return &c.GeoIP.Path })},
 	{"spool.dir", "MOTE_SPOOL_DIR", "spool-dir", "write-ahead spool directory", stringSetter(func(c *Config) *string { return &c.Spool.Dir })},
 	{"spool.max_bytes", "MOTE_SPOOL_MAX_BYTES", "spool-max-bytes", "cap on unsent spool bytes; past it hits get 503", intSetter(func(c *Config) *int64 { return &c.Spool.MaxBytes })},
 	{"batch.max_rows", "MOTE_BATCH_MAX_ROWS", "batch-max-rows", "rows per ClickHouse insert", intSetter(func(c *Config) *int { return &c.Batch.MaxRows })},
@@ -217,11 +225,19 @@ func applyDefaults(c *Config) {
 	def(&c.Storage.Embedded.DataDir, "data/chdb")
 	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
 	def(&c.Spool.Dir, "data/spool")
+	def(&c.GeoIP.Path, enrich.DefaultGeoIPPath())
+	if c.GeoIP.IPv4Bits == 0 {
+		c.GeoIP.IPv4Bits = enrich.DefaultIPv4Bits
+	}
+	if c.GeoIP.IPv6Bits == 0 {
+		c.GeoIP.IPv6Bits = enrich.DefaultIPv6Bits
+	}
 	def(&c.LogLevel, "info")
 	defDur(&c.ShutdownTimeout, 10*time.Second)
 	for i := range c.Sites {
 		def(&c.Sites[i].Consent, string(mote.ConsentExempt))
 		def(&c.Sites[i].Timezone, "UTC")
+		def(&c.Sites[i].GeoPrecision, "city")
 	}
 }
 
@@ -243,6 +259,14 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.Storage.ClickHouse.DSN, "clickhouse://") {
 		return bad("storage.clickhouse.dsn", "must start with clickhouse://")
+	}
+	// Addresses are truncated before the geo lookup; a longer prefix than
+	// the defaults would come close to identifying a household.
+	if c.GeoIP.IPv4Bits < 8 || c.GeoIP.IPv4Bits > enrich.DefaultIPv4Bits {
+		return bad("geoip.ipv4_bits", "%d is outside 8-%d", c.GeoIP.IPv4Bits, enrich.DefaultIPv4Bits)
+	}
+	if c.GeoIP.IPv6Bits < 16 || c.GeoIP.IPv6Bits > enrich.DefaultIPv6Bits {
+		return bad("geoip.ipv6_bits", "%d is outside 16-%d", c.GeoIP.IPv6Bits, enrich.DefaultIPv6Bits)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -283,6 +307,9 @@ func (c *Config) validate() error {
 		if _, err := time.LoadLocation(s.Timezone); err != nil {
 			return bad(key+".timezone", "%q is not an IANA time zone", s.Timezone)
 		}
+		if _, err := enrich.ParsePrecision(s.GeoPrecision); err != nil {
+			return bad(key+".geo_precision", "%q is not city, region, country or none", s.GeoPrecision)
+		}
 		if s.RetentionDays < 0 {
 			return bad(key+".retention_days", "must not be negative")
 		}
@@ -295,12 +322,13 @@ func (c *Config) sites() []mote.Site {
 	out := make([]mote.Site, len(c.Sites))
 	for i, s := range c.Sites {
 		out[i] = mote.Site{
-			ID:        s.ID,
-			Hostnames: s.Hostnames,
-			Consent:   mote.ConsentMode(s.Consent),
-			Timezone:  s.Timezone,
-			Retention: time.Duration(s.RetentionDays) * 24 * time.Hour,
-			IgnoreDNT: s.IgnoreDNTGPC,
+			ID:           s.ID,
+			Hostnames:    s.Hostnames,
+			Consent:      mote.ConsentMode(s.Consent),
+			Timezone:     s.Timezone,
+			Retention:    time.Duration(s.RetentionDays) * 24 * time.Hour,
+			IgnoreDNT:    s.IgnoreDNTGPC,
+			GeoPrecision: s.GeoPrecision,
 		}
 	}
 	return out

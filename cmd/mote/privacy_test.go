@@ -49,7 +49,7 @@ func TestServeStoresNoIPAndNoUserAgent(t *testing.T) {
 			req, _ := http.NewRequest("GET", inst.collector+"/p.gif?s=shop&w=1280&u="+url.QueryEscape("https://shop.example/canary"), nil)
 			req.Header.Set(header, value)
 			req.Header.Set("User-Agent", canaryUA)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := browser.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestServeStoresNoIPAndNoUserAgent(t *testing.T) {
 			req.Header.Set(header, value)
 			req.Header.Set("User-Agent", canaryUA)
 			req.Header.Set("Content-Type", "text/plain")
-			if resp, err = http.DefaultClient.Do(req); err != nil {
+			if resp, err = browser.Do(req); err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()

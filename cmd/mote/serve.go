@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/dashboards"
+	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
@@ -48,7 +52,19 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		}
 		store.opened = eng
 	}
+	// A missing or unreadable database leaves the geo fields empty: one
+	// warning now, and the watcher loads the file when it appears.
+	geo, err := enrich.OpenGeo(cfg.GeoIP.Path, enrich.GeoConfig{IPv4Bits: cfg.GeoIP.IPv4Bits, IPv6Bits: cfg.GeoIP.IPv6Bits})
+	if err != nil {
+		log.Warn("geo lookups disabled until the database can be read (make geoip fetches GeoLite2 City)", "err", err)
+	}
+	geoCtx, stopGeo := context.WithCancel(context.Background())
+	defer stopGeo()
+	go geo.Watch(geoCtx, 0, log)
+	go reloadOnHUP(geoCtx, geo, log)
+
 	col, err := collector.New(collector.Config{
+		Geo:            geo,
 		Sites:          cfg.sites(),
 		TrustedProxies: cfg.trustedProxies(),
 		ReadTimeout:    cfg.Collector.ReadTimeout,
@@ -109,6 +125,26 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	}
 	store.close()
 	return serveErr
+}
+
+// reloadOnHUP reloads the geo database on SIGHUP, the operator's way to
+// swap in a new GeoIP2 file without dropping a hit.
+func reloadOnHUP(ctx context.Context, geo *enrich.Geo, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := geo.Reload(); err != nil {
+				log.Warn("geo database not reloaded; the previous one stays in service", "err", err)
+			} else {
+				log.Info("geo database reloaded")
+			}
+		}
+	}
 }
 
 // storageLink connects the spool to ClickHouse and keeps trying while

@@ -38,6 +38,7 @@ func testConfig(t *testing.T, dsn, spoolDir string) string {
 admin:
   listen: "127.0.0.1:0"
 storage:
+  engine: clickhouse
   clickhouse:
     dsn: %q
 spool:
@@ -101,13 +102,28 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// browser is the tests' HTTP client: it sends a desktop Chrome User-Agent
+// unless a request names its own, since the collector counts a hit without
+// a browser's User-Agent as a bot and stores nothing.
+var browser = &http.Client{Transport: browserTransport{}}
+
+type browserTransport struct{}
+
+func (browserTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("User-Agent") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
 func pixel(t *testing.T, base, site, page string, extra url.Values) *http.Response {
 	t.Helper()
 	q := url.Values{"s": {site}, "u": {page}}
 	for k, v := range extra {
 		q[k] = v
 	}
-	resp, err := http.Get(base + "/p.gif?" + q.Encode())
+	resp, err := browser.Get(base + "/p.gif?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +135,7 @@ func pixel(t *testing.T, base, site, page string, extra url.Values) *http.Respon
 
 func postEvent(t *testing.T, base, contentType, body string) int {
 	t.Helper()
-	resp, err := http.Post(base+"/api/event", contentType, strings.NewReader(body))
+	resp, err := browser.Post(base+"/api/event", contentType, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +275,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// Metrics on the admin listener count what happened.
-	mresp, err := http.Get(inst.admin + "/metrics")
+	mresp, err := browser.Get(inst.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +344,7 @@ func TestServeSuppressedStoreOnlyACounter(t *testing.T) {
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := browser.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +409,7 @@ func TestServeSpoolFullAnswers503(t *testing.T) {
 	if code := postEvent(t, inst.collector, "text/plain", `{"s":"shop","n":"pageview","u":"https://shop.example/x"}`); code != 503 {
 		t.Errorf("POST at the cap: %d, want 503", code)
 	}
-	resp, err := http.Get(inst.collector + "/readyz")
+	resp, err := browser.Get(inst.collector + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +497,7 @@ func startProcess(t *testing.T, config, base string, flags ...string) *exec.Cmd 
 	t.Cleanup(func() { cmd.Process.Kill() })
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := browser.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			return cmd

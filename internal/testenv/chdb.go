@@ -2,8 +2,9 @@ package testenv
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/mote-analytics/mote/internal/cache"
 )
 
 // ChDBVersion is the npm version of @chdb/lib-linux-x64-gnu the tests use;
@@ -20,15 +21,7 @@ func ChDBLib(tb testing.TB) string {
 	tb.Helper()
 	path := os.Getenv("MOTE_CHDB_LIB")
 	if path == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				tb.Fatalf("chDB library: no home directory to find the cache in (%v); set MOTE_CHDB_LIB", err)
-			}
-			cache = filepath.Join(home, ".cache")
-		}
-		path = filepath.Join(cache, "mote", "chdb", ChDBVersion, "libchdb.so")
+		path = cache.Path("chdb", ChDBVersion, "libchdb.so")
 	}
 	if st, err := os.Stat(path); err != nil || st.IsDir() {
 		tb.Fatalf("chDB library %s not found: run `make chdb` (or deploy/dev/fetch-chdb.sh), which fetches the npm package @chdb/lib-linux-x64-gnu@%s into the cache, or set MOTE_CHDB_LIB to its libchdb.so", path, ChDBVersion)

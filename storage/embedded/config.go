@@ -2,9 +2,9 @@ package embedded
 
 import (
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/mote-analytics/mote/internal/cache"
 )
 
 // LibVersion is the chDB build Mote is made for: the version of the npm
@@ -52,15 +52,7 @@ type Config struct {
 // DefaultLibPath is where `make chdb` puts the library:
 // ${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/<LibVersion>/libchdb.so.
 func DefaultLibPath() string {
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = "."
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "mote", "chdb", LibVersion, "libchdb.so")
+	return cache.Path("chdb", LibVersion, "libchdb.so")
 }
 
 func (cfg Config) libPath() string {

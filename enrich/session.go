@@ -1,0 +1,380 @@
+package enrich
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dchest/siphash"
+
+	"github.com/mote-analytics/mote"
+)
+
+// Defaults of SessionConfig.
+const (
+	DefaultSessionIdle    = 30 * time.Minute
+	DefaultSessionEntries = 200_000
+	DefaultEngagedAfter   = 10 * time.Second
+)
+
+// SessionConfig configures Sessions. The zero value is the usual web
+// analytics session: 30 minutes of inactivity end a visit.
+type SessionConfig struct {
+	// Idle is the inactivity that ends a visit; default 30 minutes.
+	Idle time.Duration
+	// MaxEntries bounds the visits held in memory; default 200,000 (about
+	// 100 MB at most). When full, the least recently active visit is
+	// evicted (counted in SessionStats.Evicted): a later hit of that
+	// visitor starts a new visit.
+	MaxEntries int
+	// EngagedAfter is the visible time an engagement beacon must report to
+	// stop a one-page visit from counting as a bounce; default 10 seconds.
+	EngagedAfter time.Duration
+	// Key keys the session ID hash; zero means a random key per process.
+	// Collectors behind a load balancer that keeps a client on one
+	// collector need not share it.
+	Key [16]byte
+	// Sink, when set, receives every update after Track has released its
+	// locks.
+	Sink SessionSink
+}
+
+// SessionSink receives the sessions rows of each update. The rows' strings
+// are valid only during the call; it copies what it keeps.
+type SessionSink interface {
+	AppendSessionRows(u *SessionUpdate)
+}
+
+// SessionUpdate is what one hit does to the sessions table: when the visit
+// existed, Cancel repeats its previous state with Sign -1, and State is the
+// new state with Sign +1 and the next Version. A caller reuses one
+// SessionUpdate per worker; its strings live in the update's own buffer
+// and are valid until the next Track with it.
+type SessionUpdate struct {
+	HasCancel bool
+	Cancel    mote.SessionRow
+	State     mote.SessionRow
+
+	buf []byte
+}
+
+// SessionStats counts what the cache did.
+type SessionStats struct {
+	Active  int    // visits held
+	Evicted uint64 // visits dropped because the cache was full
+	Expired uint64 // visits ended by inactivity and removed
+}
+
+// Sessions turns hits into visits: a bounded in-memory cache keyed by
+// visitor ID, sharded so concurrent hits rarely contend. Each visit keeps
+// its first-touch attribution (referrer, UTM, geo, device), its entry and
+// exit pages and counters. It is safe for concurrent use and, after
+// warm-up, Track does not allocate.
+type Sessions struct {
+	cfg           SessionConfig
+	k0, k1        uint64
+	shards        []sessionShard
+	mask          uint64
+	evicted, gone atomic.Uint64
+	perShard      int
+}
+
+type sessionShard struct {
+	mu   sync.Mutex
+	m    map[uint64]*sessionEntry
+	lru  sessionEntry // sentinel: lru.next is the most recent
+	free *sessionEntry
+	n    int
+}
+
+// sessionEntry is one visit. row's first-touch strings point into arena
+// and ExitPage into exit; both are reused when the entry is.
+type sessionEntry struct {
+	row        mote.SessionRow
+	last       time.Time
+	engaged    bool
+	arena      []byte
+	exit       []byte
+	prev, next *sessionEntry
+}
+
+// NewSessions returns an empty cache.
+func NewSessions(cfg SessionConfig) *Sessions {
+	if cfg.Idle <= 0 {
+		cfg.Idle = DefaultSessionIdle
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = DefaultSessionEntries
+	}
+	if cfg.EngagedAfter <= 0 {
+		cfg.EngagedAfter = DefaultEngagedAfter
+	}
+	if cfg.Key == ([16]byte{}) {
+		_, _ = rand.Read(cfg.Key[:])
+	}
+	n := 16
+	if cfg.MaxEntries < 64 {
+		n = 1
+	}
+	s := &Sessions{
+		cfg:      cfg,
+		k0:       binary.LittleEndian.Uint64(cfg.Key[:8]),
+		k1:       binary.LittleEndian.Uint64(cfg.Key[8:]),
+		shards:   make([]sessionShard, n),
+		mask:     uint64(n - 1),
+		perShard: cfg.MaxEntries / n,
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.m = make(map[uint64]*sessionEntry)
+		sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
+	}
+	return s
+}
+
+func (s *Sessions) shard(visitor uint64) *sessionShard {
+	// Visitor IDs are hash outputs: their low bits are uniform.
+	return &s.shards[visitor&s.mask]
+}
+
+// Live reports whether visitor has a visit that is still running at now
+// (Liveness, used by SaltKeeper across midnight).
+func (s *Sessions) Live(visitor uint64, now time.Time) bool {
+	sh := s.shard(visitor)
+	sh.mu.Lock()
+	e := sh.m[visitor]
+	live := e != nil && now.Sub(e.last) <= s.cfg.Idle
+	sh.mu.Unlock()
+	return live
+}
+
+// Track applies a hit to its visitor's visit and fills out with the rows
+// to write; it sets ev.SessionID. It reports false, writing nothing, for
+// hits that are not part of a web visit: email opens and clicks, hits
+// without a visitor ID, and engagement beacons of a visit no longer held
+// (an engagement alone does not start a visit).
+//
+// A pageview or custom event more than Idle after the visitor's previous
+// hit starts a new visit. A pageview moves the exit page and counts; a
+// custom event counts and ends the bounce; an engagement beacon extends
+// the duration and, when it reports at least EngagedAfter of visible time,
+// ends the bounce too.
+func (s *Sessions) Track(ev *mote.Event, out *SessionUpdate) bool {
+	switch ev.Kind {
+	case mote.KindPageview, mote.KindEvent, mote.KindEngagement:
+	default:
+		return false
+	}
+	if ev.VisitorID == 0 {
+		return false
+	}
+	ts := ev.TS.UTC()
+	sh := s.shard(ev.VisitorID)
+	sh.mu.Lock()
+	s.sweep(sh, ts)
+	e := sh.m[ev.VisitorID]
+	if e != nil && ts.Sub(e.last) > s.cfg.Idle {
+		s.remove(sh, e)
+		s.gone.Add(1)
+		e = nil
+	}
+	out.buf = out.buf[:0]
+	out.HasCancel = false
+	if e == nil {
+		if ev.Kind == mote.KindEngagement {
+			sh.mu.Unlock()
+			ev.SessionID = 0
+			return false
+		}
+		e = s.take(sh)
+		s.start(e, ev, ts)
+		sh.m[ev.VisitorID] = e
+		sh.n++
+	} else {
+		out.HasCancel = true
+		out.buf = copyRow(&out.Cancel, &e.row, out.buf)
+		out.Cancel.Sign = -1
+		s.update(e, ev, ts)
+	}
+	sh.touch(e)
+	out.buf = copyRow(&out.State, &e.row, out.buf)
+	ev.SessionID = e.row.SessionID
+	sh.mu.Unlock()
+	if s.cfg.Sink != nil {
+		s.cfg.Sink.AppendSessionRows(out)
+	}
+	return true
+}
+
+// start fills a fresh entry from the hit that opens the visit.
+func (s *Sessions) start(e *sessionEntry, ev *mote.Event, ts time.Time) {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], ev.VisitorID)
+	binary.LittleEndian.PutUint64(b[8:], uint64(ts.UnixNano()))
+	a := e.arena[:0]
+	n := len(ev.SiteID) + len(ev.Hostname) + len(ev.Pathname) + len(ev.ReferrerHost) + len(ev.ReferrerSource) +
+		len(ev.Channel) + len(ev.UTMSource) + len(ev.UTMMedium) + len(ev.UTMCampaign) + len(ev.UTMTerm) +
+		len(ev.UTMContent) + len(ev.Country) + len(ev.Region) + len(ev.City) + len(ev.Browser) + len(ev.OS) +
+		len(ev.Device) + len(ev.Screen)
+	if cap(a) < n {
+		a = make([]byte, 0, n+n/2)
+	}
+	put := func(v string) string {
+		i := len(a)
+		a = append(a, v...)
+		return bytesString(a[i:len(a):len(a)])
+	}
+	e.row = mote.SessionRow{
+		SiteID:         put(ev.SiteID),
+		SessionID:      siphash.Hash(s.k0, s.k1, b[:]),
+		VisitorID:      ev.VisitorID,
+		StartTS:        ts,
+		EndTS:          ts,
+		Hostname:       put(ev.Hostname),
+		EntryPage:      put(ev.Pathname),
+		ReferrerHost:   put(ev.ReferrerHost),
+		ReferrerSource: put(ev.ReferrerSource),
+		Channel:        put(ev.Channel),
+		UTMSource:      put(ev.UTMSource),
+		UTMMedium:      put(ev.UTMMedium),
+		UTMCampaign:    put(ev.UTMCampaign),
+		UTMTerm:        put(ev.UTMTerm),
+		UTMContent:     put(ev.UTMContent),
+		Country:        put(ev.Country),
+		Region:         put(ev.Region),
+		City:           put(ev.City),
+		Browser:        put(ev.Browser),
+		OS:             put(ev.OS),
+		Device:         put(ev.Device),
+		Screen:         put(ev.Screen),
+		Sign:           1,
+		Version:        1,
+	}
+	e.arena = a
+	e.exit = append(e.exit[:0], ev.Pathname...)
+	e.row.ExitPage = bytesString(e.exit)
+	e.engaged = false
+	e.last = ts
+	if ev.Kind == mote.KindPageview {
+		e.row.Pageviews = 1
+	} else {
+		e.row.Events = 1
+	}
+	e.row.Bounce = bounce(e)
+}
+
+// update applies a later hit of the visit.
+func (s *Sessions) update(e *sessionEntry, ev *mote.Event, ts time.Time) {
+	switch ev.Kind {
+	case mote.KindPageview:
+		e.row.Pageviews++
+		e.exit = append(e.exit[:0], ev.Pathname...)
+		e.row.ExitPage = bytesString(e.exit)
+	case mote.KindEvent:
+		e.row.Events++
+	case mote.KindEngagement:
+		if time.Duration(ev.EngagementMS)*time.Millisecond >= s.cfg.EngagedAfter {
+			e.engaged = true
+		}
+	}
+	if ts.After(e.row.EndTS) {
+		e.row.EndTS = ts
+	}
+	if ts.After(e.last) {
+		e.last = ts
+	}
+	e.row.DurationS = uint32(e.row.EndTS.Sub(e.row.StartTS) / time.Second)
+	e.row.Bounce = bounce(e)
+	e.row.Version++
+}
+
+func bounce(e *sessionEntry) uint8 {
+	if e.row.Pageviews <= 1 && e.row.Events == 0 && !e.engaged {
+		return 1
+	}
+	return 0
+}
+
+// sweep removes up to two expired visits from the cold end, so idle
+// visits do not hold memory until the cache is full.
+func (s *Sessions) sweep(sh *sessionShard, now time.Time) {
+	for range 2 {
+		e := sh.lru.prev
+		if e == &sh.lru || now.Sub(e.last) <= s.cfg.Idle {
+			return
+		}
+		s.remove(sh, e)
+		s.gone.Add(1)
+	}
+}
+
+// take returns an entry to fill: a free one, a new one while below the
+// bound, else the least recently active visit, evicted.
+func (s *Sessions) take(sh *sessionShard) *sessionEntry {
+	if e := sh.free; e != nil {
+		sh.free = e.next
+		e.next = nil
+		return e
+	}
+	if sh.n < s.perShard || s.perShard == 0 && sh.n == 0 {
+		return &sessionEntry{}
+	}
+	e := sh.lru.prev
+	s.remove(sh, e)
+	s.evicted.Add(1)
+	e = sh.free
+	sh.free = e.next
+	e.next = nil
+	return e
+}
+
+// remove takes e out of the map and the LRU list onto the free list.
+func (s *Sessions) remove(sh *sessionShard, e *sessionEntry) {
+	delete(sh.m, e.row.VisitorID)
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev = nil
+	e.row = mote.SessionRow{}
+	e.next = sh.free
+	sh.free = e
+	sh.n--
+}
+
+// touch moves e to the warm end of the LRU list.
+func (sh *sessionShard) touch(e *sessionEntry) {
+	if e.prev != nil {
+		e.prev.next, e.next.prev = e.next, e.prev
+	}
+	e.next = sh.lru.next
+	e.prev = &sh.lru
+	sh.lru.next.prev = e
+	sh.lru.next = e
+}
+
+// Stats returns the cache's counters.
+func (s *Sessions) Stats() SessionStats {
+	st := SessionStats{Evicted: s.evicted.Load(), Expired: s.gone.Load()}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		st.Active += sh.n
+		sh.mu.Unlock()
+	}
+	return st
+}
+
+// copyRow copies src into dst with every string copied into buf.
+func copyRow(dst, src *mote.SessionRow, buf []byte) []byte {
+	*dst = *src
+	for _, f := range [...]*string{
+		&dst.SiteID, &dst.Hostname, &dst.EntryPage, &dst.ExitPage, &dst.ReferrerHost, &dst.ReferrerSource,
+		&dst.Channel, &dst.UTMSource, &dst.UTMMedium, &dst.UTMCampaign, &dst.UTMTerm, &dst.UTMContent,
+		&dst.Country, &dst.Region, &dst.City, &dst.Browser, &dst.OS, &dst.Device, &dst.Screen,
+	} {
+		i := len(buf)
+		buf = append(buf, *f...)
+		*f = bytesString(buf[i:len(buf):len(buf)])
+	}
+	return buf
+}

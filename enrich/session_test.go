@@ -1,0 +1,215 @@
+package enrich
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/mote-analytics/mote"
+)
+
+// rowLog is a SessionSink that keeps copies of every row, as a spool would.
+type rowLog struct{ rows []mote.SessionRow }
+
+func (l *rowLog) AppendSessionRows(u *SessionUpdate) {
+	cp := func(r mote.SessionRow) mote.SessionRow {
+		for _, f := range []*string{&r.SiteID, &r.Hostname, &r.EntryPage, &r.ExitPage, &r.ReferrerSource, &r.Channel, &r.Country, &r.Browser} {
+			*f = string([]byte(*f))
+		}
+		return r
+	}
+	if u.HasCancel {
+		l.rows = append(l.rows, cp(u.Cancel))
+	}
+	l.rows = append(l.rows, cp(u.State))
+}
+
+// final folds the log like the VersionedCollapsingMergeTree: the state
+// rows not cancelled by a -1 row of the same session and version.
+func (l *rowLog) final() map[uint64]mote.SessionRow {
+	type key struct {
+		id uint64
+		v  uint32
+	}
+	sum := map[key]int{}
+	last := map[key]mote.SessionRow{}
+	for _, r := range l.rows {
+		k := key{r.SessionID, r.Version}
+		sum[k] += int(r.Sign)
+		if r.Sign > 0 {
+			last[k] = r
+		}
+	}
+	out := map[uint64]mote.SessionRow{}
+	for k, n := range sum {
+		if n != 0 && n != 1 {
+			panic(fmt.Sprintf("session %x version %d folds to %d", k.id, k.v, n))
+		}
+		if n == 1 {
+			if _, dup := out[k.id]; dup {
+				panic(fmt.Sprintf("session %x has two live versions", k.id))
+			}
+			out[k.id] = last[k]
+		}
+	}
+	return out
+}
+
+var t0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+
+func hit(kind mote.Kind, visitor uint64, at time.Duration, path string) *mote.Event {
+	return &mote.Event{
+		SiteID: "demo", TS: t0.Add(at), Kind: kind, VisitorID: visitor, Hostname: "example.com", Pathname: path,
+		ReferrerHost: "www.google.com", ReferrerSource: "Google", Channel: "search", Country: "FR", Browser: "Firefox",
+	}
+}
+
+func TestSessionsVisit(t *testing.T) {
+	log := &rowLog{}
+	s := NewSessions(SessionConfig{Sink: log})
+	var u SessionUpdate
+	track := func(ev *mote.Event) {
+		t.Helper()
+		if !s.Track(ev, &u) {
+			t.Fatalf("hit %v not tracked", ev.Kind)
+		}
+	}
+	first := hit(mote.KindPageview, 7, 0, "/")
+	track(first)
+	if u.HasCancel || u.State.Version != 1 || u.State.Bounce != 1 || first.SessionID == 0 {
+		t.Fatalf("first hit: %+v", u)
+	}
+	second := hit(mote.KindPageview, 7, 2*time.Minute, "/pricing")
+	second.ReferrerSource, second.Country = "Bing", "DE" // not first touch: ignored
+	track(second)
+	if !u.HasCancel || u.Cancel.Sign != -1 || u.Cancel.Version != 1 || u.Cancel.ExitPage != "/" || u.State.Version != 2 {
+		t.Fatalf("second hit: cancel %+v state %+v", u.Cancel, u.State)
+	}
+	track(hit(mote.KindEvent, 7, 3*time.Minute, "/pricing"))
+	track(hit(mote.KindPageview, 7, 5*time.Minute, "/signup"))
+	eng := hit(mote.KindEngagement, 7, 9*time.Minute, "/signup")
+	eng.EngagementMS = 240_000
+	track(eng)
+
+	got := log.final()
+	if len(got) != 1 {
+		t.Fatalf("%d sessions, want 1", len(got))
+	}
+	r := got[first.SessionID]
+	want := mote.SessionRow{
+		SiteID: "demo", SessionID: first.SessionID, VisitorID: 7, StartTS: t0, EndTS: t0.Add(9 * time.Minute),
+		Hostname: "example.com", EntryPage: "/", ExitPage: "/signup", Pageviews: 3, Events: 1, DurationS: 540,
+		ReferrerHost: "www.google.com", ReferrerSource: "Google", Channel: "search", Country: "FR", Browser: "Firefox", Sign: 1, Version: 5,
+	}
+	if r != want {
+		t.Fatalf("final session\n got %+v\nwant %+v", r, want)
+	}
+}
+
+func TestSessionsBounceAndIdle(t *testing.T) {
+	log := &rowLog{}
+	s := NewSessions(SessionConfig{Sink: log})
+	var u SessionUpdate
+	a := hit(mote.KindPageview, 9, 0, "/landing")
+	s.Track(a, &u)
+	// A short engagement keeps the bounce; a long one ends it.
+	short := hit(mote.KindEngagement, 9, time.Minute, "/landing")
+	short.EngagementMS = 3000
+	s.Track(short, &u)
+	if u.State.Bounce != 1 || u.State.DurationS != 60 {
+		t.Fatalf("after a short engagement: bounce %d, duration %d", u.State.Bounce, u.State.DurationS)
+	}
+	// 31 minutes later: a new visit with a new ID.
+	b := hit(mote.KindPageview, 9, 32*time.Minute, "/again")
+	s.Track(b, &u)
+	if u.HasCancel || b.SessionID == a.SessionID || u.State.EntryPage != "/again" {
+		t.Fatalf("idle visit continued: %+v", u)
+	}
+	// An engagement alone never starts a visit.
+	if s.Track(hit(mote.KindEngagement, 10, 0, "/"), &u) {
+		t.Fatal("engagement without a visit was tracked")
+	}
+	if s.Track(&mote.Event{Kind: mote.KindEmailOpen, VisitorID: 11, TS: t0}, &u) {
+		t.Fatal("an email open was tracked as a visit")
+	}
+	got := log.final()
+	if len(got) != 2 || got[a.SessionID].Bounce != 1 || got[b.SessionID].Bounce != 1 {
+		t.Fatalf("sessions: %+v", got)
+	}
+	if st := s.Stats(); st.Expired != 1 || st.Active != 1 {
+		t.Fatalf("stats %+v, want one expired and one active", st)
+	}
+}
+
+// TestSessionsMidnight: a visit that starts before midnight continues
+// after it under yesterday's visitor ID while the salt overlap lasts.
+func TestSessionsMidnight(t *testing.T) {
+	now := time.Date(2026, 6, 1, 23, 50, 0, 0, time.UTC)
+	k := NewSaltKeeper(SaltConfig{Now: func() time.Time { return now }})
+	log := &rowLog{}
+	s := NewSessions(SessionConfig{Sink: log})
+	var u SessionUpdate
+	visit := func(path string) *mote.Event {
+		ev := &mote.Event{SiteID: "demo", TS: now, Kind: mote.KindPageview, Hostname: "example.com", Pathname: path}
+		ev.VisitorID = k.VisitorID(now, "demo", testIP, testUA, s)
+		s.Track(ev, &u)
+		return ev
+	}
+	a := visit("/before")
+	now = time.Date(2026, 6, 2, 0, 10, 0, 0, time.UTC)
+	b := visit("/after")
+	if b.VisitorID != a.VisitorID || b.SessionID != a.SessionID {
+		t.Fatal("the visit was cut at midnight")
+	}
+	// A visitor without a running visit gets today's ID in the overlap.
+	other := k.VisitorID(now, "demo", netip.MustParseAddr("192.0.2.1"), testUA, s)
+	if other == k.VisitorID(now.Add(-time.Hour), "demo", netip.MustParseAddr("192.0.2.1"), testUA, nil) {
+		t.Fatal("a new visitor got yesterday's ID")
+	}
+	r := log.final()[a.SessionID]
+	if r.StartTS != time.Date(2026, 6, 1, 23, 50, 0, 0, time.UTC) || r.DurationS != 20*60 || r.EntryPage != "/before" || r.ExitPage != "/after" || r.Pageviews != 2 || r.Bounce != 0 {
+		t.Fatalf("visit across midnight: %+v", r)
+	}
+	// After the overlap, the same person is a new, unlinkable visitor.
+	now = time.Date(2026, 6, 2, 0, 45, 0, 0, time.UTC)
+	c := visit("/later")
+	if c.VisitorID == a.VisitorID || c.SessionID == a.SessionID {
+		t.Fatal("yesterday's ID survived the overlap")
+	}
+}
+
+func TestSessionsEvictionBound(t *testing.T) {
+	for _, max := range []int{5, 1000} {
+		s := NewSessions(SessionConfig{MaxEntries: max})
+		var u SessionUpdate
+		const n = 5000
+		for i := range n {
+			s.Track(hit(mote.KindPageview, uint64(i+1)*0x9e3779b97f4a7c15, time.Duration(i)*time.Millisecond, "/"), &u)
+		}
+		st := s.Stats()
+		if st.Active > max {
+			t.Fatalf("max %d: %d visits held", max, st.Active)
+		}
+		if st.Evicted != uint64(n-st.Active) {
+			t.Fatalf("max %d: %d evicted, want %d", max, st.Evicted, n-st.Active)
+		}
+	}
+}
+
+func BenchmarkSessionsTrack(b *testing.B) {
+	s := NewSessions(SessionConfig{MaxEntries: 10_000})
+	var u SessionUpdate
+	evs := make([]*mote.Event, 20_000)
+	for i := range evs {
+		evs[i] = hit(mote.KindPageview, uint64(i+1)*0x9e3779b97f4a7c15, 0, "/some/page")
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ev := evs[i%len(evs)]
+		ev.TS = ev.TS.Add(time.Second)
+		s.Track(ev, &u)
+		i++
+	}
+}
