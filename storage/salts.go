@@ -2,29 +2,11 @@ package storage
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 )
-
-// SaltConn is what Salts needs from an engine: a statement, a one-row
-// query and a one-row insert. Both engines (a ClickHouse server and chDB)
-// implement it with their own connection.
-//
-// A salt must only ever travel as insert data or as a query result, never
-// inside query text: servers keep query text in system.query_log (on disk)
-// and in error messages. Salts therefore passes salts only through
-// InsertRowSQL's values and QueryRowSQL's destinations.
-type SaltConn interface {
-	// ExecSQL runs one statement that takes no data and returns no rows.
-	ExecSQL(ctx context.Context, query string) error
-	// QueryRowSQL runs query and scans its first row into dest. A query
-	// with an aggregate always returns one row.
-	QueryRowSQL(ctx context.Context, query string, dest ...any) error
-	// InsertRowSQL runs insert (an INSERT statement with a column list and
-	// no data) with values as its single row, sent as data.
-	InsertRowSQL(ctx context.Context, insert string, values ...any) error
-}
 
 // Salts keeps the daily visitor-hash salts in the salts table (Memory
 // engine: RAM only, never on disk) so that several collectors agree on
@@ -34,13 +16,18 @@ type SaltConn interface {
 // Collectors that mint a salt at the same moment both insert theirs; every
 // reader takes the earliest minted (argMin(salt, minted_at)), so they
 // converge on one.
+//
+// A salt travels only as insert data or as a query result, never inside
+// query text: servers keep query text in system.query_log (on disk) and in
+// error messages. It is read through hex() so that its bytes survive
+// chDB's JSON results.
 type Salts struct {
-	conn SaltConn
+	conn SQL
 }
 
 // NewSalts returns a salt store on conn. The salts table comes from the
 // migrations (0005_salts.sql).
-func NewSalts(conn SaltConn) *Salts { return &Salts{conn: conn} }
+func NewSalts(conn SQL) *Salts { return &Salts{conn: conn} }
 
 // saltLen is the size of a salt; a row of another size is corrupt.
 const saltLen = 32
@@ -48,18 +35,19 @@ const saltLen = 32
 // GetSalt returns the agreed salt of day (a UTC date; the time of day is
 // ignored), ok false when the table has none.
 func (s *Salts) GetSalt(ctx context.Context, day time.Time) (salt [32]byte, ok bool, err error) {
-	var raw string
+	var hexSalt string
 	var n uint64
-	q := "SELECT argMin(salt, minted_at), count() FROM salts WHERE day = " + dateLiteral(day)
-	if err := s.conn.QueryRowSQL(ctx, q, &raw, &n); err != nil {
+	q := "SELECT hex(argMin(salt, minted_at)), count() FROM salts WHERE day = " + dateLiteral(day)
+	if err := QueryRow(ctx, s.conn, q, &hexSalt, &n); err != nil {
 		return salt, false, fmt.Errorf("read salt of %s: %w", day.UTC().Format(time.DateOnly), err)
 	}
 	if n == 0 {
 		return salt, false, nil
 	}
-	if len(raw) != saltLen {
+	raw, err := hex.DecodeString(hexSalt)
+	if err != nil || len(raw) != saltLen {
 		// Never quote the value: it is (a corrupt) salt.
-		return salt, false, fmt.Errorf("read salt of %s: stored salt has %d bytes, want %d", day.UTC().Format(time.DateOnly), len(raw), saltLen)
+		return salt, false, fmt.Errorf("read salt of %s: stored salt has %d bytes, want %d", day.UTC().Format(time.DateOnly), len(hexSalt)/2, saltLen)
 	}
 	copy(salt[:], raw)
 	return salt, true, nil
@@ -99,7 +87,7 @@ func (s *Salts) DeleteSaltsBefore(ctx context.Context, day time.Time) error {
 // three days are checked. The table holds a handful of rows at most.
 func (s *Salts) rewriteFrom(ctx context.Context, cut time.Time) error {
 	var n uint64
-	if err := s.conn.QueryRowSQL(ctx, "SELECT count() FROM salts WHERE day < "+dateLiteral(cut), &n); err != nil {
+	if err := QueryRow(ctx, s.conn, "SELECT count() FROM salts WHERE day < "+dateLiteral(cut), &n); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -115,10 +103,16 @@ func (s *Salts) rewriteFrom(ctx context.Context, cut time.Time) error {
 		d := dateOf(cut).AddDate(0, 0, i)
 		var r row
 		var cnt uint64
-		q := "SELECT argMin(salt, minted_at), min(minted_at), count() FROM salts WHERE day = " + dateLiteral(d)
-		if err := s.conn.QueryRowSQL(ctx, q, &r.salt, &r.minted, &cnt); err != nil {
+		var hexSalt string
+		q := "SELECT hex(argMin(salt, minted_at)), min(minted_at), count() FROM salts WHERE day = " + dateLiteral(d)
+		if err := QueryRow(ctx, s.conn, q, &hexSalt, &r.minted, &cnt); err != nil {
 			return err
 		}
+		raw, err := hex.DecodeString(hexSalt)
+		if err != nil {
+			return fmt.Errorf("salt of %s is not hex", d.Format(time.DateOnly))
+		}
+		r.salt = string(raw)
 		if cnt > 0 {
 			r.day = d
 			keep = append(keep, r)

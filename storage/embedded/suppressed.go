@@ -22,16 +22,11 @@ func (e *Engine) InsertSuppressed(ctx context.Context, rows []storage.Suppressed
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "(%s, toDate('%s'), %s, %s)", quote(r.SiteID), r.Day.UTC().Format("2006-01-02"),
-			quote(r.Reason.String()), strconv.FormatUint(r.Count, 10))
+		fmt.Fprintf(&b, "(%s, toDate('%s'), %s, %s)", storage.Quote(r.SiteID), r.Day.UTC().Format("2006-01-02"),
+			storage.Quote(r.Reason.String()), strconv.FormatUint(r.Count, 10))
 	}
 	if err := e.Exec(ctx, b.String()); err != nil {
 		return fmt.Errorf("insert suppressed: %w", err)
 	}
 	return nil
-}
-
-// quote makes s a ClickHouse string literal.
-func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

@@ -24,6 +24,7 @@ import (
 type Inspector interface {
 	storage.Engine
 	storage.SuppressedWriter
+	storage.SQL
 	// ServerVersion is the ClickHouse version the engine's DDL targets.
 	ServerVersion() storage.ServerVersion
 	// ReadEvents returns the rows stored under batchID, in any order.
@@ -48,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"ErrorsCarryMessage", testErrorsCarryMessage},
 		{"Ping", testPing},
 		{"SuppressedCountersSum", testSuppressedCountersSum},
+		{"SQLValues", testSQLValues},
+		{"SaltsAgreeOnEarliest", testSaltsAgreeOnEarliest},
+		{"SaltsDeleteBefore", testSaltsDeleteBefore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, ok := open(t).(Inspector)

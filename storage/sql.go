@@ -1,0 +1,269 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SQL is the statement and query access both engines give, in the one
+// ClickHouse dialect they share. The dashboards' queries, campaigns,
+// retention, erasure and the salts table go through it, so that every
+// caller runs unchanged on chDB and on a ClickHouse server.
+//
+// Query text never carries a secret or a visitor's data: literals in it are
+// site ids, dates and names, quoted with Quote. Secrets (salts, campaign
+// keys) travel as data through InsertRowSQL.
+type SQL interface {
+	// ExecSQL runs one statement that returns no rows.
+	ExecSQL(ctx context.Context, query string) error
+	// QuerySQL runs one query and returns its whole result. Callers read
+	// aggregates: results are small.
+	QuerySQL(ctx context.Context, query string) (*Rows, error)
+	// InsertRowSQL runs insert (an INSERT statement with a column list
+	// and no data) with values as its single row, sent as data.
+	InsertRowSQL(ctx context.Context, insert string, values ...any) error
+}
+
+// Rows is a query result in memory. Each value is one of: nil (NULL),
+// string, int64, uint64, float64, time.Time (UTC) or []any (an Array),
+// whichever engine produced it; Types holds ClickHouse's type names.
+type Rows struct {
+	Columns []string
+	Types   []string
+	Values  [][]any
+}
+
+// ErrNoRows is returned by QueryRow for a query that returned no row.
+var ErrNoRows = errors.New("query returned no rows")
+
+// QueryRow runs query on db and scans its first row into dest.
+func QueryRow(ctx context.Context, db SQL, query string, dest ...any) error {
+	rows, err := db.QuerySQL(ctx, query)
+	if err != nil {
+		return err
+	}
+	if len(rows.Values) == 0 {
+		return ErrNoRows
+	}
+	return rows.Scan(0, dest...)
+}
+
+// Scan copies row i into dest, one pointer per column: *string, *uint64,
+// *uint32, *uint16, *uint8, *int64, *int, *float64, *bool, *time.Time,
+// *[]string or *any. A number that does not fit its destination is an
+// error, never silently wrapped.
+func (r *Rows) Scan(i int, dest ...any) error {
+	if i < 0 || i >= len(r.Values) {
+		return fmt.Errorf("scan row %d of %d", i, len(r.Values))
+	}
+	row := r.Values[i]
+	if len(dest) != len(row) {
+		return fmt.Errorf("scan: %d destinations for %d columns", len(dest), len(row))
+	}
+	for c, d := range dest {
+		if err := assign(d, row[c]); err != nil {
+			return fmt.Errorf("scan column %s: %w", r.Columns[c], err)
+		}
+	}
+	return nil
+}
+
+func assign(dest, v any) error {
+	switch d := dest.(type) {
+	case *any:
+		*d = v
+		return nil
+	case *string:
+		switch v := v.(type) {
+		case string:
+			*d = v
+		case nil:
+			*d = ""
+		default:
+			*d = fmt.Sprint(v)
+		}
+		return nil
+	case *time.Time:
+		t, ok := v.(time.Time)
+		if !ok {
+			return fmt.Errorf("%T is not a time", v)
+		}
+		*d = t
+		return nil
+	case *float64:
+		switch v := v.(type) {
+		case float64:
+			*d = v
+		case int64:
+			*d = float64(v)
+		case uint64:
+			*d = float64(v)
+		case nil:
+			*d = 0
+		default:
+			return fmt.Errorf("%T is not a number", v)
+		}
+		return nil
+	case *[]string:
+		a, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%T is not an array", v)
+		}
+		out := make([]string, len(a))
+		for i := range a {
+			if err := assign(&out[i], a[i]); err != nil {
+				return err
+			}
+		}
+		*d = out
+		return nil
+	}
+	n, err := integer(v)
+	if err != nil {
+		return err
+	}
+	switch d := dest.(type) {
+	case *uint64:
+		if n.neg {
+			return fmt.Errorf("%v is negative", v)
+		}
+		*d = n.abs
+	case *uint32:
+		return setUint(d, n, math.MaxUint32, v)
+	case *uint16:
+		return setUint(d, n, math.MaxUint16, v)
+	case *uint8:
+		return setUint(d, n, math.MaxUint8, v)
+	case *bool:
+		*d = n.abs != 0
+	case *int64:
+		if n.abs > math.MaxInt64+uint64(b2u(n.neg)) {
+			return fmt.Errorf("%v overflows int64", v)
+		}
+		*d = n.signed()
+	case *int:
+		if n.abs > math.MaxInt+uint64(b2u(n.neg)) {
+			return fmt.Errorf("%v overflows int", v)
+		}
+		*d = int(n.signed())
+	default:
+		return fmt.Errorf("unsupported destination %T", dest)
+	}
+	return nil
+}
+
+// magnitude is an integer of either sign without loss.
+type magnitude struct {
+	abs uint64
+	neg bool
+}
+
+func (n magnitude) signed() int64 {
+	if n.neg {
+		return -int64(n.abs - 1) - 1 // no overflow at MinInt64
+	}
+	return int64(n.abs)
+}
+
+func integer(v any) (magnitude, error) {
+	switch v := v.(type) {
+	case uint64:
+		return magnitude{abs: v}, nil
+	case int64:
+		if v < 0 {
+			return magnitude{abs: uint64(-(v + 1)) + 1, neg: true}, nil
+		}
+		return magnitude{abs: uint64(v)}, nil
+	case float64:
+		if v != math.Trunc(v) || math.Abs(v) >= 1<<63 {
+			return magnitude{}, fmt.Errorf("%v is not an integer", v)
+		}
+		return integer(int64(v))
+	case nil:
+		return magnitude{}, nil
+	}
+	return magnitude{}, fmt.Errorf("%T is not a number", v)
+}
+
+func setUint[T uint8 | uint16 | uint32](d *T, n magnitude, limit uint64, v any) error {
+	if n.neg || n.abs > limit {
+		return fmt.Errorf("%v does not fit %T", v, *d)
+	}
+	*d = T(n.abs)
+	return nil
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Quote makes s a ClickHouse string literal. Every byte other than the
+// backslash and the quote stands for itself inside one.
+func Quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', '\'':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// Literal renders a Go value as a ClickHouse literal: a quoted string, a
+// number, 1/0 for a bool, a time in UTC ('2006-01-02' at midnight, which
+// Date and DateTime columns both read, else '2006-01-02 15:04:05') or an
+// array of those. Engines that send a row as text (chDB's Values input)
+// use it; the rendered row travels as data, not in query text.
+func Literal(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return Quote(v), nil
+	case []byte:
+		return Quote(string(v)), nil
+	case bool:
+		if v {
+			return "1", nil
+		}
+		return "0", nil
+	case int:
+		return strconv.Itoa(v), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case uint64:
+		return strconv.FormatUint(v, 10), nil
+	case uint32:
+		return strconv.FormatUint(uint64(v), 10), nil
+	case uint8:
+		return strconv.FormatUint(uint64(v), 10), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	case time.Time:
+		u := v.UTC()
+		if u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 {
+			return Quote(u.Format(time.DateOnly)), nil
+		}
+		return Quote(u.Format(time.DateTime)), nil
+	case []string:
+		parts := make([]string, len(v))
+		for i, s := range v {
+			parts[i] = Quote(s)
+		}
+		return "[" + strings.Join(parts, ",") + "]", nil
+	}
+	return "", fmt.Errorf("no literal for %T", v)
+}
