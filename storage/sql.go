@@ -165,7 +165,7 @@ type magnitude struct {
 
 func (n magnitude) signed() int64 {
 	if n.neg {
-		return -int64(n.abs - 1) - 1 // no overflow at MinInt64
+		return -int64(n.abs-1) - 1 // no overflow at MinInt64
 	}
 	return int64(n.abs)
 }

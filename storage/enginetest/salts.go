@@ -98,4 +98,3 @@ func testSaltsDeleteBefore(t *testing.T, e Inspector) {
 		t.Fatal(err)
 	}
 }
-
