@@ -27,6 +27,10 @@ type SQL interface {
 	// InsertRowSQL runs insert (an INSERT statement with a column list
 	// and no data) with values as its single row, sent as data.
 	InsertRowSQL(ctx context.Context, insert string, values ...any) error
+	// InsertRowsSQL runs insert with rows as its data, in one block.
+	// (A server engine cannot take rows inline in an INSERT's text over
+	// the native protocol, so multi-row inserts go through here.)
+	InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error
 }
 
 // Rows is a query result in memory. Each value is one of: nil (NULL),
@@ -205,23 +209,32 @@ func b2u(b bool) uint8 {
 	return 0
 }
 
-// Quote makes s a ClickHouse string literal. Every byte other than the
-// backslash and the quote stands for itself inside one.
-func Quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('\'')
+// Quote makes s a ClickHouse string literal.
+func Quote(s string) string { return string(AppendQuote(make([]byte, 0, len(s)+2), s)) }
+
+// AppendQuote appends s as a ClickHouse string literal to b. Backslash and
+// quote are escaped, and so are the control characters a line-based
+// reader could trip on (a "\n\n" in inline INSERT data ends it early in
+// chDB); every other byte stands for itself.
+func AppendQuote(b []byte, s string) []byte {
+	b = append(b, '\'')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\', '\'':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case 0:
+			b = append(b, '\\', '0')
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	b.WriteByte('\'')
-	return b.String()
+	return append(b, '\'')
 }
 
 // Literal renders a Go value as a ClickHouse literal: a quoted string, a
@@ -248,8 +261,14 @@ func Literal(v any) (string, error) {
 		return strconv.FormatUint(v, 10), nil
 	case uint32:
 		return strconv.FormatUint(uint64(v), 10), nil
+	case uint16:
+		return strconv.FormatUint(uint64(v), 10), nil
 	case uint8:
 		return strconv.FormatUint(uint64(v), 10), nil
+	case int32:
+		return strconv.FormatInt(int64(v), 10), nil
+	case int8:
+		return strconv.FormatInt(int64(v), 10), nil
 	case float64:
 		return strconv.FormatFloat(v, 'g', -1, 64), nil
 	case time.Time:

@@ -90,13 +90,21 @@ func neutral(v reflect.Value) any {
 // data block, so the values never appear in query text or the server's
 // query log (storage.SQL).
 func (e *Engine) InsertRowSQL(ctx context.Context, insert string, values ...any) error {
+	return e.InsertRowsSQL(ctx, insert, [][]any{values})
+}
+
+// InsertRowsSQL sends rows as one native-protocol data block
+// (storage.SQL).
+func (e *Engine) InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error {
 	b, err := e.conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return err
 	}
-	if err := b.Append(values...); err != nil {
-		_ = b.Abort()
-		return fmt.Errorf("append row: %w", err)
+	for i, values := range rows {
+		if err := b.Append(values...); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("append row %d: %w", i, err)
+		}
 	}
 	return b.Send()
 }

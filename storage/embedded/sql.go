@@ -126,29 +126,38 @@ func text(v any) string {
 	return fmt.Sprint(v)
 }
 
-// InsertRowSQL sends values as the one row of insert through chDB's
-// streaming insert in Values format: they travel as data, never in the
-// query text (storage.SQL).
+// InsertRowSQL sends values as the one row of insert (storage.SQL).
 func (e *Engine) InsertRowSQL(ctx context.Context, insert string, values ...any) error {
+	return e.InsertRowsSQL(ctx, insert, [][]any{values})
+}
+
+// InsertRowsSQL sends rows through chDB's streaming insert in Values
+// format: they travel as data, never in the query text (storage.SQL).
+func (e *Engine) InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error {
 	var b strings.Builder
-	b.WriteByte('(')
-	for i, v := range values {
-		if i > 0 {
+	for r, values := range rows {
+		if r > 0 {
 			b.WriteByte(',')
 		}
-		lit, err := storage.Literal(v)
-		if err != nil {
-			return fmt.Errorf("insert row: value %d: %w", i, err)
+		b.WriteByte('(')
+		for i, v := range values {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			lit, err := storage.Literal(v)
+			if err != nil {
+				return fmt.Errorf("insert row %d: value %d: %w", r, i, err)
+			}
+			b.WriteString(lit)
 		}
-		b.WriteString(lit)
+		b.WriteByte(')')
 	}
-	b.WriteByte(')')
 	err := e.run(ctx, true, func(c *conn) error {
 		_, err := c.insert(insert, "Values", []byte(b.String()))
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("insert row embedded %s: %w", e.db, err)
+		return fmt.Errorf("insert rows embedded %s: %w", e.db, err)
 	}
 	return nil
 }

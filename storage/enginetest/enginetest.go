@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"SQLValues", testSQLValues},
 		{"SaltsAgreeOnEarliest", testSaltsAgreeOnEarliest},
 		{"SaltsDeleteBefore", testSaltsDeleteBefore},
+		{"SessionWriter", testSessionWriter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, ok := open(t).(Inspector)

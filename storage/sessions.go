@@ -1,0 +1,203 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mote-analytics/mote"
+)
+
+// Defaults of SessionWriterConfig.
+const (
+	DefaultSessionFlush    = time.Second
+	DefaultSessionMaxBytes = 16 << 20
+)
+
+// SessionWriterConfig configures a SessionWriter; the zero value flushes
+// every second and holds at most 16 MiB of unwritten rows.
+type SessionWriterConfig struct {
+	// Flush is how often pending rows are inserted.
+	Flush time.Duration
+	// MaxBytes caps the rows waiting for storage (while it is down). Past
+	// it new rows are dropped and counted: sessions are a view derived
+	// from the hits, which the spool keeps; losing a session update costs
+	// accuracy in visit metrics, never a hit.
+	MaxBytes int
+	// Logger receives insert failures (without row contents).
+	Logger *slog.Logger
+}
+
+// SessionWriter batches sessions rows (the cancel and state pairs of the
+// collector's session cache) into the sessions table. Append runs on the
+// hit path: it encodes each row into a byte buffer under one short lock
+// and, after warm-up, allocates nothing. Run decodes the buffer every
+// Flush and inserts it as one block through SQL.InsertRowsSQL.
+type SessionWriter struct {
+	db  SQL
+	cfg SessionWriterConfig
+
+	mu      sync.Mutex
+	pending []byte // encoded rows (appendSessionRow)
+	rows    int
+	spare   []byte
+
+	written, dropped, failures atomic.Uint64
+}
+
+// SessionWriterStats counts what the writer did.
+type SessionWriterStats struct {
+	Written  uint64 // rows inserted
+	Dropped  uint64 // rows dropped because MaxBytes was reached
+	Failures uint64 // inserts that failed (their rows stay pending)
+	Pending  int    // rows waiting
+}
+
+// NewSessionWriter returns a writer inserting into db's sessions table.
+func NewSessionWriter(db SQL, cfg SessionWriterConfig) *SessionWriter {
+	if cfg.Flush <= 0 {
+		cfg.Flush = DefaultSessionFlush
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultSessionMaxBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &SessionWriter{db: db, cfg: cfg}
+}
+
+const insertSessions = "INSERT INTO sessions (site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
+	"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
+	"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version)"
+
+// Append queues rows. Their strings are copied before Append returns.
+func (w *SessionWriter) Append(rows ...*mote.SessionRow) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) > w.cfg.MaxBytes {
+		w.dropped.Add(uint64(len(rows)))
+		return
+	}
+	for _, r := range rows {
+		w.pending = appendSessionRow(w.pending, r)
+		w.rows++
+	}
+}
+
+// A row is encoded as its strings (uvarint length, bytes) in strs order,
+// then its numbers as uvarints in nums order, then the sign byte.
+func appendSessionRow(b []byte, r *mote.SessionRow) []byte {
+	for _, s := range [...]string{r.SiteID, r.Hostname, r.EntryPage, r.ExitPage, r.ReferrerHost, r.ReferrerSource,
+		r.Channel, r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.Country, r.Region, r.City,
+		r.Browser, r.OS, r.Device, r.Screen} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for _, n := range [...]uint64{r.SessionID, r.VisitorID, uint64(r.StartTS.Unix()), uint64(r.EndTS.Unix()),
+		uint64(r.Pageviews), uint64(r.Events), uint64(r.DurationS), uint64(r.Bounce), uint64(r.Version)} {
+		b = binary.AppendUvarint(b, n)
+	}
+	return append(b, byte(r.Sign))
+}
+
+// decodeSessionRows turns an Append buffer into InsertRowsSQL rows, in
+// the column order of insertSessions.
+func decodeSessionRows(b []byte, n int) ([][]any, error) {
+	rows := make([][]any, 0, n)
+	var strs [19]string
+	var nums [9]uint64
+	for len(b) > 0 {
+		for i := range strs {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || uint64(len(b)-k) < l {
+				return nil, errors.New("corrupt sessions buffer")
+			}
+			strs[i] = string(b[k : k+int(l)])
+			b = b[k+int(l):]
+		}
+		for i := range nums {
+			v, k := binary.Uvarint(b)
+			if k <= 0 {
+				return nil, errors.New("corrupt sessions buffer")
+			}
+			nums[i] = v
+			b = b[k:]
+		}
+		if len(b) == 0 {
+			return nil, errors.New("corrupt sessions buffer")
+		}
+		sign := int8(b[0])
+		b = b[1:]
+		rows = append(rows, []any{
+			strs[0], nums[0], nums[1], time.Unix(int64(nums[2]), 0).UTC(), time.Unix(int64(nums[3]), 0).UTC(),
+			strs[1], strs[2], strs[3], uint32(nums[4]), uint32(nums[5]), uint32(nums[6]), uint8(nums[7]),
+			strs[4], strs[5], strs[6], strs[7], strs[8], strs[9], strs[10], strs[11],
+			strs[12], strs[13], strs[14], strs[15], strs[16], strs[17], strs[18], sign, uint32(nums[8]),
+		})
+	}
+	return rows, nil
+}
+
+// Flush inserts every pending row. On failure the rows stay pending, in
+// front of those that arrived meanwhile, for the next Flush.
+func (w *SessionWriter) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	buf, n := w.pending, w.rows
+	if n == 0 {
+		w.mu.Unlock()
+		return nil
+	}
+	w.pending, w.rows = w.spare[:0], 0
+	w.mu.Unlock()
+
+	rows, err := decodeSessionRows(buf, n)
+	if err == nil {
+		err = w.db.InsertRowsSQL(ctx, insertSessions, rows)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.failures.Add(1)
+		w.pending, w.rows = append(buf, w.pending...), n+w.rows
+		return fmt.Errorf("insert %d sessions rows: %w", n, err)
+	}
+	w.written.Add(uint64(n))
+	w.spare = buf[:0]
+	return nil
+}
+
+// Run flushes every Flush until ctx ends, then once more with a short
+// deadline of its own.
+func (w *SessionWriter) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Flush)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := w.Flush(fctx); err != nil {
+				w.cfg.Logger.Warn("storage: sessions rows not written at shutdown", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := w.Flush(ctx); err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Warn("storage: sessions insert failed; retrying", "err", err)
+			}
+		}
+	}
+}
+
+// Stats returns the writer's counters.
+func (w *SessionWriter) Stats() SessionWriterStats {
+	w.mu.Lock()
+	pending := w.rows
+	w.mu.Unlock()
+	return SessionWriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), Failures: w.failures.Load(), Pending: pending}
+}

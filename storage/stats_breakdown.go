@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// MaxBreakdownLimit caps Breakdown's Limit.
+const MaxBreakdownLimit = 1000
+
+// Breakdown returns the top values of q.Dimension by visitors (ties by
+// value), at most q.Limit rows.
+//
+// What a row counts depends on where the dimension lives: a page row
+// counts pageviews of that page (and engagement on it), an event or prop
+// row counts custom events and carries the conversion rate against all
+// visitors of the period; session attributes (source, channel, UTM, entry
+// and exit page) count visits and their visitors; geo and device rows
+// count both.
+//
+// k-anonymity: with q.KAnonymity > 0, city and region rows with fewer
+// visitors are added up into one Other row, last; if that row itself stays
+// under the threshold it is dropped too, so no row under k is ever shown.
+func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error) {
+	p, err := q.plan()
+	if err != nil {
+		return nil, err
+	}
+	d, err := lookupDimension(q.Dimension)
+	if err != nil {
+		return nil, fmt.Errorf("breakdown: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 10
+	}
+	if limit > MaxBreakdownLimit {
+		return nil, fmt.Errorf("breakdown: limit %d over %d", limit, MaxBreakdownLimit)
+	}
+	fold := q.KAnonymity > 0 && (q.Dimension == "city" || q.Dimension == "region")
+	tail := "ORDER BY vis DESC, k LIMIT " + strconv.Itoa(limit)
+	if fold {
+		tail = "" // fold every small row, then cut
+	}
+	var rows []keyed
+	if d.event != "" {
+		extra := ""
+		if d.kind != "" {
+			extra = "kind = " + Quote(d.kind)
+		}
+		if rows, err = p.eventRows(ctx, db, d.event, extra, tail); err != nil {
+			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+		}
+		if d.session != "" {
+			se, err := p.sessionStats(ctx, db, d.session)
+			if err != nil {
+				return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+			}
+			for i := range rows {
+				rows[i].addSessions(se[rows[i].key])
+			}
+		}
+		if d.kind == "event" {
+			base, err := p.withoutGoals().eventStats(ctx, db, "")
+			if err != nil {
+				return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+			}
+			for i := range rows {
+				rows[i].BaseVisitors = base[""].Visitors
+			}
+		}
+	} else if rows, err = p.sessionRows(ctx, db, d.session, tail); err != nil {
+		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+	}
+	out := make([]BreakdownRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, BreakdownRow{Value: r.key, Stats: r.Stats})
+	}
+	if fold {
+		out = foldSmall(out, uint64(q.KAnonymity), limit)
+	}
+	return out, nil
+}
+
+// foldSmall adds the rows under k visitors into one Other row, sorts the
+// rest by visitors and keeps at most limit rows, Other included (last).
+func foldSmall(rows []BreakdownRow, k uint64, limit int) []BreakdownRow {
+	var kept []BreakdownRow
+	other := BreakdownRow{Value: Other}
+	for _, r := range rows {
+		if r.Visitors >= k {
+			kept = append(kept, r)
+		} else {
+			other.Add(r.Stats)
+		}
+	}
+	sort.SliceStable(kept, func(i, j int) bool {
+		if kept[i].Visitors != kept[j].Visitors {
+			return kept[i].Visitors > kept[j].Visitors
+		}
+		return kept[i].Value < kept[j].Value
+	})
+	if other.Visitors >= k {
+		if len(kept) >= limit {
+			kept = kept[:limit-1]
+		}
+		return append(kept, other)
+	}
+	if len(kept) > limit {
+		kept = kept[:limit]
+	}
+	return kept
+}
