@@ -63,6 +63,9 @@ type Config struct {
 	// Logger receives the server's own diagnostics; nil means
 	// slog.Default(). Nothing about a visitor is ever logged.
 	Logger *slog.Logger
+	// Script is the tracker served at GET /m.js (cmd passes the embedded
+	// build of tracker-js); empty answers 404. New keeps its own copy.
+	Script []byte
 }
 
 // withDefaults returns c with defaults filled in, or an error naming the

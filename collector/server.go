@@ -37,6 +37,7 @@ type Server struct {
 	log     *slog.Logger
 	hits    sync.Pool // *hit
 	stats   counters
+	js      *script // GET /m.js; nil answers 404
 
 	// lastSinkLog rate-limits the Sink failure log (unix seconds): when
 	// the spool is full every hit fails, and one line a second says it.
@@ -101,6 +102,9 @@ func New(cfg Config, sink Sink) (*Server, error) {
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		s.trusted = append(s.trusted, p.Masked())
+	}
+	if s.js, err = newScript(cfg.Script); err != nil {
+		return nil, fmt.Errorf("new collector: %w", err)
 	}
 	s.hits.New = func() any {
 		return &hit{sc: scratch{buf: make([]byte, 0, 4<<10)}}
@@ -191,6 +195,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			return
 		case ctx.IsOptions():
 			s.preflight(ctx)
+			return
+		}
+	case "/m.js":
+		if ctx.IsGet() || ctx.IsHead() {
+			s.script(ctx)
 			return
 		}
 	case "/healthz":

@@ -18,6 +18,7 @@ import (
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
+	trackerjs "github.com/mote-analytics/mote/tracker-js"
 )
 
 // listeners lets tests learn the bound addresses when they listen on :0.
@@ -73,6 +74,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		Suppressions:   store.suppressions,
 		Ready:          store.ready,
 		Logger:         log,
+		Script:         trackerjs.Script,
 	}, spool)
 	if err != nil {
 		return err

@@ -1,0 +1,4 @@
+// Entry point of dist/m.js: the tracker on the real window.
+import { start } from './tracker.js'
+
+start(window)
