@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"SaltsAgreeOnEarliest", testSaltsAgreeOnEarliest},
 		{"SaltsDeleteBefore", testSaltsDeleteBefore},
 		{"SessionWriter", testSessionWriter},
+		{"CampaignsStore", testCampaignsStore},
+		{"CampaignReport", testCampaignReport},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, ok := open(t).(Inspector)
