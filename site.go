@@ -39,6 +39,14 @@ type Site struct {
 	// GeoPrecision is the most detailed location stored: "city" (the
 	// default, ""), "region", "country" or "none". Never finer than city.
 	GeoPrecision string
+	// HashRouting keeps "#/route" fragments of page URLs, for single-page
+	// apps that route by fragment; every other fragment is dropped.
+	HashRouting bool
+	// QueryKeys are query keys kept in stored page paths besides the
+	// utm_* values (stored in their own columns), ref and source — e.g.
+	// "q" for an on-site search page. Everything else in a query string
+	// is dropped.
+	QueryKeys []string
 }
 
 // AllowsHost reports whether a page on host belongs to the site. Matching
@@ -75,6 +83,7 @@ const (
 	SuppressPrefetch  SuppressReason = 5 // Purpose/Sec-Purpose: prefetch
 	SuppressOptOut    SuppressReason = 6 // the visitor's own opt-out
 	SuppressCampaign  SuppressReason = 7 // unknown or closed email campaign
+	SuppressSpam      SuppressReason = 8 // referrer on the referrer-spam list
 )
 
 var suppressNames = [...]string{
@@ -85,6 +94,7 @@ var suppressNames = [...]string{
 	SuppressPrefetch:  "prefetch",
 	SuppressOptOut:    "opt_out",
 	SuppressCampaign:  "campaign",
+	SuppressSpam:      "referrer_spam",
 }
 
 // String returns the label stored in suppressed.reason.

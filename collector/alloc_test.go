@@ -8,11 +8,24 @@ package collector
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/mote-analytics/mote/enrich"
+	"github.com/mote-analytics/mote/internal/testenv"
 )
 
+// allocServer is a Server with the whole enrichment of production: geo on
+// the real GeoLite2 City, user agents, the visitor hash under a salt
+// keeper and the session cache writing its rows to a sink.
 func allocServer(t testing.TB) (*Server, *copyingSink) {
 	cfg := testConfig()
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	geo, err := enrich.OpenGeo(testenv.GeoLite2City(t), enrich.GeoConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Geo = geo
+	cfg.Visitors = enrich.NewSaltKeeper(enrich.SaltConfig{Now: cfg.Now})
+	cfg.Sessions = enrich.NewSessions(enrich.SessionConfig{Sink: &countingSessionSink{}})
 	sink := &copyingSink{}
 	s, err := New(cfg, sink)
 	if err != nil {

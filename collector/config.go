@@ -51,6 +51,13 @@ type Config struct {
 	// Agents parses user agents and client hints (with its cache); nil
 	// means a parser with the default cache size.
 	Agents *enrich.AgentParser
+	// Visitors derives the daily visitor ID from the site, the client
+	// address and the user agent under the day's salt. nil stores
+	// visitor_id 0, and then no sessions either.
+	Visitors *enrich.SaltKeeper
+	// Sessions turns hits into visits and sets session_id; nil keeps no
+	// sessions. Its Sink writes the sessions rows.
+	Sessions *enrich.Sessions
 	// Suppressions receives the anonymous counter of every hit the privacy
 	// gate suppressed (DNT, GPC, no consent, bot, prefetch); nil keeps
 	// them in Stats only.

@@ -2,7 +2,9 @@ package collector
 
 import (
 	"net/netip"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
@@ -73,5 +75,73 @@ func TestUnknownPrecisionRefused(t *testing.T) {
 	cfg.Sites[0].GeoPrecision = "street"
 	if _, err := New(cfg, &recordingSink{}); err == nil {
 		t.Fatal("precision street accepted")
+	}
+}
+
+// TestVisitorAndSession: the same address and user agent get one visitor
+// ID and one visit, whose rows reach the session sink; another user agent
+// is another visitor.
+func TestVisitorAndSession(t *testing.T) {
+	cfg := testConfig()
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	cfg.Visitors = enrich.NewSaltKeeper(enrich.SaltConfig{Now: cfg.Now})
+	sessions := &countingSessionSink{}
+	cfg.Sessions = enrich.NewSessions(enrich.SessionConfig{Sink: sessions})
+	ts := startServer(t, cfg)
+	const xff = "X-Forwarded-For: 198.51.100.23\r\n"
+	ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2Fa", xff))
+	ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2Fb", xff))
+	ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2Fa", xff, "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0\r\n"))
+	got := ts.sink.stored()
+	if len(got) != 3 {
+		t.Fatalf("stored %d events, want 3", len(got))
+	}
+	if got[0].VisitorID == 0 || got[0].VisitorID != got[1].VisitorID {
+		t.Errorf("same visitor got IDs %x and %x", got[0].VisitorID, got[1].VisitorID)
+	}
+	if got[2].VisitorID == got[0].VisitorID {
+		t.Error("another user agent got the same visitor ID")
+	}
+	if got[0].SessionID == 0 || got[0].SessionID != got[1].SessionID || got[2].SessionID == got[0].SessionID {
+		t.Errorf("session IDs %x %x %x: want the first two equal and the third different", got[0].SessionID, got[1].SessionID, got[2].SessionID)
+	}
+	sessions.mu.Lock()
+	defer sessions.mu.Unlock()
+	if sessions.updates != 3 || sessions.cancels != 1 {
+		t.Errorf("session sink saw %d updates with %d cancels, want 3 and 1", sessions.updates, sessions.cancels)
+	}
+}
+
+// TestStoredURLsAreMinimised sends PII-laden page URLs and checks that
+// the stored path holds no e-mail address, no key outside the allow-list
+// and no fragment, and that the campaign values land in their columns.
+func TestStoredURLsAreMinimised(t *testing.T) {
+	cfg := testConfig()
+	cfg.Sites[0].QueryKeys = []string{"q"}
+	ts := startServer(t, cfg)
+	pages := []string{
+		"https://example.com/users/jane.doe@example.org/settings?session_id=8f14e45fceea167a&utm_source=newsletter&utm_campaign=spring#access_token=abc",
+		"https://example.com/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U?email=jane%40example.org",
+		"https://example.com/search?q=shoes&uid=42&ref=hn",
+	}
+	for _, p := range pages {
+		ts.do(t, get("/p.gif?s=demo&u="+url.QueryEscape(p)))
+	}
+	got := ts.sink.stored()
+	if len(got) != len(pages) {
+		t.Fatalf("stored %d events, want %d", len(got), len(pages))
+	}
+	for _, e := range got {
+		for _, bad := range []string{"@", "%40", "jane", "session_id", "8f14e45fceea167a", "#", "access_token", "eyJ", "email=", "uid"} {
+			if strings.Contains(e.Pathname, bad) {
+				t.Errorf("stored path %q holds %q", e.Pathname, bad)
+			}
+		}
+	}
+	if got[0].UTMSource != "newsletter" || got[0].UTMCampaign != "spring" {
+		t.Errorf("utm values %q %q", got[0].UTMSource, got[0].UTMCampaign)
+	}
+	if want := "/search?q=shoes&ref=hn"; got[2].Pathname != want {
+		t.Errorf("allow-listed keys: path %q, want %q", got[2].Pathname, want)
 	}
 }

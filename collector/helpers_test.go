@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // recordingSink keeps deep copies of the events it accepts, as the real
@@ -53,8 +55,12 @@ func (s *recordingSink) stored() []mote.Event {
 // copyEvent detaches every string of e from request memory.
 func copyEvent(e *mote.Event) mote.Event {
 	c := *e
-	for _, p := range []*string{&c.SiteID, &c.Name, &c.Hostname, &c.Pathname, &c.ReferrerHost, &c.Screen} {
-		*p = strings.Clone(*p)
+	// Every string field: they may alias request buffers.
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String {
+			f.SetString(strings.Clone(f.String()))
+		}
 	}
 	c.PropKeys = make([]string, len(e.PropKeys))
 	c.PropValues = make([]string, len(e.PropValues))
@@ -231,3 +237,25 @@ var benchEvent = "POST /api/event HTTP/1.1\r\n" +
 	"Content-Length: " + itoa(len(benchEventBody)) + "\r\n\r\n" + benchEventBody
 
 var errFull = errors.New("spool full")
+
+// countingSessionSink counts the session updates it is handed and keeps
+// the numbers of the latest state (no strings: they are valid only during
+// the call, and copying them would allocate on the hit path).
+type countingSessionSink struct {
+	mu        sync.Mutex
+	updates   int
+	cancels   int
+	sessionID uint64
+	pageviews uint32
+	bounce    uint8
+}
+
+func (c *countingSessionSink) AppendSessionRows(u *enrich.SessionUpdate) {
+	c.mu.Lock()
+	c.updates++
+	if u.HasCancel {
+		c.cancels++
+	}
+	c.sessionID, c.pageviews, c.bounce = u.State.SessionID, u.State.Pageviews, u.State.Bounce
+	c.mu.Unlock()
+}

@@ -28,8 +28,8 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		s.stats.reject(reasonUnknownSite)
 		return dropped
 	}
-	host, path, ok := enrich.SplitURL(b.url)
-	if !ok || !site.AllowsHost(host) {
+	page := &h.page
+	if !enrich.MinimizeURL(b.url, site.urls, page) || !site.AllowsHost(page.Host) {
 		s.stats.reject(reasonBadHostname)
 		return dropped
 	}
@@ -47,7 +47,12 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		PlatformVersion: b2s(hdr.Peek("Sec-CH-UA-Platform-Version")),
 	})
 	now := s.now()
-	if reason := gate(hdr, &site.Site, b, agent.Bot); reason != 0 {
+	referral := enrich.ClassifyReferrer(enrich.ReferrerHost(b.ref, page.Host), page.Host, page.UTMSource, page.UTMMedium)
+	reason := gate(hdr, &site.Site, b, agent.Bot)
+	if reason == 0 && referral.Drop {
+		reason = mote.SuppressSpam
+	}
+	if reason != 0 {
 		s.stats.suppressed[reason].Add(1)
 		if s.cfg.Suppressions != nil {
 			s.cfg.Suppressions.Suppress(site.ID, reason, now)
@@ -63,9 +68,11 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	if kind == mote.KindEvent {
 		ev.Name = b.name
 	}
-	ev.Hostname = host
-	ev.Pathname = path
-	ev.ReferrerHost = enrich.ReferrerHost(b.ref, host)
+	ev.Hostname = page.Host
+	ev.Pathname = page.Path
+	ev.ReferrerHost, ev.ReferrerSource, ev.Channel = referral.Host, referral.Source, referral.Channel
+	ev.UTMSource, ev.UTMMedium, ev.UTMCampaign = page.UTMSource, page.UTMMedium, page.UTMCampaign
+	ev.UTMTerm, ev.UTMContent = page.UTMTerm, page.UTMContent
 	ev.Screen = mote.ScreenClass(int(clamp(b.width, 0, maxScreenWidth)))
 	ev.Country, ev.Region, ev.City = loc.Country, loc.Region, loc.City
 	ev.Browser, ev.BrowserVersion = agent.Browser, agent.BrowserVersion
@@ -76,6 +83,14 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	}
 	ev.PropKeys = append(ev.PropKeys, b.propKeys...)
 	ev.PropValues = append(ev.PropValues, b.propValues...)
+	// The visitor ID is the last use of the address and the user agent;
+	// the session cache then sees only the ID.
+	if s.cfg.Visitors != nil {
+		ev.VisitorID = s.cfg.Visitors.VisitorID(now, site.ID, ip, b2s(hdr.UserAgent()), s.liveness)
+	}
+	if s.cfg.Sessions != nil {
+		s.cfg.Sessions.Track(ev, &h.session)
+	}
 
 	if err := s.sink.Append(ev); err != nil {
 		s.stats.reject(reasonUnavailable)

@@ -28,16 +28,19 @@ type Sink interface {
 // Server is the public beacon server. Create it with New, run it with
 // Serve and stop it with Shutdown.
 type Server struct {
-	cfg     Config
-	sink    Sink
-	sites   map[string]*siteConf
-	agents  *enrich.AgentParser
-	trusted []netip.Prefix
-	srv     *fasthttp.Server
-	log     *slog.Logger
-	hits    sync.Pool // *hit
-	stats   counters
-	js      *script // GET /m.js; nil answers 404
+	cfg    Config
+	sink   Sink
+	sites  map[string]*siteConf
+	agents *enrich.AgentParser
+	// liveness lets the salt keeper keep a visit that crosses midnight
+	// under yesterday's visitor ID; nil without a session cache.
+	liveness enrich.Liveness
+	trusted  []netip.Prefix
+	srv      *fasthttp.Server
+	log      *slog.Logger
+	hits     sync.Pool // *hit
+	stats    counters
+	js       *script // GET /m.js; nil answers 404
 
 	// lastSinkLog rate-limits the Sink failure log (unix seconds): when
 	// the spool is full every hit fails, and one line a second says it.
@@ -57,14 +60,17 @@ type Server struct {
 type siteConf struct {
 	mote.Site
 	precision enrich.Precision
+	urls      enrich.URLOptions
 }
 
 // hit is the per-request scratch, pooled so that a request allocates
 // nothing once the pool is warm.
 type hit struct {
-	sc     scratch
-	beacon beacon
-	ev     mote.Event
+	sc      scratch
+	beacon  beacon
+	ev      mote.Event
+	page    enrich.Page
+	session enrich.SessionUpdate
 }
 
 // New validates cfg and returns a Server that hands accepted events to sink.
@@ -86,8 +92,12 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	if s.agents == nil {
 		s.agents = enrich.NewAgentParser(enrich.AgentConfig{})
 	}
+	if cfg.Sessions != nil {
+		s.liveness = cfg.Sessions
+	}
 	for i := range cfg.Sites {
 		site := &siteConf{Site: cfg.Sites[i]}
+		site.urls = enrich.URLOptions{HashRouting: site.HashRouting, KeepKeys: site.QueryKeys}
 		site.Hostnames = append([]string(nil), site.Hostnames...)
 		if site.GeoPrecision != "" {
 			if site.precision, err = enrich.ParsePrecision(site.GeoPrecision); err != nil {

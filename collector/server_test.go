@@ -53,6 +53,7 @@ func TestPixelStoresPageview(t *testing.T) {
 	want := mote.Event{
 		SiteID: "demo", TS: testNow.UTC(), Kind: mote.KindPageview,
 		Hostname: "example.com", Pathname: "/pricing", ReferrerHost: "www.google.com", Screen: "desktop",
+		ReferrerSource: "Google", Channel: "search", UTMSource: "news",
 		Browser: "Chrome", BrowserVersion: "131", OS: "Windows", OSVersion: "10", Device: "desktop",
 		PropKeys: []string{}, PropValues: []string{},
 	}
@@ -158,6 +159,7 @@ func TestPrivacyGate(t *testing.T) {
 		{"crawler", mote.Site{}, get(pixel, "User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\r\n"), mote.SuppressBot},
 		{"headless browser", mote.Site{}, post(body, "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36\r\n"), mote.SuppressBot},
 		{"no user agent", mote.Site{}, get(pixel, "User-Agent: \r\n"), mote.SuppressBot},
+		{"referrer spam", mote.Site{}, get(pixel + "&r=https%3A%2F%2Fwww.1-best-seo.com%2F"), mote.SuppressSpam},
 		{"HTTP library", mote.Site{}, get(pixel, "User-Agent: python-requests/2.31.0\r\n"), mote.SuppressBot},
 	}
 	var storedAnswer []byte
@@ -248,13 +250,14 @@ func TestEventKinds(t *testing.T) {
 		}
 	}
 	base := mote.Event{SiteID: "demo", TS: testNow.UTC(), Hostname: "example.com", Pathname: "/", PropKeys: []string{}, PropValues: []string{},
-		Browser: "Chrome", BrowserVersion: "131", OS: "Windows", OSVersion: "10", Device: "desktop"}
+		Browser: "Chrome", BrowserVersion: "131", OS: "Windows", OSVersion: "10", Device: "desktop", Channel: "direct"}
 	want := []mote.Event{base, base, base, base}
 	want[0].Kind, want[0].Pathname, want[0].Screen = mote.KindPageview, "/a", "mobile"
 	want[1].Kind, want[1].Name, want[1].Hostname, want[1].Pathname = mote.KindEvent, "signup", "shop.example.com", "/cart"
 	want[1].PropKeys, want[1].PropValues = []string{"plan", "seats", "trial"}, []string{"pro", "3", "true"}
 	want[2].Kind, want[2].EngagementMS, want[2].ScrollDepth = mote.KindEngagement, 15300, 100
 	want[3].Kind, want[3].ReferrerHost, want[3].Screen = mote.KindPageview, "news.ycombinator.com", "laptop"
+	want[3].ReferrerSource, want[3].Channel = "Hacker News", "social"
 	got := ts.sink.stored()
 	if len(got) != len(want) {
 		t.Fatalf("stored %d events, want %d", len(got), len(want))

@@ -39,7 +39,7 @@ type Stats struct {
 }
 
 // maxSuppressReason is the largest mote.SuppressReason value.
-const maxSuppressReason = mote.SuppressCampaign
+const maxSuppressReason = mote.SuppressSpam
 
 // SuppressedBy returns the suppression counters under their
 // mote.SuppressReason labels.

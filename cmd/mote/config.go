@@ -72,6 +72,8 @@ type SiteConfig struct {
 	RetentionDays int      `yaml:"retention_days"`
 	IgnoreDNTGPC  bool     `yaml:"ignore_dnt_gpc"`
 	GeoPrecision  string   `yaml:"geo_precision"`
+	HashRouting   bool     `yaml:"hash_routing"`
+	QueryKeys     []string `yaml:"query_keys"`
 }
 
 // configError names the configuration key at fault, so that an operator
@@ -329,6 +331,8 @@ func (c *Config) sites() []mote.Site {
 			Retention:    time.Duration(s.RetentionDays) * 24 * time.Hour,
 			IgnoreDNT:    s.IgnoreDNTGPC,
 			GeoPrecision: s.GeoPrecision,
+			HashRouting:  s.HashRouting,
+			QueryKeys:    s.QueryKeys,
 		}
 	}
 	return out

@@ -18,31 +18,39 @@ type statsCollector struct {
 	col   *collector.Server
 	spool *storage.Spool
 	store *storageLink
+	vis   *visits
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
 	spoolBytes, spoolSegments, spoolFull, spoolFsyncs *prometheus.Desc
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
+	sessionsActive, sessionsEvicted, sessionsExpired  *prometheus.Desc
+	sessionRowsWritten, sessionRowsDropped            *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink) *statsCollector {
+func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}
 	return &statsCollector{
-		col: col, spool: spool, store: store,
-		received:      d("hits_received_total", "Requests read by the beacon listener."),
-		accepted:      d("hits_accepted_total", "Hits made durable in the spool and answered."),
-		rejected:      d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
-		suppressed:    d("hits_suppressed_total", "Hits of known sites the privacy gate did not store, by reason.", "reason"),
-		spoolBytes:    d("spool_pending_bytes", "Spool bytes not yet stored in ClickHouse."),
-		spoolSegments: d("spool_segments", "Spool segment files on disk."),
-		spoolFull:     d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
-		spoolFsyncs:   d("spool_fsyncs_total", "Group commits (fsyncs) of the spool."),
-		stored:        d("rows_stored_total", "Rows ClickHouse accepted."),
-		batches:       d("batches_total", "Batches ClickHouse accepted."),
-		insertErrors:  d("clickhouse_errors_total", "Failed ClickHouse inserts and checks (retried)."),
-		lastBatch:     d("batch_last_rows", "Rows in the last batch stored."),
-		insertS:       d("batch_insert_seconds_total", "Time spent in ClickHouse inserts; divide by mote_batches_total for the mean latency."),
+		col: col, spool: spool, store: store, vis: vis,
+		received:           d("hits_received_total", "Requests read by the beacon listener."),
+		accepted:           d("hits_accepted_total", "Hits made durable in the spool and answered."),
+		rejected:           d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
+		suppressed:         d("hits_suppressed_total", "Hits of known sites the privacy gate did not store, by reason.", "reason"),
+		spoolBytes:         d("spool_pending_bytes", "Spool bytes not yet stored in ClickHouse."),
+		spoolSegments:      d("spool_segments", "Spool segment files on disk."),
+		spoolFull:          d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
+		spoolFsyncs:        d("spool_fsyncs_total", "Group commits (fsyncs) of the spool."),
+		stored:             d("rows_stored_total", "Rows ClickHouse accepted."),
+		batches:            d("batches_total", "Batches ClickHouse accepted."),
+		insertErrors:       d("clickhouse_errors_total", "Failed ClickHouse inserts and checks (retried)."),
+		lastBatch:          d("batch_last_rows", "Rows in the last batch stored."),
+		insertS:            d("batch_insert_seconds_total", "Time spent in ClickHouse inserts; divide by mote_batches_total for the mean latency."),
+		sessionsActive:     d("sessions_active", "Visits held in the session cache."),
+		sessionsEvicted:    d("sessions_evicted_total", "Visits dropped from the full session cache (a later hit starts a new visit)."),
+		sessionsExpired:    d("sessions_expired_total", "Visits ended by 30 minutes of inactivity."),
+		sessionRowsWritten: d("session_rows_written_total", "Rows written to the sessions table."),
+		sessionRowsDropped: d("session_rows_dropped_total", "Sessions rows dropped while storage was unreachable and the buffer full."),
 	}
 }
 
@@ -75,14 +83,21 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.insertErrors, float64(bs.InsertErrors))
 	gauge(c.lastBatch, float64(bs.LastBatchRows))
 	counter(c.insertS, bs.InsertSeconds)
+	vs := c.vis.sessions.Stats()
+	gauge(c.sessionsActive, float64(vs.Active))
+	counter(c.sessionsEvicted, float64(vs.Evicted))
+	counter(c.sessionsExpired, float64(vs.Expired))
+	ws := c.vis.writer.Stats()
+	counter(c.sessionRowsWritten, float64(ws.Written))
+	counter(c.sessionRowsDropped, float64(ws.Dropped))
 }
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the
 // process's (RSS, open files), which the soak test watches.
-func metricsHandler(col *collector.Server, spool *storage.Spool, store *storageLink) http.Handler {
+func metricsHandler(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		newStatsCollector(col, spool, store),
+		newStatsCollector(col, spool, store, vis),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

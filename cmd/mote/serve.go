@@ -64,8 +64,13 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	go geo.Watch(geoCtx, 0, log)
 	go reloadOnHUP(geoCtx, geo, log)
 
+	vis := startVisits(store, log)
+	defer vis.close()
+	store.onConnect = vis.connected
 	col, err := collector.New(collector.Config{
 		Geo:            geo,
+		Visitors:       vis.keeper,
+		Sessions:       vis.sessions,
 		Sites:          cfg.sites(),
 		TrustedProxies: cfg.trustedProxies(),
 		ReadTimeout:    cfg.Collector.ReadTimeout,
@@ -79,7 +84,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	if err != nil {
 		return err
 	}
-	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store)})
+	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis)})
 
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
@@ -117,6 +122,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	if err := col.Shutdown(sctx); err != nil {
 		log.Warn("collector shutdown", "err", err)
 	}
+	vis.close() // the last session rows, then the salts are wiped
 	stopStore()
 	storeDone.Wait()
 	if err := store.drain(sctx); err != nil {
@@ -159,6 +165,8 @@ type storageLink struct {
 	suppressions *storage.Suppressions
 
 	opened engine // the embedded engine, opened before serving
+	// onConnect runs once the engine is reachable and migrated.
+	onConnect func(ctx context.Context)
 
 	mu      sync.Mutex
 	engine  engine
@@ -169,6 +177,7 @@ type storageLink struct {
 type engine interface {
 	storage.Engine
 	storage.SuppressedWriter
+	storage.SQL
 }
 
 // run opens the engine, migrates, and tails the spool until ctx is done.
@@ -187,6 +196,9 @@ func (s *storageLink) run(ctx context.Context) {
 			s.mu.Lock()
 			s.engine, s.batcher = eng, b
 			s.mu.Unlock()
+			if s.onConnect != nil {
+				go s.onConnect(ctx)
+			}
 			go s.flushSuppressions(ctx, eng)
 			if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("batcher stopped", "err", err)

@@ -281,14 +281,47 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(mresp.Body)
 	mresp.Body.Close()
-	for _, m := range []string{"mote_hits_accepted_total 3", "mote_rows_stored_total 3"} {
+	for _, m := range []string{"mote_hits_accepted_total 3", "mote_rows_stored_total 3", "mote_sessions_active 2"} {
 		if !strings.Contains(string(metrics), m+"\n") {
 			t.Errorf("metrics lack %q", m)
+		}
+	}
+	// While serving, today's salt is shared through the RAM-only table.
+	// The keeper shares it as soon as storage is reached, concurrently
+	// with the first batch, hence the short wait.
+	var salts uint64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := conn.QueryRow(context.Background(), "SELECT count() FROM salts").Scan(&salts)
+		if err == nil && salts == 1 || time.Now().After(deadline) {
+			if err != nil || salts != 1 {
+				t.Errorf("salts table holds %d rows (%v), want today's", salts, err)
+			}
+			break
 		}
 	}
 	inst.stop()
 	if inst.err != nil {
 		t.Fatalf("serve returned %v after shutdown", inst.err)
+	}
+
+	// Every hit has a visitor and a visit; the shutdown wrote the visits.
+	var noVisitor, noSession uint64
+	if err := conn.QueryRow(context.Background(), "SELECT countIf(visitor_id = 0), countIf(session_id = 0) FROM events").Scan(&noVisitor, &noSession); err != nil {
+		t.Fatal(err)
+	}
+	if noVisitor != 0 || noSession != 0 {
+		t.Errorf("%d rows without visitor id, %d without session id", noVisitor, noSession)
+	}
+	var visits, pageviews int64
+	var entry string
+	if err := conn.QueryRow(context.Background(), `SELECT sum(sign), sum(pageviews * sign), anyIf(entry_page, site_id = 'blog')
+		FROM sessions`).Scan(&visits, &pageviews, &entry); err != nil {
+		t.Fatal(err)
+	}
+	// The pixel and the beacon on shop come from the same address and
+	// user agent but land on one visit only if the visitor ID matches.
+	if visits != 2 || pageviews != 2 || entry != "/post/1" {
+		t.Errorf("sessions: %d visits, %d pageviews, blog entry %q; want 2 visits (shop, blog), 2 pageviews, /post/1", visits, pageviews, entry)
 	}
 }
 
