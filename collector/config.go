@@ -62,6 +62,9 @@ type Config struct {
 	// gate suppressed (DNT, GPC, no consent, bot, prefetch); nil keeps
 	// them in Stats only.
 	Suppressions Suppressor
+	// Campaigns holds the keys of email campaigns for /o/ and /c/; nil
+	// knows no campaign (opens are not stored, clicks are 400).
+	Campaigns Campaigns
 	// Ready reports whether hits can be accepted (GET /readyz); nil means
 	// always ready.
 	Ready func() bool

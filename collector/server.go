@@ -226,6 +226,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			}
 			return
 		}
+	default:
+		if s.email(ctx, path) {
+			return
+		}
 	}
 	s.stats.reject(reasonNotFound)
 	text(ctx, fasthttp.StatusNotFound, bodyNotFound)
