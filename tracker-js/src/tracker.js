@@ -91,11 +91,13 @@ export function start(w) {
   }
 
   // engage sends the visible time of the current page since the last
-  // engagement beacon, with the deepest scroll so far.
-  function engage() {
+  // engagement beacon, with the deepest scroll so far. leaving is set on
+  // pagehide and on hiding: Chromium fires pagehide while the page still
+  // says "visible", and the time must not start again.
+  function engage(leaving) {
     const now = Date.now()
     if (since) visibleMs += now - since
-    since = visible() ? now : 0
+    since = !leaving && visible() ? now : 0
     if (visibleMs > 0 && lastURL) {
       scroll()
       send({ n: 'engagement', u: lastURL, t: visibleMs, d: depth })
@@ -164,8 +166,8 @@ export function start(w) {
       page()
     }
   })
-  d.addEventListener('visibilitychange', () => (visible() ? (since = Date.now()) : engage()))
-  w.addEventListener('pagehide', engage)
+  d.addEventListener('visibilitychange', () => (visible() ? (since = Date.now()) : engage(1)))
+  w.addEventListener('pagehide', () => engage(1))
   w.addEventListener('scroll', scroll, { passive: true })
   d.addEventListener('click', click, true)
   d.addEventListener('auxclick', click, true)

@@ -165,7 +165,11 @@ test('engagement: visible time and max scroll depth, sent once per hide', () => 
   mock.timers.tick(60_000) // hidden time does not count
   f.show()
   mock.timers.tick(2000)
+  // Chromium fires pagehide while the page is still "visible", then hides
+  // it: one beacon, and no time counted after pagehide.
   f.fire('window', 'pagehide')
+  mock.timers.tick(10)
+  f.hide()
   assert.deepEqual(
     f.sent().map((b) => [b.n, b.u, b.t, b.d]),
     [
