@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -214,7 +213,8 @@ func startMote(t *testing.T, dsn string) (string, func()) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "mote")
-	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/mote")
+	// go test puts its own go command first on PATH.
+	build := exec.Command("go", "build", "-o", bin, "./cmd/mote")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/mote: %v\n%s", err, out)
@@ -288,19 +288,6 @@ sites:
 		t.Fatal("mote serve did not start within 60s")
 	}
 	return "", nil
-}
-
-// goTool is the go command that runs this test.
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func portOf(t *testing.T, base string) string {
