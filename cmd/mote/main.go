@@ -27,6 +27,7 @@ const usage = `usage: mote <command> [flags]
 commands:
   serve     run the beacon collector and the admin listener
   migrate   apply the storage schema to the configured ClickHouse and exit
+  storage   storage copy --to clickhouse://host:9000/db: move the embedded data set to a server
   version   print the version
 
 Run "mote <command> -h" for the flags of a command.
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "storage":
+		return storageMain(ctx, args, getenv, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		fmt.Fprintf(stderr, "mote: unknown command %q\n\n%s", cmd, usage)
