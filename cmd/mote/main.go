@@ -28,6 +28,8 @@ commands:
   serve     run the beacon collector and the admin listener
   migrate   apply the storage schema to the configured ClickHouse and exit
   storage   storage copy --to clickhouse://host:9000/db: move the embedded data set to a server
+  campaign  email campaigns: create, list, show, pixel, link, report
+  erase     remove a campaign recipient's opens and clicks (--campaign C --token T)
   version   print the version
 
 Run "mote <command> -h" for the flags of a command.
@@ -48,6 +50,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "campaign":
+		return campaignMain(ctx, args, getenv, stdout, stderr)
+	case "erase":
+		return eraseMain(ctx, args, getenv, stdout, stderr)
 	case "storage":
 		return storageMain(ctx, args, getenv, stdout, stderr)
 	case "serve", "migrate":

@@ -66,11 +66,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 
 	vis := startVisits(store, log)
 	defer vis.close()
+	campaigns, stopCampaigns := startCampaigns(store, log)
+	defer stopCampaigns()
 	store.onConnect = vis.connected
 	col, err := collector.New(collector.Config{
 		Geo:            geo,
 		Visitors:       vis.keeper,
 		Sessions:       vis.sessions,
+		Campaigns:      campaigns,
 		Sites:          cfg.sites(),
 		TrustedProxies: cfg.trustedProxies(),
 		ReadTimeout:    cfg.Collector.ReadTimeout,
@@ -123,6 +126,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		log.Warn("collector shutdown", "err", err)
 	}
 	vis.close() // the last session rows, then the salts are wiped
+	stopCampaigns()
 	stopStore()
 	storeDone.Wait()
 	if err := store.drain(sctx); err != nil {
