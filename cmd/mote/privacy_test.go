@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
@@ -70,6 +72,14 @@ func TestServeStoresNoIPAndNoUserAgent(t *testing.T) {
 	if got := waitStored(t, conn, n, 10*time.Second); got["/canary"] != uint64(n) {
 		t.Fatalf("stored %v, want %d canary rows", got, n)
 	}
+	// The day's salt, as shared through the RAM-only salts table: it must
+	// appear nowhere else (privacy invariant 4), in any encoding.
+	var saltHex string
+	if err := conn.QueryRow(context.Background(), "SELECT hex(any(salt)) FROM salts").Scan(&saltHex); err != nil || len(saltHex) != 64 {
+		t.Fatalf("no salt shared while serving (%q, %v)", saltHex, err)
+	}
+	salt, _ := hex.DecodeString(saltHex)
+	saltForms := []string{string(salt), saltHex, strings.ToLower(saltHex), base64.StdEncoding.EncodeToString(salt), base64.RawURLEncoding.EncodeToString(salt)}
 	inst.stop()
 
 	var haystacks []string
@@ -95,6 +105,14 @@ func TestServeStoresNoIPAndNoUserAgent(t *testing.T) {
 		for _, form := range append(canaryForms, canaryUA, "CanaryBrowser", "canary-build-31337") {
 			if strings.Contains(h, form) {
 				t.Errorf("haystack %d (tables, then spool files, then logs) contains %q", i, form)
+			}
+		}
+		if i == 3 { // the salts table itself
+			continue
+		}
+		for _, form := range saltForms {
+			if strings.Contains(h, form) {
+				t.Errorf("haystack %d (tables, then spool files, then logs) contains the salt", i)
 			}
 		}
 	}
