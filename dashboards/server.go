@@ -13,6 +13,9 @@ import (
 type Config struct {
 	// Metrics serves /metrics (Prometheus text format); nil disables it.
 	Metrics http.Handler
+	// Campaigns serves /api/v1/campaigns and below (email campaigns:
+	// create, list, links, reports); nil disables it.
+	Campaigns http.Handler
 }
 
 // Server is the admin HTTP server.
@@ -25,6 +28,10 @@ func New(cfg Config) *Server {
 	mux := http.NewServeMux()
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if cfg.Campaigns != nil {
+		mux.Handle("/api/v1/campaigns", cfg.Campaigns)
+		mux.Handle("/api/v1/campaigns/", cfg.Campaigns)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -87,7 +87,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	if err != nil {
 		return err
 	}
-	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis)})
+	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns)})
 
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
