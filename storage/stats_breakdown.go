@@ -21,8 +21,9 @@ const MaxBreakdownLimit = 1000
 // count both.
 //
 // k-anonymity: with q.KAnonymity > 0, city and region rows with fewer
-// visitors are added up into one Other row, last; if that row itself stays
-// under the threshold it is dropped too, so no row under k is ever shown.
+// visitors are added up into one Other row, after the top rows and only if
+// the limit leaves room; if that row itself stays under the threshold it
+// is dropped too, so no row under k is ever shown.
 func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error) {
 	p, err := q.plan()
 	if err != nil {
@@ -46,11 +47,7 @@ func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error
 	}
 	var rows []keyed
 	if d.event != "" {
-		extra := ""
-		if d.kind != "" {
-			extra = "kind = " + Quote(d.kind)
-		}
-		if rows, err = p.eventRows(ctx, db, d.event, extra, tail); err != nil {
+		if rows, err = p.eventRows(ctx, db, d.event, d.kind, tail); err != nil {
 			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 		}
 		if d.session != "" {
@@ -62,7 +59,7 @@ func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error
 				rows[i].addSessions(se[rows[i].key])
 			}
 		}
-		if d.kind == "event" {
+		if isGoal(q.Dimension) {
 			base, err := p.withoutGoals().eventStats(ctx, db, "")
 			if err != nil {
 				return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
@@ -102,14 +99,11 @@ func foldSmall(rows []BreakdownRow, k uint64, limit int) []BreakdownRow {
 		}
 		return kept[i].Value < kept[j].Value
 	})
-	if other.Visitors >= k {
-		if len(kept) >= limit {
-			kept = kept[:limit-1]
-		}
-		return append(kept, other)
-	}
 	if len(kept) > limit {
 		kept = kept[:limit]
+	}
+	if other.Visitors >= k && len(kept) < limit {
+		kept = append(kept, other)
 	}
 	return kept
 }

@@ -37,11 +37,11 @@ type Filter struct {
 type dimension struct {
 	event   string // expression on events, or ""
 	session string // expression on sessions, or ""
-	kind    string // breakdowns count only events of this kind ("" = all)
+	kind    string // a condition breakdowns add: which kinds of hits count
 }
 
 var dimensions = map[string]dimension{
-	"page":            {event: "pathname", kind: "pageview"},
+	"page":            {event: "pathname", kind: "kind IN ('pageview', 'engagement')"},
 	"hostname":        {event: "hostname", session: "hostname"},
 	"entry_page":      {session: "entry_page"},
 	"exit_page":       {session: "exit_page"},
@@ -62,7 +62,7 @@ var dimensions = map[string]dimension{
 	"os_version":      {event: "os_version"},
 	"device":          {event: "device", session: "device"},
 	"screen":          {event: "screen", session: "screen"},
-	"event":           {event: "name", kind: "event"},
+	"event":           {event: "name", kind: "kind = 'event'"},
 }
 
 // PropPrefix starts a props dimension: "prop:plan" is the value of the
@@ -85,7 +85,7 @@ func lookupDimension(name string) (dimension, error) {
 		if key == "" || len(key) > 256 {
 			return dimension{}, fmt.Errorf("dimension %q: want prop:KEY", name)
 		}
-		return dimension{event: "props.value[indexOf(props.key, " + Quote(key) + ")]", kind: "event"}, nil
+		return dimension{event: "props.value[indexOf(props.key, " + Quote(key) + ")]", kind: "kind = 'event'"}, nil
 	}
 	if d, ok := dimensions[name]; ok {
 		return d, nil

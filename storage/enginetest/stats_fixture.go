@@ -3,7 +3,6 @@ package enginetest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +88,9 @@ func SeedStats(ctx context.Context, e interface {
 	at := func(days int, h, m int) time.Time {
 		return f.D.AddDate(0, 0, days).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
 	}
-	pv := func(after time.Duration, path string) hit { return hit{after: after, kind: mote.KindPageview, path: path} }
+	pv := func(after time.Duration, path string) hit {
+		return hit{after: after, kind: mote.KindPageview, path: path}
+	}
 	visits := []visit{
 		{visitor: 1, session: 11, start: at(0, 1, 0), source: "Google", channel: "search", region: "DE-BE", city: "Berlin",
 			browser: "Chrome", os: "Windows", device: "desktop", entry: "/", exit: "/pricing", pageviews: 2, duration: 120, superseded: true,
@@ -117,7 +118,7 @@ func SeedStats(ctx context.Context, e interface {
 			hits: []hit{pv(0, "/")}},
 	}
 	var events []mote.Event
-	var rows []string
+	var rows [][]any
 	for _, v := range visits {
 		country := v.region[:2]
 		for _, h := range v.hits {
@@ -137,13 +138,11 @@ func SeedStats(ctx context.Context, e interface {
 			}
 			events = append(events, ev)
 		}
-		row := func(exit string, pageviews, duration uint32, bounce uint8, sign, version int) string {
-			return fmt.Sprintf("(%s, %d, %d, %s, %s, 'shop.example', %s, %s, %d, %d, %s, %d, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %d, %d)",
-				storage.Quote(f.Site), v.session, v.visitor, lit(v.start), lit(v.start.Add(time.Duration(duration)*time.Second)),
-				storage.Quote(v.entry), storage.Quote(exit), pageviews, 0, fmt.Sprint(duration), bounce,
-				storage.Quote(v.source), storage.Quote(v.channel), storage.Quote(v.utm[0]), storage.Quote(v.utm[1]), storage.Quote(v.utm[2]),
-				storage.Quote(country), storage.Quote(v.region), storage.Quote(v.city),
-				storage.Quote(v.browser), storage.Quote(v.os), storage.Quote(v.device), storage.Quote(""), sign, version)
+		row := func(exit string, pageviews, duration uint32, bounce uint8, sign int8, version uint32) []any {
+			return []any{f.Site, v.session, v.visitor, v.start, v.start.Add(time.Duration(duration) * time.Second),
+				"shop.example", v.entry, exit, pageviews, uint32(0), duration, bounce,
+				"", v.source, v.channel, v.utm[0], v.utm[1], v.utm[2], "", "",
+				country, v.region, v.city, v.browser, v.os, v.device, "", sign, version}
 		}
 		if v.superseded {
 			rows = append(rows, row(v.entry, 1, 0, 1, 1, 1), row(v.entry, 1, 0, 1, -1, 1))
@@ -154,9 +153,10 @@ func SeedStats(ctx context.Context, e interface {
 	if err := e.InsertEvents(ctx, 1, events); err != nil {
 		return f, fmt.Errorf("seed events: %w", err)
 	}
-	insert := "INSERT INTO sessions (site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, pageviews, events, duration_s, bounce, " +
-		"referrer_source, channel, utm_source, utm_medium, utm_campaign, country, region, city, browser, os, device, screen, sign, version) VALUES "
-	if err := e.ExecSQL(ctx, insert+strings.Join(rows, ", ")); err != nil {
+	insert := "INSERT INTO sessions (site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
+		"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
+		"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version)"
+	if err := e.InsertRowsSQL(ctx, insert, rows); err != nil {
 		return f, fmt.Errorf("seed sessions: %w", err)
 	}
 	err := e.InsertSuppressed(ctx, []storage.SuppressedCount{
@@ -172,7 +172,9 @@ func SeedStats(ctx context.Context, e interface {
 	return f, nil
 }
 
-func lit(t time.Time) string { return "toDateTime(" + storage.Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')" }
+func lit(t time.Time) string {
+	return "toDateTime(" + storage.Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
+}
 
 // seedStats migrates e and seeds the fixture, failing t on error.
 func seedStats(t *testing.T, e Inspector) StatsFixture {

@@ -1,0 +1,312 @@
+package enginetest
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
+)
+
+// The stats queries checked against the hand-counted StatsFixture (its
+// doc comment is the table the numbers below come from).
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// want is the expected counters of a query; -1 skips a field.
+type want struct {
+	visitors, visits, pageviews, events int
+	bounce, duration, vpv               float64
+	top, scroll, conv                   float64
+}
+
+func checkStats(t *testing.T, label string, s storage.Stats, w want) {
+	t.Helper()
+	var bad []string
+	u := func(name string, got uint64, w int) {
+		if w >= 0 && got != uint64(w) {
+			bad = append(bad, fmt.Sprintf("%s %d want %d", name, got, w))
+		}
+	}
+	f := func(name string, got, w float64) {
+		if w >= 0 && !near(got, w) {
+			bad = append(bad, fmt.Sprintf("%s %v want %v", name, got, w))
+		}
+	}
+	u("visitors", s.Visitors, w.visitors)
+	u("visits", s.Visits, w.visits)
+	u("pageviews", s.Pageviews, w.pageviews)
+	u("events", s.Events, w.events)
+	f("bounce_rate", s.BounceRate(), w.bounce)
+	f("visit_duration", s.VisitDuration(), w.duration)
+	f("views_per_visit", s.ViewsPerVisit(), w.vpv)
+	f("time_on_page", s.TimeOnPage(), w.top)
+	f("scroll_depth", s.ScrollDepth(), w.scroll)
+	f("conversion_rate", s.ConversionRate(), w.conv)
+	if len(bad) > 0 {
+		t.Errorf("%s: %s", label, strings.Join(bad, ", "))
+	}
+}
+
+var skip = want{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+
+func filter(dim string, op storage.FilterOp, values ...string) storage.Filter {
+	return storage.Filter{Dimension: dim, Op: op, Values: values}
+}
+
+func testStatsAggregate(t *testing.T, e Inspector) {
+	fx := seedStats(t, e)
+	agg := func(label string, w want, filters ...storage.Filter) {
+		t.Helper()
+		q := fx.Query()
+		q.Filters = filters
+		s, err := storage.Aggregate(ctx(t), e, q)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		checkStats(t, label, s, w)
+	}
+	// v1, v2, v3, v7; visits s1 s2 s3 s4 s7; bounces s4 s7; 120+10+300 s;
+	// session pageviews 2+1+2+1+1; engagement 30 s/80 % and 10 s/40 %.
+	agg("all", want{4, 5, 7, 1, 40, 86, 1.4, 20, 60, 0})
+	agg("country DE", want{2, 3, 5, 1, 100.0 / 3, 140, 5.0 / 3, 30, 80, 0}, filter("country", storage.FilterIs, "DE"))
+	agg("country not DE", want{2, 2, 2, 0, 50, 5, 1, 10, 40, 0}, filter("country", storage.FilterIsNot, "DE"))
+	// Source lives on sessions: events reach it through session_id.
+	agg("source Google", want{2, 2, 4, 1, 0, 210, 2, 30, 80, 0}, filter("source", storage.FilterIs, "Google"))
+	agg("source not Google", want{3, 3, 3, 0, 200.0 / 3, 10.0 / 3, 1, 10, 40, 0}, filter("source", storage.FilterIsNot, "Google"))
+	// Page lives on events: sessions reach it through matching hits.
+	agg("page /pricing", want{2, 2, 2, 1, 0, 210, 2, 30, 80, 0}, filter("page", storage.FilterIs, "/pricing"))
+	agg("page contains PRIC", want{2, 2, 2, 1, 0, 210, 2, 30, 80, 0}, filter("page", storage.FilterContains, "PRIC"))
+	agg("page not /pricing", want{4, 3, 5, 0, 200.0 / 3, 10.0 / 3, 1, 10, 40, 0}, filter("page", storage.FilterIsNot, "/pricing"))
+	agg("page not contains pric", want{4, 3, 5, 0, -1, -1, -1, -1, -1, -1}, filter("page", storage.FilterNotContains, "pric"))
+	agg("page is / or /docs", want{4, -1, 4, 0, -1, -1, -1, 10, 40, -1}, filter("page", storage.FilterIs, "/", "/docs"))
+	agg("entry page /", want{3, 3, 4, 1, 100.0 / 3, 130.0 / 3, 4.0 / 3, 20, 60, -1}, filter("entry_page", storage.FilterIs, "/"))
+	// s1's superseded state had exit page "/": it must not count.
+	agg("exit page /", want{2, 2, 2, 0, 50, 5, 1, 10, 40, -1}, filter("exit_page", storage.FilterIs, "/"))
+	agg("utm_campaign launch", want{1, 1, 1, 0, 100, 0, 1, -1, -1, -1}, filter("utm_campaign", storage.FilterIs, "launch"))
+	agg("goal Signup", want{1, 1, 0, 1, -1, -1, -1, -1, -1, 25}, filter("event", storage.FilterIs, "Signup"))
+	agg("prop plan pro", want{1, -1, 0, 1, -1, -1, -1, -1, -1, 25}, filter("prop:plan", storage.FilterIs, "pro"))
+	agg("goal with country", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 50},
+		filter("event", storage.FilterIs, "Signup"), filter("country", storage.FilterIs, "DE"))
+	agg("two filters", want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1},
+		filter("browser", storage.FilterIs, "Chrome"), filter("source", storage.FilterIs, "Google"))
+	agg("quote in value", want{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, filter("city", storage.FilterIs, `Ber'lin\`))
+
+	// The previous Tokyo day holds only v5; another site is separate.
+	q := fx.Query()
+	q.From, q.To = fx.DayFrom(-1), fx.DayTo(-1)
+	s, err := storage.Aggregate(ctx(t), e, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStats(t, "previous day", s, want{1, 1, 1, 0, 100, 0, 1, 0, 0, 0})
+	q = fx.Query()
+	q.SiteID = "elsewhere"
+	if s, err = storage.Aggregate(ctx(t), e, q); err != nil {
+		t.Fatal(err)
+	}
+	checkStats(t, "other site", s, want{1, 0, 1, 0, 0, 0, 0, 0, 0, 0})
+
+	for _, bad := range []storage.StatsQuery{
+		{SiteID: "shop", From: fx.DayTo(0), To: fx.DayFrom(0)},
+		{SiteID: "", From: fx.DayFrom(0), To: fx.DayTo(0)},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Timezone: "Mars/Base"},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []storage.Filter{filter("ip", storage.FilterIs, "1")}},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []storage.Filter{filter("page", "like", "/")}},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []storage.Filter{filter("page", storage.FilterIs)}},
+	} {
+		if _, err := storage.Aggregate(ctx(t), e, bad); err == nil {
+			t.Errorf("query %+v: no error", bad)
+		}
+	}
+}
+
+func testStatsTimeseries(t *testing.T, e Inspector) {
+	fx := seedStats(t, e)
+	loc, _ := time.LoadLocation(fx.Timezone)
+	q := fx.Query()
+	q.From = fx.DayFrom(-1)
+	q.Interval = storage.IntervalDay
+	pts, err := storage.Timeseries(ctx(t), e, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 2 {
+		t.Fatalf("%d day buckets, want 2", len(pts))
+	}
+	for i, p := range pts {
+		wantStart := time.Date(fx.D.Year(), fx.D.Month(), fx.D.Day()-1+i, 0, 0, 0, 0, loc)
+		if !p.Start.Equal(wantStart) || p.Start.Location().String() != fx.Timezone {
+			t.Errorf("bucket %d starts %v, want %v", i, p.Start, wantStart)
+		}
+	}
+	checkStats(t, "day D-1", pts[0].Stats, want{1, 1, 1, 0, 100, 0, 1, 0, 0, 0})
+	checkStats(t, "day D", pts[1].Stats, want{4, 5, 7, 1, 40, 86, 1.4, 20, 60, 0})
+
+	q = fx.Query()
+	q.Interval = storage.IntervalHour
+	if pts, err = storage.Timeseries(ctx(t), e, q); err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 24 {
+		t.Fatalf("%d hour buckets, want 24", len(pts))
+	}
+	// Tokyo hours: v7 at 05, s1 at 10, s2 at 11, s3 at 12, s4 at 15.
+	wantPV := map[int][2]uint64{5: {1, 1}, 10: {1, 2}, 11: {1, 1}, 12: {1, 2}, 15: {1, 1}}
+	for _, p := range pts {
+		h := p.Start.Hour()
+		w := wantPV[h]
+		if p.Visitors != w[0] || p.Pageviews != w[1] {
+			t.Errorf("hour %02d: %d visitors %d pageviews, want %d %d", h, p.Visitors, p.Pageviews, w[0], w[1])
+		}
+	}
+
+	// Weeks and months: every hit of the fixture's site lands in one of
+	// the buckets, which start on Mondays and first days in Tokyo.
+	for _, iv := range []storage.Interval{storage.IntervalWeek, storage.IntervalMonth} {
+		q = fx.Query()
+		q.From, q.To, q.Interval = fx.DayFrom(-10), fx.DayTo(10), iv
+		if pts, err = storage.Timeseries(ctx(t), e, q); err != nil {
+			t.Fatal(err)
+		}
+		var sum uint64
+		for _, p := range pts {
+			sum += p.Pageviews
+			if (iv == storage.IntervalWeek && p.Start.Weekday() != time.Monday) || (iv == storage.IntervalMonth && p.Start.Day() != 1) ||
+				p.Start.Hour() != 0 {
+				t.Errorf("%s bucket starts %v", iv, p.Start)
+			}
+		}
+		if sum != 9 {
+			t.Errorf("%s buckets: %d pageviews, want 9", iv, sum)
+		}
+	}
+	q = fx.Query()
+	q.From, q.Interval = fx.DayFrom(-400), storage.IntervalHour
+	if _, err := storage.Timeseries(ctx(t), e, q); err == nil {
+		t.Error("400 days by the hour: no error")
+	}
+}
+
+func testStatsBreakdown(t *testing.T, e Inspector) {
+	fx := seedStats(t, e)
+	type row struct {
+		value string
+		w     want
+	}
+	bd := func(dim string, k, limit int, rows ...row) {
+		t.Helper()
+		q := fx.Query()
+		q.Dimension, q.KAnonymity, q.Limit = dim, k, limit
+		got, err := storage.Breakdown(ctx(t), e, q)
+		if err != nil {
+			t.Fatalf("%s: %v", dim, err)
+		}
+		if len(got) != len(rows) {
+			var vals []string
+			for _, g := range got {
+				vals = append(vals, fmt.Sprintf("%q:%d", g.Value, g.Visitors))
+			}
+			t.Fatalf("%s k=%d: rows %v, want %d rows", dim, k, vals, len(rows))
+		}
+		for i, r := range rows {
+			if got[i].Value != r.value {
+				t.Errorf("%s row %d: %q, want %q", dim, i, got[i].Value, r.value)
+				continue
+			}
+			checkStats(t, dim+" "+r.value, got[i].Stats, r.w)
+		}
+	}
+	w := func(visitors, pageviews int) want {
+		x := skip
+		x.visitors, x.pageviews = visitors, pageviews
+		return x
+	}
+	bd("page", 0, 0,
+		row{"/", want{3, -1, 3, 0, -1, -1, -1, 10, 40, -1}}, // engagement counts where it happened
+		row{"/pricing", w(2, 2)}, row{"/blog", w(1, 1)}, row{"/docs", w(1, 1)})
+	bd("page", 0, 2, row{"/", w(3, 3)}, row{"/pricing", w(2, 2)})
+	// Sources: visits and their visitors, from sessions (first touch).
+	bd("source", 0, 0,
+		row{"Google", want{2, 2, -1, -1, 0, 210, 2, -1, -1, -1}},
+		row{"", want{1, 1, -1, -1, 0, 10, 1, -1, -1, -1}},
+		row{"Newsletter", want{1, 1, -1, -1, 100, 0, 1, -1, -1, -1}},
+		row{"Twitter", want{1, 1, -1, -1, 100, 0, 1, -1, -1, -1}})
+	bd("channel", 0, 1, row{"search", want{2, 2, -1, -1, 0, -1, -1, -1, -1, -1}})
+	bd("utm_campaign", 0, 0, row{"", want{3, 4, -1, -1, -1, -1, -1, -1, -1, -1}}, row{"launch", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
+	bd("entry_page", 0, 0,
+		row{"/", want{3, 3, -1, -1, 100.0 / 3, -1, -1, -1, -1, -1}},
+		row{"/blog", want{1, 1, -1, -1, 100, -1, -1, -1, -1, -1}},
+		row{"/pricing", want{1, 1, -1, -1, 0, 300, -1, -1, -1, -1}})
+	bd("exit_page", 0, 0,
+		row{"/", want{2, 2, -1, -1, -1, -1, -1, -1, -1, -1}},
+		row{"/blog", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
+		row{"/docs", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
+		row{"/pricing", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
+	// Geo and device: hits and visits.
+	bd("country", 0, 0,
+		row{"DE", want{2, 3, 5, 1, 100.0 / 3, 140, -1, -1, -1, -1}},
+		row{"FR", want{1, 1, 1, 0, 0, 10, -1, -1, -1, -1}},
+		row{"NL", want{1, 1, 1, 0, 100, 0, -1, -1, -1, -1}})
+	bd("device", 0, 0, row{"desktop", w(3, 5)}, row{"mobile", w(1, 2)})
+	bd("event", 0, 0, row{"Signup", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 25}})
+	bd("prop:plan", 0, 0, row{"pro", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 25}})
+
+	// k-anonymity: cities Berlin (v1, v3), Paris (v2), Amsterdam (v7).
+	bd("city", 0, 0, row{"Berlin", w(2, 5)}, row{"Amsterdam", w(1, 1)}, row{"Paris", w(1, 1)})
+	bd("city", 1, 0, row{"Berlin", w(2, 5)}, row{"Amsterdam", w(1, 1)}, row{"Paris", w(1, 1)})
+	bd("city", 2, 0, row{"Berlin", w(2, 5)}, row{storage.Other, w(2, 2)})
+	bd("city", 3, 0, row{storage.Other, w(4, 7)})
+	bd("city", 5, 0) // even "(other)" is under k: nothing is shown
+	bd("region", 2, 0, row{"DE-BE", w(2, 5)}, row{storage.Other, w(2, 2)})
+	bd("region", 2, 1, row{"DE-BE", w(2, 5)}) // the top rows first, "(other)" only if there is room
+	// k-anonymity is for places only.
+	bd("browser", 5, 0, row{"Firefox", w(2, 2)}, row{"Chrome", w(1, 3)}, row{"Safari", w(1, 2)})
+
+	q := fx.Query()
+	q.Dimension = "nope"
+	if _, err := storage.Breakdown(ctx(t), e, q); err == nil {
+		t.Error("unknown dimension: no error")
+	}
+	q.Dimension, q.Limit = "page", storage.MaxBreakdownLimit+1
+	if _, err := storage.Breakdown(ctx(t), e, q); err == nil {
+		t.Error("limit over the cap: no error")
+	}
+}
+
+func testStatsRealtimeAndPrivacy(t *testing.T, e Inspector) {
+	fx := seedStats(t, e)
+	now := time.Now().UTC().Truncate(time.Second)
+	// Two visitors within the last 5 minutes (one of them twice), one before.
+	var live []mote.Event
+	for i, ago := range []time.Duration{time.Minute, 4 * time.Minute, 2 * time.Minute, 6 * time.Minute} {
+		live = append(live, mote.Event{SiteID: fx.Site, TS: now.Add(-ago), Kind: mote.KindPageview, Pathname: "/",
+			VisitorID: []uint64{201, 202, 202, 203}[i]})
+	}
+	if err := e.InsertEvents(ctx(t), 50, live); err != nil {
+		t.Fatal(err)
+	}
+	n, err := storage.Realtime(ctx(t), e, fx.Site, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("realtime: %d visitors, want 2", n)
+	}
+
+	r, err := storage.Privacy(ctx(t), e, fx.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tokyo day D touches UTC days D-1 and D; stored pageviews and events
+	// on those days: 10 (v5 and v6 included, the other site not).
+	if r.Stored != 10 || r.SuppressedTotal() != 6 || r.Suppressed["dnt"] != 3 || r.Suppressed["gpc"] != 2 || r.Suppressed["no_consent"] != 1 {
+		t.Errorf("privacy report %+v", r)
+	}
+	if !r.From.Equal(fx.D.AddDate(0, 0, -1)) || !r.To.Equal(fx.D) {
+		t.Errorf("privacy days %v to %v", r.From, r.To)
+	}
+}
