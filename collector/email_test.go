@@ -340,7 +340,7 @@ func FuzzEmailPaths(f *testing.F) {
 			}
 		}
 		if c, tok, ok := parseClickPath(path); ok {
-			if !validCampaignID(c) || tok != nil && len(tok) > 0 && !enrich.ValidToken(tok) {
+			if !validCampaignID(c) || len(tok) > 0 && !enrich.ValidToken(tok) {
 				t.Fatalf("click %q: campaign %q token %q", path, c, tok)
 			}
 		}
