@@ -79,6 +79,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		ReadTimeout:    cfg.Collector.ReadTimeout,
 		WriteTimeout:   cfg.Collector.WriteTimeout,
 		IdleTimeout:    cfg.Collector.IdleTimeout,
+		RateLimit:      cfg.Collector.RateLimit,
+		RateBurst:      cfg.Collector.RateBurst,
+		MaxConnsPerIP:  cfg.Collector.MaxConnsPerIP,
 		Suppressions:   store.suppressions,
 		Ready:          store.ready,
 		Logger:         log,
@@ -204,6 +207,7 @@ func (s *storageLink) run(ctx context.Context) {
 				go s.onConnect(ctx)
 			}
 			go s.flushSuppressions(ctx, eng)
+			go s.enforceRetention(ctx, eng)
 			if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Error("batcher stopped", "err", err)
 			}

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsBreakdown", testStatsBreakdown},
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
 		{"SessionWriter", testSessionWriter},
+		{"Retention", testRetention},
 		{"CampaignsStore", testCampaignsStore},
 		{"CampaignReport", testCampaignReport},
 	} {

@@ -1,0 +1,43 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mote-analytics/mote"
+)
+
+// EnforceRetention deletes, for every site, the events and sessions older
+// than the site's retention (mote.DefaultRetention, 25 months, when it
+// sets none) at now. It reports how many rows it asked to delete.
+//
+// The tables' TTL (on servers that have TTL) is the outer bound; a site
+// can only keep less. Deletion is an ALTER TABLE ... DELETE mutation,
+// which both engines run in the background; a site with nothing to
+// delete costs one count and no mutation. Run it daily.
+func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.Time) (uint64, error) {
+	var total uint64
+	for _, site := range sites {
+		keep := site.Retention
+		if keep <= 0 {
+			keep = mote.DefaultRetention
+		}
+		cutoff := "toDateTime(" + Quote(now.Add(-keep).UTC().Format(time.DateTime)) + ", 'UTC')"
+		for _, t := range []struct{ table, column string }{{"events", "ts"}, {"sessions", "start_ts"}} {
+			where := "site_id = " + Quote(site.ID) + " AND " + t.column + " < " + cutoff
+			var n uint64
+			if err := QueryRow(ctx, db, "SELECT count() FROM "+t.table+" WHERE "+where, &n); err != nil {
+				return total, fmt.Errorf("retention of site %s: %w", site.ID, err)
+			}
+			if n == 0 {
+				continue
+			}
+			if err := db.ExecSQL(ctx, "ALTER TABLE "+t.table+" DELETE WHERE "+where); err != nil {
+				return total, fmt.Errorf("retention of site %s: delete from %s: %w", site.ID, t.table, err)
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
