@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"time"
 
@@ -18,6 +19,7 @@ const (
 	DefaultReadTimeout    = 5 * time.Second
 	DefaultWriteTimeout   = 5 * time.Second
 	DefaultIdleTimeout    = 60 * time.Second
+	DefaultMaxURLBytes    = 6 << 10
 )
 
 // Suppressor counts a suppressed hit: the site (its configured id), the
@@ -45,6 +47,19 @@ type Config struct {
 	// ReadBufferSize caps the request line plus headers (default 8 KiB);
 	// larger is 431.
 	ReadBufferSize int
+	// MaxURLBytes caps the request target (path and query; default
+	// 6 KiB); longer is 414.
+	MaxURLBytes int
+	// RateLimit is the sustained requests per second allowed from one
+	// client network (the address cut to /24 or /48), RateBurst the
+	// bucket size (default twice RateLimit); past it requests get 429.
+	// 0 means no limit: behind a proxy not listed in TrustedProxies every
+	// client would share the proxy's bucket. See ratelimit.go.
+	RateLimit float64
+	RateBurst int
+	// MaxConnsPerIP caps concurrent connections from one socket peer
+	// address (0: no cap). Behind a proxy that is the proxy's address.
+	MaxConnsPerIP int
 	// Geo looks up the location of the truncated client address; nil
 	// stores no location.
 	Geo *enrich.Geo
@@ -96,6 +111,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
+	if c.MaxURLBytes == 0 {
+		c.MaxURLBytes = DefaultMaxURLBytes
+	}
+	if c.RateBurst == 0 && c.RateLimit > 0 {
+		c.RateBurst = max(1, int(math.Ceil(2*c.RateLimit)))
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -109,6 +130,14 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("read buffer size %d: must be at least 1024 bytes", c.ReadBufferSize)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
 		return c, errors.New("timeouts must not be negative")
+	case c.MaxURLBytes < 0:
+		return c, fmt.Errorf("max url bytes %d: must not be negative", c.MaxURLBytes)
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return c, fmt.Errorf("rate limit %v: must be a non-negative number", c.RateLimit)
+	case c.RateBurst < 0:
+		return c, fmt.Errorf("rate burst %d: must not be negative", c.RateBurst)
+	case c.MaxConnsPerIP < 0:
+		return c, fmt.Errorf("max conns per ip %d: must not be negative", c.MaxConnsPerIP)
 	}
 	seen := make(map[string]bool, len(c.Sites))
 	for i, s := range c.Sites {

@@ -40,7 +40,8 @@ type Server struct {
 	log      *slog.Logger
 	hits     sync.Pool // *hit
 	stats    counters
-	js       *script // GET /m.js; nil answers 404
+	js       *script      // GET /m.js; nil answers 404
+	limiter  *rateLimiter // nil: no rate limit
 
 	// lastSinkLog rate-limits the Sink failure log (unix seconds): when
 	// the spool is full every hit fails, and one line a second says it.
@@ -116,6 +117,7 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	if s.js, err = newScript(cfg.Script); err != nil {
 		return nil, fmt.Errorf("new collector: %w", err)
 	}
+	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
 	s.hits.New = func() any {
 		return &hit{sc: scratch{buf: make([]byte, 0, 4<<10)}}
 	}
@@ -128,6 +130,7 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
 		MaxRequestBodySize:    cfg.MaxBodyBytes,
+		MaxConnsPerIP:         cfg.MaxConnsPerIP,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		SecureErrorLogMessage: true,
@@ -192,7 +195,11 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 // handle routes one request. Everything not listed is 404.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.stats.received.Add(1)
-	switch path := ctx.Path(); string(path) {
+	path := ctx.Path()
+	if !exemptFromLimits(path) && (s.uriTooLong(ctx) || s.rateLimited(ctx)) {
+		return
+	}
+	switch string(path) {
 	case "/p.gif":
 		if ctx.IsGet() || ctx.IsHead() {
 			s.pixel(ctx)

@@ -16,6 +16,7 @@ const (
 	reasonMalformed                 // unparsable body, query or request (400, or GIF for the pixel)
 	reasonUnavailable               // the Sink refused (503)
 	reasonNotFound                  // no such endpoint (404)
+	reasonRateLimited               // over the per-network rate limit (429)
 	numReasons
 )
 
@@ -33,6 +34,7 @@ type Stats struct {
 	Malformed   uint64 // bad JSON, bad pixel parameters, unparsable request
 	Unavailable uint64 // the Sink failed (spool full or closed): 503
 	NotFound    uint64 // unknown path or method
+	RateLimited uint64 // over the per-network rate limit: 429
 	// Suppressed counts hits of known sites that the privacy gate did not
 	// store, indexed by mote.SuppressReason.
 	Suppressed [maxSuppressReason + 1]uint64
@@ -55,7 +57,7 @@ func (s Stats) SuppressedBy() map[string]uint64 {
 
 // Rejected is the sum of the reason counters.
 func (s Stats) Rejected() uint64 {
-	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound
+	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound + s.RateLimited
 }
 
 // Reasons returns the reason counters under the labels used for metrics,
@@ -68,6 +70,7 @@ func (s Stats) Reasons() map[string]uint64 {
 		"malformed":    s.Malformed,
 		"unavailable":  s.Unavailable,
 		"not_found":    s.NotFound,
+		"rate_limited": s.RateLimited,
 	}
 }
 
@@ -91,6 +94,7 @@ func (c *counters) snapshot() Stats {
 		Malformed:   c.rejected[reasonMalformed].Load(),
 		Unavailable: c.rejected[reasonUnavailable].Load(),
 		NotFound:    c.rejected[reasonNotFound].Load(),
+		RateLimited: c.rejected[reasonRateLimited].Load(),
 	}
 	for r := range st.Suppressed {
 		st.Suppressed[r] = c.suppressed[r].Load()
