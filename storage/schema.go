@@ -158,6 +158,11 @@ type Schema struct {
 	// DedupWindow is non_replicated_deduplication_window on servers with
 	// Features.Dedup; zero means DefaultDedupWindow.
 	DedupWindow int
+	// Cluster, when set, renders the DDL for the ClickHouse cluster of that
+	// name: ON CLUSTER, Replicated local tables and Distributed tables (see
+	// schema_cluster.go). Database is then required.
+	Cluster  string
+	Database string
 }
 
 // Migration is one numbered migration file rendered for a server.
@@ -255,6 +260,9 @@ func (s Schema) render(file string) (Migration, error) {
 			}
 			return fmt.Sprintf(", non_replicated_deduplication_window = %d", window)
 		},
+	}
+	if err := s.clusterFuncs(funcs, window); err != nil {
+		return Migration{}, fmt.Errorf("render migration %q: %w", file, err)
 	}
 	tmpl, err := template.New(file).Funcs(funcs).Option("missingkey=error").Parse(string(src))
 	if err != nil {

@@ -43,6 +43,15 @@ type Config struct {
 	// on servers that support it; zero means storage.DefaultDedupWindow.
 	DedupWindow int
 
+	// Cluster, when set, is the name of the ClickHouse cluster (the
+	// remote_servers entry) the database lives on: migrations run ON
+	// CLUSTER and create Replicated local tables with Distributed tables
+	// over them (see storage/schema_cluster.go), and inserts are
+	// synchronous (insert_distributed_sync). The salts table stays a
+	// Memory table on the server this engine reaches first: list the same
+	// host first in every collector's DSN.
+	Cluster string
+
 	// Logger receives migration progress; nil discards it.
 	Logger *slog.Logger
 }
@@ -92,6 +101,15 @@ func (cfg Config) options() (*ch.Options, string, error) {
 		}
 	}
 	opt.MaxIdleConns = opt.MaxOpenConns
+	if cfg.Cluster != "" {
+		// Every insert through a Distributed table waits until the shards
+		// stored it: a batch the Batcher checkpoints is then on the shards
+		// (replicated and visible to BatchRows), not in one node's queue.
+		if opt.Settings == nil {
+			opt.Settings = ch.Settings{}
+		}
+		opt.Settings["insert_distributed_sync"] = 1
+	}
 	if cfg.Compression {
 		opt.Compression = &ch.Compression{Method: ch.CompressionLZ4}
 	}

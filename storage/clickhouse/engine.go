@@ -70,7 +70,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		conn:      conn,
 		version:   v,
 		features:  v.Features(),
-		schema:    storage.Schema{Server: v, Retention: cfg.Retention, DedupWindow: cfg.DedupWindow},
+		schema:    storage.Schema{Server: v, Retention: cfg.Retention, DedupWindow: cfg.DedupWindow, Cluster: cfg.Cluster, Database: db},
 		log:       log,
 		insertSQL: storage.InsertEventsSQL(),
 	}, nil

@@ -68,7 +68,7 @@ func (e *Engine) createDatabase(ctx context.Context) error {
 		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
 	}
 	defer admin.Close()
-	err = admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+e.db+"`")
+	err = admin.Exec(ctx, e.schema.CreateDatabaseSQL())
 	if err != nil && !hasCode(err, codeDatabaseExists) {
 		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
 	}

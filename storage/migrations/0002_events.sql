@@ -9,7 +9,7 @@
 -- the repeated per-visitor strings well; ts last keeps a visit in order.
 -- Monthly partitions make retention a cheap partition drop (also on servers
 -- without TTL) and keep the part count low.
-CREATE TABLE IF NOT EXISTS events
+CREATE TABLE IF NOT EXISTS {{table "events"}}
 (
     site_id {{lc "String"}},
     ts DateTime('UTC'),
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS events
     INDEX batch_id_minmax batch_id TYPE minmax GRANULARITY 4
 {{- end}}
 )
-ENGINE = MergeTree
+ENGINE = {{engine "events" "MergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (site_id, toDate(ts), visitor_id, ts)
-{{ttl "ts"}}SETTINGS index_granularity = 8192{{dedup}};
+{{ttl "ts"}}SETTINGS index_granularity = 8192{{dedup}};{{distributed "events" "murmurHash3_64(visitor_id)"}}

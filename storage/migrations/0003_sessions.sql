@@ -14,7 +14,7 @@
 --
 -- The -1 row repeats start_ts, so both rows of a pair always fall in the same
 -- partition and sort next to each other (session_id is in the key).
-CREATE TABLE IF NOT EXISTS sessions
+CREATE TABLE IF NOT EXISTS {{table "sessions"}}
 (
     site_id {{lc "String"}},
     session_id UInt64,
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS sessions
     sign Int8,
     version UInt32
 )
-ENGINE = VersionedCollapsingMergeTree(sign, version)
+ENGINE = {{engine "sessions" "VersionedCollapsingMergeTree(sign, version)"}}
 PARTITION BY toYYYYMM(start_ts)
 ORDER BY (site_id, toDate(start_ts), visitor_id, session_id)
-{{ttl "start_ts"}}SETTINGS index_granularity = 8192;
+{{ttl "start_ts"}}SETTINGS index_granularity = 8192;{{distributed "sessions" "murmurHash3_64(visitor_id)"}}

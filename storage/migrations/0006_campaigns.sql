@@ -5,7 +5,7 @@
 -- both keys empty (and the table optimised), after which the stored
 -- events.recipient_id hashes can no longer be linked to any token.
 -- ReplacingMergeTree(updated) keeps the latest version of each campaign.
-CREATE TABLE IF NOT EXISTS campaigns
+CREATE TABLE IF NOT EXISTS {{table "campaigns"}}
 (
     site_id {{lc "String"}},
     campaign_id String,
@@ -17,6 +17,6 @@ CREATE TABLE IF NOT EXISTS campaigns
     link_key String,
     updated DateTime('UTC')
 )
-ENGINE = ReplacingMergeTree(updated)
+ENGINE = {{engine "campaigns" "ReplacingMergeTree(updated)"}}
 ORDER BY (site_id, campaign_id)
-SETTINGS index_granularity = 8192;
+SETTINGS index_granularity = 8192;{{distributed "campaigns" "cityHash64(site_id, campaign_id)"}}

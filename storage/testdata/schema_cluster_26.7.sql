@@ -1,0 +1,199 @@
+-- ===== schema_migrations =====
+-- schema_migrations records which numbered migrations this database has.
+-- Two processes may migrate at once: both run the same idempotent DDL and
+-- both record the version, so the table is a ReplacingMergeTree keyed by
+-- version (duplicates collapse on merge) and readers use DISTINCT.
+CREATE TABLE IF NOT EXISTS `analytics`.schema_migrations_local ON CLUSTER `mote`
+(
+    version UInt32,
+    name String,
+    applied_at DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/schema_migrations', '{replica}', applied_at)
+ORDER BY version;
+
+CREATE TABLE IF NOT EXISTS `analytics`.schema_migrations ON CLUSTER `mote` AS `analytics`.schema_migrations_local
+ENGINE = Distributed('mote', 'analytics', 'schema_migrations_local', toUInt64(version));
+
+-- ===== events =====
+-- events: one row per stored hit. The column names are the contract of the
+-- stats API, the Grafana dashboards and the tests (see storage.EventColumns);
+-- every INSERT names them explicitly.
+--
+-- ORDER BY (site_id, toDate(ts), visitor_id, ts): every dashboard query is
+-- "one site, a date range", so those lead the key and prune most granules;
+-- visitor_id next keeps a visitor's hits of a day together, which makes
+-- uniq(visitor_id) and session queries read contiguous data and compresses
+-- the repeated per-visitor strings well; ts last keeps a visit in order.
+-- Monthly partitions make retention a cheap partition drop (also on servers
+-- without TTL) and keep the part count low.
+CREATE TABLE IF NOT EXISTS `analytics`.events_local ON CLUSTER `mote`
+(
+    site_id LowCardinality(String),
+    ts DateTime('UTC'),
+    kind Enum8('pageview' = 1, 'event' = 2, 'engagement' = 3, 'email_open' = 4, 'email_click' = 5),
+    name String,
+    hostname String,
+    pathname String,
+    referrer_host String,
+    referrer_source String,
+    channel String,
+    utm_source String,
+    utm_medium String,
+    utm_campaign String,
+    utm_term String,
+    utm_content String,
+    country LowCardinality(String),
+    region LowCardinality(String),
+    city LowCardinality(String),
+    browser LowCardinality(String),
+    browser_version LowCardinality(String),
+    os LowCardinality(String),
+    os_version LowCardinality(String),
+    device LowCardinality(String),
+    screen LowCardinality(String),
+    visitor_id UInt64,
+    session_id UInt64,
+    engagement_ms UInt32,
+    scroll_depth UInt8,
+    props Nested(key String, value String),
+    campaign_id String,
+    recipient_id UInt64,
+    machine_open UInt8,
+    machine_reason String,
+    link_url String,
+    batch_id UInt64,
+    -- batch ids grow with the spool position, so a minmax index lets
+    -- BatchRows (replay detection) skip almost every granule.
+    INDEX batch_id_minmax batch_id TYPE minmax GRANULARITY 4
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/analytics/events', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (site_id, toDate(ts), visitor_id, ts)
+TTL ts + INTERVAL 25 MONTH
+SETTINGS index_granularity = 8192, replicated_deduplication_window = 1000;
+
+CREATE TABLE IF NOT EXISTS `analytics`.events ON CLUSTER `mote` AS `analytics`.events_local
+ENGINE = Distributed('mote', 'analytics', 'events_local', murmurHash3_64(visitor_id));
+
+-- ===== sessions =====
+-- sessions: one logical row per visit, kept up to date by the collector's
+-- session cache. Each update writes the previous state again with sign = -1
+-- and the new state with sign = +1 and a higher version; the
+-- VersionedCollapsingMergeTree folds the pairs on merge, and queries that
+-- must be exact before a merge use sum(sign)-weighted aggregates.
+--
+--   start_ts, end_ts       first and last hit of the visit
+--   entry_page, exit_page  pathname of the first and of the latest pageview
+--   pageviews, events      counts of pageview and custom event hits
+--   duration_s             end_ts - start_ts, in seconds
+--   bounce                 1 while the visit has one pageview and no engagement
+--   the rest               first-touch attribution: the referrer, UTM, geo
+--                          and device of the hit that started the visit
+--
+-- The -1 row repeats start_ts, so both rows of a pair always fall in the same
+-- partition and sort next to each other (session_id is in the key).
+CREATE TABLE IF NOT EXISTS `analytics`.sessions_local ON CLUSTER `mote`
+(
+    site_id LowCardinality(String),
+    session_id UInt64,
+    visitor_id UInt64,
+    start_ts DateTime('UTC'),
+    end_ts DateTime('UTC'),
+    hostname String,
+    entry_page String,
+    exit_page String,
+    pageviews UInt32,
+    events UInt32,
+    duration_s UInt32,
+    bounce UInt8,
+    referrer_host String,
+    referrer_source String,
+    channel String,
+    utm_source String,
+    utm_medium String,
+    utm_campaign String,
+    utm_term String,
+    utm_content String,
+    country LowCardinality(String),
+    region LowCardinality(String),
+    city LowCardinality(String),
+    browser LowCardinality(String),
+    os LowCardinality(String),
+    device LowCardinality(String),
+    screen LowCardinality(String),
+    sign Int8,
+    version UInt32
+)
+ENGINE = ReplicatedVersionedCollapsingMergeTree('/clickhouse/tables/{shard}/analytics/sessions', '{replica}', sign, version)
+PARTITION BY toYYYYMM(start_ts)
+ORDER BY (site_id, toDate(start_ts), visitor_id, session_id)
+TTL start_ts + INTERVAL 25 MONTH
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `analytics`.sessions ON CLUSTER `mote` AS `analytics`.sessions_local
+ENGINE = Distributed('mote', 'analytics', 'sessions_local', murmurHash3_64(visitor_id));
+
+-- ===== suppressed =====
+-- suppressed: the only trace of a hit that was not stored (DNT, GPC, no
+-- consent, bot, prefetch, opt-out, closed campaign): an anonymous counter per
+-- site, UTC day and reason (mote.SuppressReason labels). Writers insert
+-- (site, day, reason, n) rows; SummingMergeTree adds them up on merge, so
+-- readers use sum(count).
+CREATE TABLE IF NOT EXISTS `analytics`.suppressed_local ON CLUSTER `mote`
+(
+    site_id LowCardinality(String),
+    day Date,
+    reason LowCardinality(String),
+    count UInt64
+)
+ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/analytics/suppressed', '{replica}', count)
+PARTITION BY toYYYYMM(day)
+ORDER BY (site_id, day, reason)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `analytics`.suppressed ON CLUSTER `mote` AS `analytics`.suppressed_local
+ENGINE = Distributed('mote', 'analytics', 'suppressed_local', cityHash64(site_id, reason));
+
+-- ===== salts =====
+-- salts: the daily visitor-hash salts shared by several collectors. The
+-- Memory engine keeps them in RAM only: they never reach a disk, and a
+-- restart of the server forgets them (a new salt is minted for the day).
+-- Collectors that mint a salt at the same moment agree on the earliest
+-- minted_at (argMin(salt, minted_at)); the keeper deletes yesterday's row
+-- after the overlap. Never log or export this table.
+CREATE TABLE IF NOT EXISTS salts
+(
+    day Date,
+    salt String,
+    minted_at DateTime('UTC')
+)
+ENGINE = Memory;
+
+-- ===== campaigns =====
+-- campaigns: email campaigns tracked by open pixels and signed click links.
+-- recipient_key hashes per-recipient tokens and link_key signs click URLs;
+-- they are the only secrets in this database and live only for the tracking
+-- window: when window_end passes, a new version of the row is written with
+-- both keys empty (and the table optimised), after which the stored
+-- events.recipient_id hashes can no longer be linked to any token.
+-- ReplacingMergeTree(updated) keeps the latest version of each campaign.
+CREATE TABLE IF NOT EXISTS `analytics`.campaigns_local ON CLUSTER `mote`
+(
+    site_id LowCardinality(String),
+    campaign_id String,
+    name String,
+    created DateTime('UTC'),
+    window_end DateTime('UTC'),
+    sends UInt64,
+    recipient_key String,
+    link_key String,
+    updated DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/campaigns', '{replica}', updated)
+ORDER BY (site_id, campaign_id)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `analytics`.campaigns ON CLUSTER `mote` AS `analytics`.campaigns_local
+ENGINE = Distributed('mote', 'analytics', 'campaigns_local', cityHash64(site_id, campaign_id));
+
