@@ -41,7 +41,8 @@ type Config struct {
 			Lib     string `yaml:"lib"`
 		} `yaml:"embedded"`
 		ClickHouse struct {
-			DSN string `yaml:"dsn"`
+			DSN     string `yaml:"dsn"`
+			Cluster string `yaml:"cluster"`
 		} `yaml:"clickhouse"`
 	} `yaml:"storage"`
 	GeoIP struct {
@@ -131,6 +132,7 @@ var settings = []setting{
 	{"storage.embedded.data_dir", "MOTE_DATA_DIR", "data-dir", "embedded engine's data directory", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.DataDir })},
 	{"storage.embedded.lib", "MOTE_CHDB_LIB", "chdb-lib", "path of libchdb.so (default: the cache `make chdb` fills)", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.Lib })},
 	{"storage.clickhouse.dsn", "MOTE_CLICKHOUSE_DSN", "clickhouse-dsn", "ClickHouse DSN, clickhouse://host:9000/db", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.DSN })},
+	{"storage.clickhouse.cluster", "MOTE_CLICKHOUSE_CLUSTER", "clickhouse-cluster", "ClickHouse cluster name (remote_servers): ON CLUSTER migrations, Replicated + Distributed tables", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.Cluster })},
 	{"geoip.path", "MOTE_GEOIP_DB", "geoip-db", "GeoLite2/GeoIP2 City database (default: the cache `make geoip` fills)", stringSetter(func(c *Config) *string { return &c.GeoIP.Path })},
 	{"spool.dir", "MOTE_SPOOL_DIR", "spool-dir", "write-ahead spool directory", stringSetter(func(c *Config) *string { return &c.Spool.Dir })},
 	{"spool.max_bytes", "MOTE_SPOOL_MAX_BYTES", "spool-max-bytes", "cap on unsent spool bytes; past it hits get 503", intSetter(func(c *Config) *int64 { return &c.Spool.MaxBytes })},
