@@ -244,7 +244,7 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (engine, err
 			Logger:  log,
 		})
 	}
-	return clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN, Logger: log})
+	return clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN, Cluster: cfg.Storage.ClickHouse.Cluster, Logger: log})
 }
 
 // suppressionFlushEvery is how often the anonymous suppression counters
