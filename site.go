@@ -39,6 +39,11 @@ type Site struct {
 	// GeoPrecision is the most detailed location stored: "city" (the
 	// default, ""), "region", "country" or "none". Never finer than city.
 	GeoPrecision string
+	// KAnonymity is the fewest visitors a city or region row of a report
+	// may show; smaller rows are folded into "(other)". Zero means
+	// DefaultKAnonymity, so that a Site built without it is protected; a
+	// negative value turns the folding off.
+	KAnonymity int
 	// HashRouting keeps "#/route" fragments of page URLs, for single-page
 	// apps that route by fragment; every other fragment is dropped.
 	HashRouting bool
@@ -48,6 +53,9 @@ type Site struct {
 	// is dropped.
 	QueryKeys []string
 }
+
+// DefaultKAnonymity is the k of Site.KAnonymity when a site sets none.
+const DefaultKAnonymity = 5
 
 // AllowsHost reports whether a page on host belongs to the site. Matching
 // is case-insensitive and ignores a trailing dot; it never allocates.

@@ -3,9 +3,13 @@ package dashboards
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
 )
 
 // Config configures the admin listener. The zero value serves 404 for
@@ -16,6 +20,16 @@ type Config struct {
 	// Campaigns serves /api/v1/campaigns and below (email campaigns:
 	// create, list, links, reports); nil disables it.
 	Campaigns http.Handler
+
+	// Stats is where the stats API and the web dashboard read; nil
+	// disables both.
+	Stats storage.SQL
+	// Sites are the configured sites; the API answers for these only.
+	Sites []mote.Site
+	// Now is the clock of periods and realtime; nil means time.Now.
+	Now func() time.Time
+	// Logger receives failed queries; nil discards them.
+	Logger *slog.Logger
 }
 
 // Server is the admin HTTP server.
@@ -33,6 +47,7 @@ func New(cfg Config) *Server {
 		mux.Handle("/api/v1/campaigns", cfg.Campaigns)
 		mux.Handle("/api/v1/campaigns/", cfg.Campaigns)
 	}
+	addDashboard(mux, cfg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -1,0 +1,590 @@
+package dashboards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
+)
+
+// api serves /api/v1/stats/* and /api/v1/suppressed. Handlers parse and
+// check parameters, call the storage stats functions and format their
+// results as JSON or CSV; every number comes from storage.
+type api struct {
+	db    storage.SQL
+	sites map[string]mote.Site
+	order []string // site ids in configuration order
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+func newAPI(cfg Config) *api {
+	a := &api{db: cfg.Stats, sites: map[string]mote.Site{}, now: cfg.Now, log: cfg.Logger}
+	for _, s := range cfg.Sites {
+		a.sites[s.ID] = s
+		a.order = append(a.order, s.ID)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	return a
+}
+
+func (a *api) routes(mux *http.ServeMux, guard func(http.HandlerFunc) http.HandlerFunc) {
+	mux.HandleFunc("GET /api/v1/sites", guard(a.handleSites))
+	mux.HandleFunc("GET /api/v1/stats/aggregate", guard(a.handleAggregate))
+	mux.HandleFunc("GET /api/v1/stats/timeseries", guard(a.handleTimeseries))
+	mux.HandleFunc("GET /api/v1/stats/breakdown", guard(a.handleBreakdown))
+	mux.HandleFunc("GET /api/v1/stats/realtime", guard(a.handleRealtime))
+	mux.HandleFunc("GET /api/v1/suppressed", guard(a.handleSuppressed))
+}
+
+// badRequest is an error in the caller's parameters: 400, with its text.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+func bad(format string, args ...any) error { return badRequest{fmt.Sprintf(format, args...)} }
+
+// notFound is an unknown site: 404.
+type notFound struct{ msg string }
+
+func (e notFound) Error() string { return e.msg }
+
+// fail answers err: 400 or 404 with its text for the caller's mistakes,
+// 500 with a generic text (the cause goes to the log) otherwise.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var br badRequest
+	var nf notFound
+	switch {
+	case errors.As(err, &br):
+		writeError(w, http.StatusBadRequest, br.msg)
+	case errors.As(err, &nf):
+		writeError(w, http.StatusNotFound, nf.msg)
+	case errors.Is(err, context.Canceled):
+		// the client went away
+	default:
+		a.log.Error("stats query failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "stats query failed")
+	}
+}
+
+// request is a parsed stats request.
+type request struct {
+	site    mote.Site
+	loc     *time.Location
+	period  period
+	compare *period
+	filters []storage.Filter
+	metrics []string
+	csv     bool
+}
+
+func (r request) query(p period) storage.StatsQuery {
+	return storage.StatsQuery{
+		SiteID: r.site.ID, From: p.From, To: p.To, Timezone: r.loc.String(),
+		Interval: p.Interval, Filters: r.filters, KAnonymity: kAnonymity(r.site),
+	}
+}
+
+// kAnonymity is the site's threshold as storage wants it (0 = off).
+func kAnonymity(s mote.Site) int {
+	switch {
+	case s.KAnonymity == 0:
+		return mote.DefaultKAnonymity
+	case s.KAnonymity < 0:
+		return 0
+	}
+	return s.KAnonymity
+}
+
+// site is the request's site, which the caller must be allowed to read
+// (a share link reads its own site only: others are "unknown").
+func (a *api) site(r *http.Request) (mote.Site, *time.Location, error) {
+	id := r.URL.Query().Get("site")
+	if id == "" {
+		return mote.Site{}, nil, bad("site is required")
+	}
+	s, ok := a.sites[id]
+	if !ok || !allowed(r, id) {
+		return mote.Site{}, nil, notFound{fmt.Sprintf("unknown site %q", id)}
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return mote.Site{}, nil, fmt.Errorf("site %s time zone: %w", id, err)
+	}
+	return s, loc, nil
+}
+
+func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
+	v := r.URL.Query()
+	var req request
+	var err error
+	if req.site, req.loc, err = a.site(r); err != nil {
+		return req, err
+	}
+	if req.period, err = parsePeriod(v, req.loc, a.now()); err != nil {
+		return req, badRequest{err.Error()}
+	}
+	c, ok, err := compared(req.period, v.Get("compare"))
+	if err != nil {
+		return req, badRequest{err.Error()}
+	}
+	if ok {
+		req.compare = &c
+	}
+	if req.filters, err = parseFilters(v["filters"]); err != nil {
+		return req, err
+	}
+	if req.metrics, err = parseMetrics(v.Get("metrics"), defaultMetrics); err != nil {
+		return req, err
+	}
+	switch f := v.Get("format"); f {
+	case "", "json":
+	case "csv":
+		req.csv = true
+	default:
+		return req, bad("format: want json or csv, got %q", f)
+	}
+	return req, nil
+}
+
+// Filters are query parameters "filters=DIMENSION OP VALUE", one per
+// filter, all applying: OP is == (is), != (is not), ~ (contains) or !~
+// (does not contain); VALUE may list alternatives separated by |.
+var filterOps = []struct {
+	token string
+	op    storage.FilterOp
+}{{"!=", storage.FilterIsNot}, {"!~", storage.FilterNotContains}, {"==", storage.FilterIs}, {"~", storage.FilterContains}}
+
+func parseFilters(raw []string) ([]storage.Filter, error) {
+	if len(raw) > 20 {
+		return nil, bad("at most 20 filters")
+	}
+	var out []storage.Filter
+	for _, s := range raw {
+		best, at := -1, -1
+		for i, o := range filterOps {
+			if j := strings.Index(s, o.token); j > 0 && (at < 0 || j < at || (j == at && len(o.token) > len(filterOps[best].token))) {
+				best, at = i, j
+			}
+		}
+		if best < 0 {
+			return nil, bad("filter %q: want DIMENSION==VALUE (or !=, ~, !~)", s)
+		}
+		dim := strings.TrimSpace(s[:at])
+		if !knownDimension(dim) {
+			return nil, bad("filter %q: unknown dimension %q", s, dim)
+		}
+		value := s[at+len(filterOps[best].token):]
+		if value == "" {
+			return nil, bad("filter %q: no value", s)
+		}
+		out = append(out, storage.Filter{Dimension: dim, Op: filterOps[best].op, Values: strings.Split(value, "|")})
+	}
+	return out, nil
+}
+
+func knownDimension(d string) bool {
+	if k, ok := strings.CutPrefix(d, storage.PropPrefix); ok {
+		return k != ""
+	}
+	return slices.Contains(storage.Dimensions(), d)
+}
+
+// Metrics are what a card can show; parseMetrics checks a comma list.
+var allMetrics = []string{"visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
+	"events", "conversion_rate", "time_on_page", "scroll_depth"}
+
+func parseMetrics(s string, def []string) ([]string, error) {
+	if s == "" {
+		return def, nil
+	}
+	var out []string
+	for _, m := range strings.Split(s, ",") {
+		if !slices.Contains(allMetrics, m) {
+			return nil, bad("metrics: unknown metric %q (known: %s)", m, strings.Join(allMetrics, ", "))
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// metric is one metric of s: counts are integers, rates and averages are
+// rounded to two decimals.
+func metric(s storage.Stats, m string) any {
+	var f float64
+	switch m {
+	case "visitors":
+		return s.Visitors
+	case "visits":
+		return s.Visits
+	case "pageviews":
+		return s.Pageviews
+	case "events":
+		return s.Events
+	case "views_per_visit":
+		f = s.ViewsPerVisit()
+	case "bounce_rate":
+		f = s.BounceRate()
+	case "visit_duration":
+		f = s.VisitDuration()
+	case "conversion_rate":
+		f = s.ConversionRate()
+	case "time_on_page":
+		f = s.TimeOnPage()
+	case "scroll_depth":
+		f = s.ScrollDepth()
+	}
+	return math.Round(f*100) / 100
+}
+
+func asFloat(v any) float64 {
+	switch v := v.(type) {
+	case uint64:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return 0
+}
+
+// change compares a metric with its comparison value: the difference in
+// points for rates (bounce and conversion), else the change in percent;
+// nil when the comparison is zero and a percentage means nothing.
+func change(m string, now, before any) any {
+	n, b := asFloat(now), asFloat(before)
+	if m == "bounce_rate" || m == "conversion_rate" {
+		return math.Round((n-b)*100) / 100
+	}
+	if b == 0 {
+		return nil
+	}
+	return math.Round((n-b)/b*1000) / 10
+}
+
+func hasGoal(fs []storage.Filter) bool {
+	for _, f := range fs {
+		if f.Dimension == "event" || strings.HasPrefix(f.Dimension, storage.PropPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func periodJSON(p period, loc *time.Location) map[string]any {
+	return map[string]any{
+		"name": p.Name, "from": p.From.Format(time.DateOnly), "to": p.To.AddDate(0, 0, -1).Format(time.DateOnly),
+		"timezone": loc.String(),
+	}
+}
+
+func dateString(t time.Time, iv storage.Interval) string {
+	if iv == storage.IntervalHour {
+		return t.Format(time.RFC3339)
+	}
+	return t.Format(time.DateOnly)
+}
+
+func (a *api) handleSites(w http.ResponseWriter, r *http.Request) {
+	type site struct {
+		ID       string `json:"id"`
+		Timezone string `json:"timezone"`
+	}
+	out := []site{}
+	for _, id := range a.order {
+		if allowed(r, id) {
+			out = append(out, site{ID: id, Timezone: a.sites[id].Timezone})
+		}
+	}
+	writeJSON(w, map[string]any{"sites": out})
+}
+
+var aggregateMetrics = []string{"visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
+	"events", "time_on_page", "scroll_depth"}
+
+func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
+	def := aggregateMetrics
+	if hasGoal(a.peekFilters(r)) {
+		def = append(slices.Clone(def), "conversion_rate")
+	}
+	req, err := a.parse(r, def)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s, err := storage.Aggregate(r.Context(), a.db, req.query(req.period))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var before storage.Stats
+	if req.compare != nil {
+		if before, err = storage.Aggregate(r.Context(), a.db, req.query(*req.compare)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.csv {
+		header := []string{"metric", "value"}
+		if req.compare != nil {
+			header = append(header, "comparison_value", "change")
+		}
+		rows := [][]any{}
+		for _, m := range req.metrics {
+			row := []any{m, metric(s, m)}
+			if req.compare != nil {
+				row = append(row, metric(before, m), change(m, metric(s, m), metric(before, m)))
+			}
+			rows = append(rows, row)
+		}
+		writeCSV(w, "aggregate", header, rows)
+		return
+	}
+	results := map[string]any{}
+	for _, m := range req.metrics {
+		v := map[string]any{"value": metric(s, m)}
+		if req.compare != nil {
+			v["comparison_value"] = metric(before, m)
+			v["change"] = change(m, metric(s, m), metric(before, m))
+		}
+		results[m] = v
+	}
+	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "results": results}
+	if req.compare != nil {
+		out["comparison_period"] = periodJSON(*req.compare, req.loc)
+	}
+	writeJSON(w, out)
+}
+
+// peekFilters reads the filters only to choose default metrics; errors
+// are reported by parse.
+func (a *api) peekFilters(r *http.Request) []storage.Filter {
+	fs, _ := parseFilters(r.URL.Query()["filters"])
+	return fs
+}
+
+var timeseriesMetrics = []string{"visitors", "visits", "pageviews", "bounce_rate", "visit_duration"}
+
+func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
+	def := timeseriesMetrics
+	if hasGoal(a.peekFilters(r)) {
+		def = append(slices.Clone(def), "conversion_rate")
+	}
+	req, err := a.parse(r, def)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	pts, err := storage.Timeseries(r.Context(), a.db, req.query(req.period))
+	if err != nil {
+		a.fail(w, r, asBad(err))
+		return
+	}
+	var prev []storage.Point
+	if req.compare != nil {
+		if prev, err = storage.Timeseries(r.Context(), a.db, req.query(*req.compare)); err != nil {
+			a.fail(w, r, asBad(err))
+			return
+		}
+	}
+	iv := req.period.Interval
+	if req.csv {
+		header := append([]string{"date"}, req.metrics...)
+		if req.compare != nil {
+			header = append(header, "comparison_date")
+			for _, m := range req.metrics {
+				header = append(header, "comparison_"+m)
+			}
+		}
+		var rows [][]any
+		for i, p := range pts {
+			row := []any{dateString(p.Start, iv)}
+			for _, m := range req.metrics {
+				row = append(row, metric(p.Stats, m))
+			}
+			if req.compare != nil {
+				if i < len(prev) {
+					row = append(row, dateString(prev[i].Start, iv))
+					for _, m := range req.metrics {
+						row = append(row, metric(prev[i].Stats, m))
+					}
+				} else {
+					for range len(req.metrics) + 1 {
+						row = append(row, "")
+					}
+				}
+			}
+			rows = append(rows, row)
+		}
+		writeCSV(w, "timeseries", header, rows)
+		return
+	}
+	series := func(pts []storage.Point) []map[string]any {
+		out := make([]map[string]any, 0, len(pts))
+		for _, p := range pts {
+			o := map[string]any{"date": dateString(p.Start, iv)}
+			for _, m := range req.metrics {
+				o[m] = metric(p.Stats, m)
+			}
+			out = append(out, o)
+		}
+		return out
+	}
+	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "interval": string(iv), "results": series(pts)}
+	if req.compare != nil {
+		out["comparison_period"] = periodJSON(*req.compare, req.loc)
+		out["comparison"] = series(prev)
+	}
+	writeJSON(w, out)
+}
+
+// asBad turns a stats query refused for its shape (too many buckets) into
+// a 400: the caller chose the interval.
+func asBad(err error) error {
+	if strings.Contains(err.Error(), "choose a larger interval") {
+		return badRequest{err.Error()}
+	}
+	return err
+}
+
+// breakdownMetrics are the default columns of a breakdown card: what a
+// row of that dimension counts (see storage.Breakdown).
+func breakdownMetrics(dim string) []string {
+	switch {
+	case dim == "page":
+		return []string{"visitors", "pageviews", "time_on_page", "scroll_depth"}
+	case dim == "event" || strings.HasPrefix(dim, storage.PropPrefix):
+		return []string{"visitors", "events", "conversion_rate"}
+	case dim == "browser_version" || dim == "os_version":
+		return []string{"visitors", "pageviews"}
+	case slices.Contains([]string{"entry_page", "exit_page", "source", "referrer", "channel",
+		"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}, dim):
+		return []string{"visitors", "visits", "bounce_rate", "visit_duration"}
+	}
+	return []string{"visitors", "pageviews", "visits", "bounce_rate"}
+}
+
+func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
+	dim := r.URL.Query().Get("property")
+	if dim == "" {
+		a.fail(w, r, bad("property is required (the dimension to break down by)"))
+		return
+	}
+	if !knownDimension(dim) {
+		a.fail(w, r, bad("property: unknown dimension %q", dim))
+		return
+	}
+	req, err := a.parse(r, breakdownMetrics(dim))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := req.query(req.period)
+	q.Dimension = dim
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > storage.MaxBreakdownLimit {
+			a.fail(w, r, bad("limit: want 1 to %d, got %q", storage.MaxBreakdownLimit, s))
+			return
+		}
+		q.Limit = n
+	}
+	rows, err := storage.Breakdown(r.Context(), a.db, q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.csv {
+		var out [][]any
+		for _, row := range rows {
+			o := []any{row.Value}
+			for _, m := range req.metrics {
+				o = append(o, metric(row.Stats, m))
+			}
+			out = append(out, o)
+		}
+		writeCSV(w, "breakdown-"+dim, append([]string{dim}, req.metrics...), out)
+		return
+	}
+	results := make([]map[string]any, 0, len(rows))
+	for _, row := range rows {
+		o := map[string]any{"value": row.Value}
+		for _, m := range req.metrics {
+			o[m] = metric(row.Stats, m)
+		}
+		results = append(results, o)
+	}
+	writeJSON(w, map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "property": dim, "results": results})
+}
+
+func (a *api) handleRealtime(w http.ResponseWriter, r *http.Request) {
+	site, _, err := a.site(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	n, err := storage.Realtime(r.Context(), a.db, site.ID, a.now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		writeCSV(w, "realtime", []string{"visitors"}, [][]any{{n}})
+		return
+	}
+	writeJSON(w, map[string]any{"site": site.ID, "visitors": n})
+}
+
+func (a *api) handleSuppressed(w http.ResponseWriter, r *http.Request) {
+	req, err := a.parse(r, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rep, err := storage.Privacy(r.Context(), a.db, req.query(req.period))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	total := rep.SuppressedTotal()
+	share := 0.0
+	if all := total + rep.Stored; all > 0 {
+		share = math.Round(float64(total)/float64(all)*10000) / 100
+	}
+	reasons := make([]string, 0, len(rep.Suppressed))
+	for reason := range rep.Suppressed {
+		reasons = append(reasons, reason)
+	}
+	slices.Sort(reasons)
+	if req.csv {
+		var rows [][]any
+		for _, reason := range reasons {
+			rows = append(rows, []any{reason, rep.Suppressed[reason]})
+		}
+		rows = append(rows, []any{"stored", rep.Stored})
+		writeCSV(w, "suppressed", []string{"reason", "count"}, rows)
+		return
+	}
+	by := make([]map[string]any, 0, len(reasons))
+	for _, reason := range reasons {
+		by = append(by, map[string]any{"reason": reason, "count": rep.Suppressed[reason]})
+	}
+	writeJSON(w, map[string]any{
+		"site": req.site.ID, "period": periodJSON(req.period, req.loc),
+		"days":   map[string]any{"from": rep.From.Format(time.DateOnly), "to": rep.To.Format(time.DateOnly)},
+		"stored": rep.Stored, "suppressed": total, "suppressed_percent": share, "reasons": by,
+	})
+}

@@ -1,0 +1,259 @@
+package dashboards
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The API's numbers are the fixture's hand-counted ones (see
+// enginetest.StatsFixture): the handlers only pass them through.
+
+func getJSON(t *testing.T, base, path string, query url.Values) map[string]any {
+	t.Helper()
+	resp, body := get(t, base+path+"?"+query.Encode())
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s?%s: %d %s", path, query.Encode(), resp.StatusCode, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q", path, ct)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("%s: %v in %s", path, err, body)
+	}
+	return out
+}
+
+func q(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// dig walks a decoded JSON value by keys and indexes.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func TestAggregateAPI(t *testing.T) {
+	base, fx := statsServer(t)
+	out := getJSON(t, base, "/api/v1/stats/aggregate", q("site", fx.Site, "period", "day", "compare", "previous_period"))
+	want := map[string][3]any{ // value, comparison value, change
+		"visitors":        {4.0, 1.0, 300.0},
+		"visits":          {5.0, 1.0, 400.0},
+		"pageviews":       {7.0, 1.0, 600.0},
+		"bounce_rate":     {40.0, 100.0, -60.0},
+		"visit_duration":  {86.0, 0.0, nil},
+		"views_per_visit": {1.4, 1.0, 40.0},
+		"events":          {1.0, 0.0, nil},
+		"time_on_page":    {20.0, 0.0, nil},
+		"scroll_depth":    {60.0, 0.0, nil},
+	}
+	for m, w := range want {
+		got := [3]any{dig(out, "results", m, "value"), dig(out, "results", m, "comparison_value"), dig(out, "results", m, "change")}
+		if got != w {
+			t.Errorf("%s: %v, want %v", m, got, w)
+		}
+	}
+	if p := dig(out, "period"); !reflect.DeepEqual(p, map[string]any{"name": "day", "from": fx.D.Format("2006-01-02"),
+		"to": fx.D.Format("2006-01-02"), "timezone": "Asia/Tokyo"}) {
+		t.Errorf("period %v", p)
+	}
+	if p := dig(out, "comparison_period", "from"); p != fx.D.AddDate(0, 0, -1).Format("2006-01-02") {
+		t.Errorf("comparison from %v", p)
+	}
+
+	// A goal filter adds the conversion rate; filters combine.
+	out = getJSON(t, base, "/api/v1/stats/aggregate", q("site", fx.Site, "period", "day", "filters", "event==Signup", "filters", "country==DE"))
+	if v, c := dig(out, "results", "visitors", "value"), dig(out, "results", "conversion_rate", "value"); v != 1.0 || c != 50.0 {
+		t.Errorf("goal with country: visitors %v conversion %v", v, c)
+	}
+	out = getJSON(t, base, "/api/v1/stats/aggregate", q("site", fx.Site, "period", "custom", "from", fx.D.Format("2006-01-02"),
+		"to", fx.D.Format("2006-01-02"), "filters", "page~PRIC", "metrics", "visitors,visits"))
+	if r := dig(out, "results"); !reflect.DeepEqual(r, map[string]any{"visitors": map[string]any{"value": 2.0}, "visits": map[string]any{"value": 2.0}}) {
+		t.Errorf("page contains: %v", r)
+	}
+	// Year over year: nothing a year before.
+	out = getJSON(t, base, "/api/v1/stats/aggregate", q("site", fx.Site, "period", "7d", "compare", "year_over_year"))
+	if v, c := dig(out, "results", "visitors", "value"), dig(out, "results", "visitors", "comparison_value"); v != 5.0 || c != 0.0 {
+		t.Errorf("7d: visitors %v, a year before %v", v, c) // v1 v2 v3 v5 v7
+	}
+}
+
+func TestTimeseriesAPI(t *testing.T) {
+	base, fx := statsServer(t)
+	out := getJSON(t, base, "/api/v1/stats/timeseries", q("site", fx.Site, "period", "7d", "metrics", "visitors,pageviews"))
+	res, _ := dig(out, "results").([]any)
+	if len(res) != 7 || dig(out, "interval") != "day" {
+		t.Fatalf("7d: %d points, interval %v", len(res), dig(out, "interval"))
+	}
+	last, prev := res[6], res[5]
+	if !reflect.DeepEqual(last, map[string]any{"date": fx.D.Format("2006-01-02"), "visitors": 4.0, "pageviews": 7.0}) ||
+		!reflect.DeepEqual(prev, map[string]any{"date": fx.D.AddDate(0, 0, -1).Format("2006-01-02"), "visitors": 1.0, "pageviews": 1.0}) {
+		t.Errorf("last two days %v %v", prev, last)
+	}
+	out = getJSON(t, base, "/api/v1/stats/timeseries", q("site", fx.Site, "period", "day", "compare", "previous_period"))
+	res, _ = dig(out, "results").([]any)
+	cmp, _ := dig(out, "comparison").([]any)
+	if len(res) != 24 || len(cmp) != 24 || dig(res[10], "date") != fx.D.Format("2006-01-02")+"T10:00:00+09:00" || dig(res[10], "visitors") != 1.0 {
+		t.Errorf("day by the hour: %d and %d points, 10:00 = %v", len(res), len(cmp), res[10])
+	}
+}
+
+func TestBreakdownAPI(t *testing.T) {
+	base, fx := statsServer(t)
+	out := getJSON(t, base, "/api/v1/stats/breakdown", q("site", fx.Site, "period", "day", "property", "source"))
+	want := []any{
+		map[string]any{"value": "Google", "visitors": 2.0, "visits": 2.0, "bounce_rate": 0.0, "visit_duration": 210.0},
+		map[string]any{"value": "", "visitors": 1.0, "visits": 1.0, "bounce_rate": 0.0, "visit_duration": 10.0},
+		map[string]any{"value": "Newsletter", "visitors": 1.0, "visits": 1.0, "bounce_rate": 100.0, "visit_duration": 0.0},
+		map[string]any{"value": "Twitter", "visitors": 1.0, "visits": 1.0, "bounce_rate": 100.0, "visit_duration": 0.0},
+	}
+	if got := dig(out, "results"); !reflect.DeepEqual(got, want) {
+		t.Errorf("sources\n got %v\nwant %v", got, want)
+	}
+	// The site's k is 2: Paris and Amsterdam (one visitor each) fold.
+	out = getJSON(t, base, "/api/v1/stats/breakdown", q("site", fx.Site, "period", "day", "property", "city", "metrics", "visitors"))
+	if got := dig(out, "results"); !reflect.DeepEqual(got, []any{
+		map[string]any{"value": "Berlin", "visitors": 2.0}, map[string]any{"value": "(other)", "visitors": 2.0}}) {
+		t.Errorf("cities with k=2: %v", got)
+	}
+	out = getJSON(t, base, "/api/v1/stats/breakdown", q("site", fx.Site, "period", "day", "property", "page", "limit", "1", "filters", "country!=DE"))
+	if got := dig(out, "results"); !reflect.DeepEqual(got, []any{
+		map[string]any{"value": "/", "visitors": 2.0, "pageviews": 2.0, "time_on_page": 10.0, "scroll_depth": 40.0}}) {
+		t.Errorf("pages outside DE: %v", got)
+	}
+}
+
+func TestCSV(t *testing.T) {
+	base, fx := statsServer(t)
+	read := func(path string, v url.Values) [][]string {
+		t.Helper()
+		v.Set("format", "csv")
+		resp, body := get(t, base+path+"?"+v.Encode())
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment; filename=") {
+			t.Fatalf("%s: %d %v %s", path, resp.StatusCode, resp.Header, body)
+		}
+		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	got := read("/api/v1/stats/breakdown", q("site", fx.Site, "period", "day", "property", "country", "metrics", "visitors,visits"))
+	if want := [][]string{{"country", "visitors", "visits"}, {"DE", "2", "3"}, {"FR", "1", "1"}, {"NL", "1", "1"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("countries CSV %v", got)
+	}
+	got = read("/api/v1/stats/aggregate", q("site", fx.Site, "period", "day", "metrics", "visitors,bounce_rate", "compare", "previous_period"))
+	if want := [][]string{{"metric", "value", "comparison_value", "change"}, {"visitors", "4", "1", "300"}, {"bounce_rate", "40", "100", "-60"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("aggregate CSV %v", got)
+	}
+	got = read("/api/v1/suppressed", q("site", fx.Site, "period", "day"))
+	if want := [][]string{{"reason", "count"}, {"dnt", "3"}, {"gpc", "2"}, {"no_consent", "1"}, {"stored", "10"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("suppressed CSV %v", got)
+	}
+	got = read("/api/v1/stats/timeseries", q("site", fx.Site, "period", "7d", "metrics", "visitors"))
+	if len(got) != 8 || !reflect.DeepEqual(got[7], []string{fx.D.Format("2006-01-02"), "4"}) {
+		t.Errorf("timeseries CSV %v", got)
+	}
+	// A formula-looking value is neutralised for spreadsheets.
+	rec := httptestCSV(t, [][]any{{"=HYPERLINK(\"x\")", uint64(1)}})
+	if rec[1][0] != "'=HYPERLINK(\"x\")" {
+		t.Errorf("formula cell %q", rec[1][0])
+	}
+}
+
+func TestSuppressedAndRealtimeAPI(t *testing.T) {
+	base, fx := statsServer(t)
+	out := getJSON(t, base, "/api/v1/suppressed", q("site", fx.Site, "period", "day"))
+	if out["stored"] != 10.0 || out["suppressed"] != 6.0 || out["suppressed_percent"] != 37.5 ||
+		!reflect.DeepEqual(out["reasons"], []any{
+			map[string]any{"reason": "dnt", "count": 3.0}, map[string]any{"reason": "gpc", "count": 2.0},
+			map[string]any{"reason": "no_consent", "count": 1.0}}) {
+		t.Errorf("suppressed %v", out)
+	}
+	// The clock stands 4 minutes after v3's first hit; the hour before
+	// saw only v2, more than 5 minutes ago.
+	out = getJSON(t, base, "/api/v1/stats/realtime", q("site", fx.Site))
+	if out["visitors"] != 1.0 || out["site"] != fx.Site {
+		t.Errorf("realtime %v", out)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	base, fx := statsServer(t)
+	f := func(path string, v url.Values, code int, msg string) {
+		t.Helper()
+		resp, body := get(t, base+path+"?"+v.Encode())
+		var e struct{ Error string }
+		_ = json.Unmarshal(body, &e)
+		if resp.StatusCode != code || !strings.Contains(e.Error, msg) {
+			t.Errorf("%s?%s: %d %s, want %d %q", path, v.Encode(), resp.StatusCode, body, code, msg)
+		}
+	}
+	f("/api/v1/stats/aggregate", q(), 400, "site is required")
+	f("/api/v1/stats/aggregate", q("site", "nope"), 404, `unknown site "nope"`)
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "period", "week"), 400, "period")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "period", "custom", "from", "2026-01-02"), 400, "from and to")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "period", "custom", "from", "2026-01-02", "to", "2026-01-01"), 400, "before")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "date", "yesterday"), 400, "date")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "compare", "last_week"), 400, "compare")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "filters", "ip==1.2.3.4"), 400, "unknown dimension")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "filters", "country"), 400, "want DIMENSION==VALUE")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "metrics", "revenue"), 400, "unknown metric")
+	f("/api/v1/stats/aggregate", q("site", fx.Site, "format", "xml"), 400, "format")
+	f("/api/v1/stats/breakdown", q("site", fx.Site), 400, "property is required")
+	f("/api/v1/stats/breakdown", q("site", fx.Site, "property", "page", "limit", "0"), 400, "limit")
+	f("/api/v1/stats/timeseries", q("site", fx.Site, "period", "year", "interval", "hour"), 400, "larger interval")
+}
+
+func TestParseFilters(t *testing.T) {
+	f := func(in string, want []any) {
+		t.Helper()
+		got, err := parseFilters([]string{in})
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if g := []any{got[0].Dimension, string(got[0].Op), got[0].Values}; !reflect.DeepEqual(g, want) {
+			t.Errorf("%q: %v, want %v", in, g, want)
+		}
+	}
+	f("country==DE|FR", []any{"country", "is", []string{"DE", "FR"}})
+	f("page!=/a==b", []any{"page", "is_not", []string{"/a==b"}})
+	f("page~pric", []any{"page", "contains", []string{"pric"}})
+	f("page!~pric", []any{"page", "not_contains", []string{"pric"}})
+	f("prop:plan==pro", []any{"prop:plan", "is", []string{"pro"}})
+	f("utm_campaign==a~b", []any{"utm_campaign", "is", []string{"a~b"}})
+}
+
+func httptestCSV(t *testing.T, rows [][]any) [][]string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	writeCSV(rec, "x", []string{"value", "n"}, rows)
+	out, err := csv.NewReader(rec.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package dashboards
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage/embedded"
+	"github.com/mote-analytics/mote/storage/enginetest"
+)
+
+// The tests read a real store: chDB (the embedded engine, one per process)
+// holding enginetest's hand-counted StatsFixture.
+var store struct {
+	once sync.Once
+	dir  string
+	eng  *embedded.Engine
+	fx   enginetest.StatsFixture
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if store.eng != nil {
+		_ = store.eng.Close()
+	}
+	if store.dir != "" {
+		_ = os.RemoveAll(store.dir)
+	}
+	os.Exit(code)
+}
+
+func seeded(t *testing.T) (*embedded.Engine, enginetest.StatsFixture) {
+	t.Helper()
+	lib := testenv.ChDBLib(t)
+	store.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if store.dir, store.err = os.MkdirTemp("", "mote-dashboards-"); store.err != nil {
+			return
+		}
+		if store.eng, store.err = embedded.Open(ctx, embedded.Config{LibPath: lib, DataDir: store.dir, Database: "dash"}); store.err != nil {
+			return
+		}
+		if store.err = store.eng.Migrate(ctx); store.err != nil {
+			return
+		}
+		store.fx, store.err = enginetest.SeedStats(ctx, store.eng)
+	})
+	if store.err != nil {
+		t.Fatal(store.err)
+	}
+	return store.eng, store.fx
+}
+
+// testSites are the sites the test servers know: the fixture's and an
+// empty one.
+func testSites(fx enginetest.StatsFixture) []mote.Site {
+	return []mote.Site{
+		{ID: fx.Site, Timezone: fx.Timezone, KAnonymity: 2},
+		{ID: "empty", Timezone: "Europe/Berlin"},
+	}
+}
+
+// startServer serves cfg on a loopback port until the test ends and
+// returns its base URL.
+func startServer(t *testing.T, cfg Config) string {
+	t.Helper()
+	srv := New(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return "http://" + ln.Addr().String()
+}
+
+// statsServer is an admin server on the seeded store whose clock stands
+// at 12:04 of the fixture's day D in Tokyo (so "today" is day D), four
+// minutes after v3's first hit and one before its second.
+func statsServer(t *testing.T) (string, enginetest.StatsFixture) {
+	eng, fx := seeded(t)
+	now := fx.D.Add(3*time.Hour + 4*time.Minute)
+	base := startServer(t, Config{Stats: eng, Sites: testSites(fx), Now: func() time.Time { return now }})
+	return base, fx
+}
+
+func get(t *testing.T, url string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}

@@ -1,0 +1,129 @@
+package dashboards
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// period is a reporting window in a site's time zone: From inclusive, To
+// exclusive, both at local midnights, so that "a day" is the site owner's
+// day, not UTC's.
+type period struct {
+	Name     string // day, 7d, 30d, month, year, custom
+	From, To time.Time
+	Interval storage.Interval // the default bucket size for a chart of it
+}
+
+// days is the number of calendar days the period covers.
+func (p period) days() int {
+	n := 0
+	for d := p.From; d.Before(p.To); d = d.AddDate(0, 0, 1) {
+		n++
+	}
+	return n
+}
+
+// maxCustomDays caps a custom period (about ten years).
+const maxCustomDays = 3700
+
+// parsePeriod reads period, date, from and to. date (default: today in
+// loc) anchors day, 7d, 30d, month and year; 7d and 30d end with date
+// (today included, as the dashboard's "last 7 days" shows today's
+// visitors too). custom takes from and to, both inclusive dates.
+func parsePeriod(v url.Values, loc *time.Location, now time.Time) (period, error) {
+	parseDate := func(key, s string) (time.Time, error) {
+		t, err := time.ParseInLocation(time.DateOnly, s, loc)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%s: want a date like 2026-03-01, got %q", key, s)
+		}
+		return t, nil
+	}
+	y, m, d := now.In(loc).Date()
+	date := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if s := v.Get("date"); s != "" {
+		var err error
+		if date, err = parseDate("date", s); err != nil {
+			return period{}, err
+		}
+	}
+	p := period{Name: v.Get("period")}
+	switch p.Name {
+	case "", "30d":
+		p.Name, p.From, p.To, p.Interval = "30d", date.AddDate(0, 0, -29), date.AddDate(0, 0, 1), storage.IntervalDay
+	case "day":
+		p.From, p.To, p.Interval = date, date.AddDate(0, 0, 1), storage.IntervalHour
+	case "7d":
+		p.From, p.To, p.Interval = date.AddDate(0, 0, -6), date.AddDate(0, 0, 1), storage.IntervalDay
+	case "month":
+		p.From = time.Date(date.Year(), date.Month(), 1, 0, 0, 0, 0, loc)
+		p.To, p.Interval = p.From.AddDate(0, 1, 0), storage.IntervalDay
+	case "year":
+		p.From = time.Date(date.Year(), 1, 1, 0, 0, 0, 0, loc)
+		p.To, p.Interval = p.From.AddDate(1, 0, 0), storage.IntervalMonth
+	case "custom":
+		if v.Get("from") == "" || v.Get("to") == "" {
+			return period{}, fmt.Errorf("period custom needs from and to")
+		}
+		from, err := parseDate("from", v.Get("from"))
+		if err != nil {
+			return period{}, err
+		}
+		to, err := parseDate("to", v.Get("to"))
+		if err != nil {
+			return period{}, err
+		}
+		if to.Before(from) {
+			return period{}, fmt.Errorf("to %s is before from %s", v.Get("to"), v.Get("from"))
+		}
+		p.From, p.To = from, to.AddDate(0, 0, 1)
+		switch n := p.days(); {
+		case n > maxCustomDays:
+			return period{}, fmt.Errorf("custom period of %d days, at most %d", n, maxCustomDays)
+		case n == 1:
+			p.Interval = storage.IntervalHour
+		case n <= 92:
+			p.Interval = storage.IntervalDay
+		default:
+			p.Interval = storage.IntervalMonth
+		}
+	default:
+		return period{}, fmt.Errorf("period: want day, 7d, 30d, month, year or custom, got %q", p.Name)
+	}
+	if iv := v.Get("interval"); iv != "" {
+		switch storage.Interval(iv) {
+		case storage.IntervalHour, storage.IntervalDay, storage.IntervalWeek, storage.IntervalMonth:
+			p.Interval = storage.Interval(iv)
+		default:
+			return period{}, fmt.Errorf("interval: want hour, day, week or month, got %q", iv)
+		}
+	}
+	return p, nil
+}
+
+// compared is the period a comparison sets beside p: the one just before
+// it (the previous calendar month or year for those periods, else as
+// many days right before), or the same dates a year earlier.
+func compared(p period, mode string) (period, bool, error) {
+	c := p
+	switch mode {
+	case "":
+		return period{}, false, nil
+	case "previous_period":
+		switch p.Name {
+		case "month":
+			c.From, c.To = p.From.AddDate(0, -1, 0), p.From
+		case "year":
+			c.From, c.To = p.From.AddDate(-1, 0, 0), p.From
+		default:
+			c.From, c.To = p.From.AddDate(0, 0, -p.days()), p.From
+		}
+	case "year_over_year":
+		c.From, c.To = p.From.AddDate(-1, 0, 0), p.To.AddDate(-1, 0, 0)
+	default:
+		return period{}, false, fmt.Errorf("compare: want previous_period or year_over_year, got %q", mode)
+	}
+	return c, true, nil
+}
