@@ -10,6 +10,7 @@ require (
 	github.com/oschwald/geoip2-golang/v2 v2.5.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/schollz/progressbar/v3 v3.19.1
+	github.com/spaolacci/murmur3 v1.1.0
 	github.com/valyala/fasthttp v1.74.0
 	gopkg.in/yaml.v3 v3.0.1
 )
