@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,13 +43,32 @@ func newAPI(cfg Config) *api {
 	return a
 }
 
+// endpoints are the API's GET routes; openapi.yaml documents each (a
+// test holds them equal).
+func (a *api) endpoints() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"/api/v1/sites":            a.handleSites,
+		"/api/v1/stats/aggregate":  a.handleAggregate,
+		"/api/v1/stats/timeseries": a.handleTimeseries,
+		"/api/v1/stats/breakdown":  a.handleBreakdown,
+		"/api/v1/stats/realtime":   a.handleRealtime,
+		"/api/v1/suppressed":       a.handleSuppressed,
+	}
+}
+
+// openAPI is the API's OpenAPI 3 document, served as written.
+//
+//go:embed openapi.yaml
+var openAPI []byte
+
 func (a *api) routes(mux *http.ServeMux, guard func(http.HandlerFunc) http.HandlerFunc) {
-	mux.HandleFunc("GET /api/v1/sites", guard(a.handleSites))
-	mux.HandleFunc("GET /api/v1/stats/aggregate", guard(a.handleAggregate))
-	mux.HandleFunc("GET /api/v1/stats/timeseries", guard(a.handleTimeseries))
-	mux.HandleFunc("GET /api/v1/stats/breakdown", guard(a.handleBreakdown))
-	mux.HandleFunc("GET /api/v1/stats/realtime", guard(a.handleRealtime))
-	mux.HandleFunc("GET /api/v1/suppressed", guard(a.handleSuppressed))
+	for path, h := range a.endpoints() {
+		mux.HandleFunc("GET "+path, guard(h))
+	}
+	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openAPI)
+	})
 }
 
 // badRequest is an error in the caller's parameters: 400, with its text.
