@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,10 @@ func (k *campaignKeeper) refresh(ctx context.Context) error {
 	for _, id := range wiped {
 		k.log.Info("campaign window closed; its keys are wiped and its recipient ids can no longer be linked to any token", "campaign", id)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoStorage):
+		return err // run retries quietly until storage is reached
+	case err != nil:
 		k.log.Warn("campaign keys not wiped yet; retrying", "err", err)
 	}
 	all, err := k.store.List(ctx)
