@@ -90,7 +90,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	if err != nil {
 		return err
 	}
-	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns)})
+	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns),
+		Stats: sqlLink{store}, Sites: cfg.sites(), Logger: log})
 
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
