@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/mote-analytics/mote"
 )
@@ -41,6 +43,13 @@ import (
 // segment and offset, instead of silently losing records. The operator
 // decides (restore the file, or move the segment away and accept the loss).
 //
+// A full disk (ENOSPC on a write or on creating a segment) is not fatal:
+// the bytes of the failed write are truncated away, the appenders whose
+// records were not made durable get ErrSpoolNoSpace (the collector answers
+// 503), further appends fail fast, and every spoolProbeInterval one append
+// is let through to try again, so ingestion resumes by itself once space
+// returns. A failed fsync stays fatal (see commitLoop).
+//
 // A spool directory may be used by one process at a time (an advisory lock
 // file enforces it).
 
@@ -53,7 +62,14 @@ var (
 	ErrSpoolClosed = errors.New("spool closed")
 	// ErrSpoolCorrupt marks durable data that fails its checks.
 	ErrSpoolCorrupt = errors.New("spool corrupt")
+	// ErrSpoolNoSpace is returned by Append while the spool's file system
+	// is full; the collector answers 503 and the spool retries by itself.
+	ErrSpoolNoSpace = errors.New("spool: no space left on device")
 )
+
+// spoolProbeInterval is how often, while the disk is full, one append is
+// let through to find out whether space came back.
+const spoolProbeInterval = 250 * time.Millisecond
 
 const (
 	segmentMagic      = "MOTESPL1"
@@ -97,6 +113,7 @@ type SpoolStats struct {
 	Segments       int64  // segment files on disk
 	Appended       uint64 // records made durable since open
 	FullRejections uint64 // Append calls refused with ErrSpoolFull
+	NoSpace        uint64 // Append calls refused because the disk was full
 	Fsyncs         uint64 // fsyncs of segment files
 	TruncatedBytes int64  // torn tail removed at open
 }
@@ -131,9 +148,10 @@ type Spool struct {
 	id       uint64
 	lock     *os.File
 	bufPool  sync.Pool
-	// syncFile is os.File.Sync; tests replace it to simulate a failing or
-	// slow disk.
-	syncFile func(*os.File) error
+	// syncFile is os.File.Sync and writeFile os.File.Write; tests replace
+	// them to simulate a failing, full or slow disk.
+	syncFile  func(*os.File) error
+	writeFile func(*os.File, []byte) (int, error)
 
 	mu          sync.Mutex
 	commitCond  sync.Cond // committer waits here for a pending group
@@ -150,6 +168,15 @@ type Spool struct {
 	checkpoint  Position
 	unconsumed  int64
 	cpMu        sync.Mutex // serialises checkpoint writes
+	// The disk-full state. After a write fails with ENOSPC, records
+	// failLo..failHi (append sequence numbers) were refused, and noSpace
+	// makes Append fail fast until a probe. A probe waits until no
+	// appender is left waiting (waiters), so the failed range is never
+	// replaced while someone still has to read it.
+	noSpace        bool
+	noSpaceSince   time.Time
+	failLo, failHi uint64
+	waiters        int
 
 	// Owned by the committer goroutine.
 	active *os.File
@@ -159,6 +186,7 @@ type Spool struct {
 	segments       atomic.Int64
 	appended       atomic.Uint64
 	fullRejections atomic.Uint64
+	noSpaceRejects atomic.Uint64
 	fsyncs         atomic.Uint64
 	truncated      atomic.Int64
 	// full is set when an Append is refused at the cap and cleared when the
@@ -174,12 +202,14 @@ func OpenSpool(cfg SpoolConfig) (*Spool, error) {
 		return nil, errors.New("open spool: no directory configured")
 	}
 	s := &Spool{
-		dir:      cfg.Dir,
-		maxBytes: cfg.MaxBytes,
-		segBytes: cfg.SegmentBytes,
-		log:      cfg.Logger,
-		syncFile: (*os.File).Sync,
-		done:     make(chan struct{}),
+		dir:       cfg.Dir,
+		maxBytes:  cfg.MaxBytes,
+		segBytes:  cfg.SegmentBytes,
+		log:       cfg.Logger,
+		syncFile:  (*os.File).Sync,
+		writeFile: (*os.File).Write,
+		done:      make(chan struct{}),
+		failLo:    1, // an empty range: sequence numbers start at 1
 	}
 	if s.maxBytes <= 0 {
 		s.maxBytes = defaultSpoolMaxBytes
@@ -216,11 +246,12 @@ func OpenSpool(cfg SpoolConfig) (*Spool, error) {
 	return s, nil
 }
 
-// Accepting reports whether Append may succeed: the spool is open and the
-// last Append was not refused at the cap since the Batcher last freed space.
+// Accepting reports whether Append may succeed: the spool is open, its disk
+// is not full, and the last Append was not refused at the cap since the
+// Batcher last freed space.
 func (s *Spool) Accepting() bool {
 	s.mu.Lock()
-	open := !s.closing && !s.stopped
+	open := !s.closing && !s.stopped && !s.noSpace
 	s.mu.Unlock()
 	return open && !s.full.Load()
 }
@@ -256,6 +287,11 @@ func (s *Spool) Append(e *mote.Event) error {
 			return fmt.Errorf("spool append: %w", failErr)
 		}
 		return ErrSpoolClosed
+	case s.noSpace && !s.probeLocked():
+		s.mu.Unlock()
+		s.putBuf(bp, b)
+		s.noSpaceRejects.Add(1)
+		return ErrSpoolNoSpace
 	case s.unconsumed+int64(len(b)) > s.maxBytes:
 		s.mu.Unlock()
 		s.putBuf(bp, b)
@@ -269,15 +305,21 @@ func (s *Spool) Append(e *mote.Event) error {
 	s.appendSeq++
 	seq := s.appendSeq
 	s.commitCond.Signal()
+	s.waiters++
 	for s.durableSeq < seq && !s.stopped {
 		s.durableCond.Wait()
 	}
+	s.waiters--
 	var err error
-	if s.durableSeq < seq {
+	switch {
+	case s.durableSeq < seq:
 		err = ErrSpoolClosed
 		if s.failErr != nil {
 			err = fmt.Errorf("spool append: %w", s.failErr)
 		}
+	case seq >= s.failLo && seq <= s.failHi:
+		err = ErrSpoolNoSpace
+		s.noSpaceRejects.Add(1)
 	}
 	s.mu.Unlock()
 	s.putBuf(bp, b)
@@ -285,6 +327,17 @@ func (s *Spool) Append(e *mote.Event) error {
 		s.appended.Add(1)
 	}
 	return err
+}
+
+// probeLocked decides whether an append may try the full disk again: once
+// spoolProbeInterval has passed and no refused appender is still waiting.
+// It then leaves the disk-full state; the next failed write re-enters it.
+func (s *Spool) probeLocked() bool {
+	if s.waiters > 0 || time.Since(s.noSpaceSince) < spoolProbeInterval {
+		return false
+	}
+	s.noSpace = false
+	return true
 }
 
 func (s *Spool) putBuf(bp *[]byte, b []byte) {
@@ -300,11 +353,12 @@ func sealFrame(b []byte) {
 }
 
 // commitLoop is the committer: it writes and fsyncs each pending group and
-// wakes the appenders whose records it made durable. After a write or
-// fsync error it stops for good: the data on disk after the last good
-// fsync is unknown (Linux may drop dirty pages after a failed fsync), so
-// pretending to continue would break "answered = stored". Recovery at the
-// next open sorts out the tail.
+// wakes the appenders whose records it made durable. A full disk is
+// survived (noSpaceLocked). After any other write or fsync error it stops
+// for good: the data on disk after the last good fsync is unknown (Linux
+// may drop dirty pages after a failed fsync), so pretending to continue
+// would break "answered = stored". Recovery at the next open sorts out the
+// tail.
 func (s *Spool) commitLoop() {
 	defer close(s.done)
 	s.mu.Lock()
@@ -318,10 +372,14 @@ func (s *Spool) commitLoop() {
 		group, seq := s.pending, s.appendSeq
 		s.pending, s.spare = s.spare[:0], nil
 		s.mu.Unlock()
-		err := s.writeGroup(group)
+		written, err := s.writeGroup(group)
 		s.mu.Lock()
 		if cap(group) <= maxSpareGroupBytes {
 			s.spare = group[:0]
+		}
+		if errors.Is(err, errNoSpace) {
+			s.noSpaceLocked(group, written)
+			continue
 		}
 		if err != nil {
 			s.failErr = err
@@ -338,10 +396,48 @@ func (s *Spool) commitLoop() {
 	s.mu.Unlock()
 }
 
+// errNoSpace marks a write that failed because the disk is full and was
+// rolled back, so that the spool can go on.
+var errNoSpace = errors.New("no space left on device")
+
+// noSpaceLocked handles a group of which only the first written bytes
+// became durable because the disk is full: those records succeed, the
+// rest of the group and everything appended meanwhile are refused, and the
+// spool enters the disk-full state. The caller holds s.mu.
+func (s *Spool) noSpaceLocked(group []byte, written int) {
+	ok := uint64(countFrames(group[:written]))
+	s.failLo, s.failHi = s.durableSeq+ok+1, s.appendSeq
+	s.unconsumed -= int64(len(group)-written) + int64(len(s.pending))
+	s.pendingBytes.Store(s.unconsumed)
+	s.pending = s.pending[:0]
+	s.durableSeq = s.appendSeq
+	if !s.noSpace {
+		s.log.Warn("spool: disk full; hits are refused until space returns", "dir", s.dir)
+	}
+	s.noSpace = true
+	s.noSpaceSince = time.Now()
+	s.durableCond.Broadcast()
+	s.wakeWaitersLocked()
+}
+
+// countFrames returns the number of whole frames in b.
+func countFrames(b []byte) int {
+	n := 0
+	for len(b) >= frameHeaderSize {
+		b = b[frameHeaderSize+int(binary.LittleEndian.Uint32(b)):]
+		n++
+	}
+	return n
+}
+
 // writeGroup writes group (whole frames) to the active segment, rolling
 // over to a new segment at frame boundaries when the active one is full,
-// and fsyncs. Each part becomes visible to readers once fsynced.
-func (s *Spool) writeGroup(group []byte) error {
+// and fsyncs. Each part becomes visible to readers once fsynced. It
+// returns how many leading bytes of group are durable. A write or segment
+// creation that fails for want of space is undone (the segment is cut
+// back to its durable size) and reported as errNoSpace.
+func (s *Spool) writeGroup(group []byte) (int, error) {
+	written := 0
 	for len(group) > 0 {
 		s.mu.Lock()
 		cur := s.segs[len(s.segs)-1]
@@ -350,18 +446,29 @@ func (s *Spool) writeGroup(group []byte) error {
 		if n == 0 {
 			if cur.size > segmentHeaderSize {
 				if err := s.rollover(cur.num + 1); err != nil {
-					return err
+					if errors.Is(err, syscall.ENOSPC) {
+						return written, fmt.Errorf("%w: %w", errNoSpace, err)
+					}
+					return written, err
 				}
 				continue
 			}
 			// A frame larger than a whole segment goes alone into an empty one.
 			n = int(frameHeaderSize + binary.LittleEndian.Uint32(group))
 		}
-		if _, err := s.active.Write(group[:n]); err != nil {
-			return fmt.Errorf("write segment %d: %w", cur.num, err)
+		if _, err := s.writeFile(s.active, group[:n]); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				// Cut the partial write away; what was fsynced before
+				// it is untouched. If even that fails, stop.
+				if terr := s.active.Truncate(cur.size); terr != nil {
+					return written, fmt.Errorf("write segment %d: %w; truncate: %w", cur.num, err, terr)
+				}
+				return written, fmt.Errorf("%w: write segment %d: %w", errNoSpace, cur.num, err)
+			}
+			return written, fmt.Errorf("write segment %d: %w", cur.num, err)
 		}
 		if err := s.syncFile(s.active); err != nil {
-			return fmt.Errorf("fsync segment %d: %w", cur.num, err)
+			return written, fmt.Errorf("fsync segment %d: %w", cur.num, err)
 		}
 		s.fsyncs.Add(1)
 		s.mu.Lock()
@@ -369,8 +476,9 @@ func (s *Spool) writeGroup(group []byte) error {
 		s.wakeWaitersLocked()
 		s.mu.Unlock()
 		group = group[n:]
+		written += n
 	}
-	return nil
+	return written, nil
 }
 
 // framesFitting returns the length of the longest prefix of whole frames
@@ -417,24 +525,28 @@ func segmentHeader(id uint64) []byte {
 }
 
 // createSegment creates segment num with its header, durably (file and
-// directory fsynced), and returns it open for appending.
+// directory fsynced), and returns it open for appending. A segment that
+// could not be completed is removed, so that a full disk leaves no
+// header-less file behind.
 func createSegment(dir string, num uint32, id uint64) (*os.File, error) {
 	path := segmentPath(dir, num)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create segment %d: %w", num, err)
 	}
-	if _, err := f.Write(segmentHeader(id)); err != nil {
+	fail := func(err error) (*os.File, error) {
 		f.Close()
+		os.Remove(path)
 		return nil, fmt.Errorf("create segment %d: %w", num, err)
+	}
+	if _, err := f.Write(segmentHeader(id)); err != nil {
+		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create segment %d: %w", num, err)
+		return fail(err)
 	}
 	if err := syncDir(dir); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create segment %d: %w", num, err)
+		return fail(err)
 	}
 	return f, nil
 }
@@ -483,6 +595,7 @@ func (s *Spool) Stats() SpoolStats {
 		Segments:       s.segments.Load(),
 		Appended:       s.appended.Load(),
 		FullRejections: s.fullRejections.Load(),
+		NoSpace:        s.noSpaceRejects.Load(),
 		Fsyncs:         s.fsyncs.Load(),
 		TruncatedBytes: s.truncated.Load(),
 	}
