@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,4 +85,61 @@ func TestServeEmbeddedMissingLibrary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "make chdb") {
 		t.Fatalf("serve with no library: %v; want an error that says how to get it", err)
 	}
+}
+
+// TestServeEmbeddedSurvivesSIGKILL kills `mote serve` on embedded storage
+// three times while hits arrive and batches are being inserted (50 ms
+// batches): each restart opens the data directory again and the spool
+// replays what chDB had not committed, so every answered hit is stored
+// exactly once.
+func TestServeEmbeddedSurvivesSIGKILL(t *testing.T) {
+	lib := testenv.ChDBLib(t)
+	dataDir := filepath.Join(t.TempDir(), "chdb")
+	config := writeConfig(t, fmt.Sprintf("storage:\n  engine: embedded\n  embedded:\n    data_dir: %q\n    lib: %q\nspool:\n  dir: %q\n"+
+		"sites:\n  - id: shop\n    hostnames: [shop.example]\n", dataDir, lib, t.TempDir()))
+	port := freePort(t)
+	flags := []string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-admin-listen", "127.0.0.1:0", "-batch-max-wait", "50ms"}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	var paths []string
+	for round := range 3 {
+		proc := startProcess(t, config, base, flags...)
+		for i := range 60 {
+			p := fmt.Sprintf("/kill/%d/%d", round, i)
+			if resp := pixel(t, base, "shop", "https://shop.example"+p, nil); resp.StatusCode != 200 {
+				t.Fatalf("hit %s answered %d", p, resp.StatusCode)
+			}
+			paths = append(paths, p)
+		}
+		proc.Process.Signal(syscall.SIGKILL)
+		proc.Wait()
+	}
+	// The last start replays the spool; SIGTERM then drains it.
+	proc := startProcess(t, config, base, flags...)
+	proc.Process.Signal(syscall.SIGTERM)
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("mote serve after SIGTERM: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng, err := embedded.Open(ctx, embedded.Config{LibPath: lib, DataDir: dataDir})
+	if err != nil {
+		t.Fatalf("the data directory does not open after the kills: %v", err)
+	}
+	defer eng.Close()
+	rows, err := eng.QuerySQL(ctx, "SELECT pathname, count() FROM events GROUP BY pathname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for i := range rows.Values {
+		var p string
+		var n uint64
+		if err := rows.Scan(i, &p, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[p] = n
+	}
+	exactlyOnce(t, got, paths)
 }
