@@ -9,7 +9,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-js test-deps tracker tracker-deps chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run test test-go test-js test-cluster test-deps tracker tracker-deps chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -65,6 +65,12 @@ run: chdb geoip build
 # Everything, with real components: static checks, all tests, each fuzz
 # target briefly.
 test: test-deps check test-go test-js fuzz-brief
+
+# The local ClickHouse cluster test alone (ZooKeeper + 2 shards x 2
+# replicas of Debian's clickhouse-server, two collectors, a replica killed
+# mid-stream). `make test` runs it too, as part of test-go's ./...
+test-cluster: test-deps
+	$(GO) test -count=1 -v -run 'TestCluster|TestShardOf' ./storage/clickhouse/
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
