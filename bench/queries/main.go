@@ -1,0 +1,201 @@
+// Command queries times the dashboard's main queries (storage.Aggregate,
+// Timeseries, Breakdown, Realtime) over a large synthetic data set, on the
+// embedded engine or on a ClickHouse server:
+//
+//	go run ./bench/queries -rows 10000000                       # chDB in ./bench/results/chdb
+//	go run ./bench/queries -rows 10000000 -dsn clickhouse://127.0.0.1:9000/bench
+//
+// The data set is one site's 30 days: pageviews, custom events and
+// engagement beacons from 300k visitors in 1.2M visits over 2,000 pages,
+// with realistic skew in pages, sources, countries and browsers, and the
+// sessions rows the collector would have written. It is loaded once and
+// reused while its row count matches. Results are the best and the median
+// of -runs runs of each query.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/clickhouse"
+	"github.com/mote-analytics/mote/storage/embedded"
+)
+
+type engine interface {
+	storage.Engine
+	storage.SQL
+}
+
+func main() {
+	rows := flag.Int("rows", 10_000_000, "events in the data set")
+	dsn := flag.String("dsn", "", "ClickHouse server DSN; empty: the embedded engine")
+	dir := flag.String("dir", "bench/results/chdb", "embedded data directory")
+	lib := flag.String("lib", os.Getenv("MOTE_CHDB_LIB"), "libchdb.so (default: the cache `make chdb` fills)")
+	runs := flag.Int("runs", 5, "runs of each query")
+	flag.Parse()
+	ctx := context.Background()
+
+	var eng engine
+	var err error
+	if *dsn != "" {
+		eng, err = clickhouse.Open(ctx, clickhouse.Config{DSN: *dsn, ReadTimeout: 10 * time.Minute})
+	} else {
+		eng, err = embedded.Open(ctx, embedded.Config{LibPath: *lib, DataDir: *dir, Database: "bench"})
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer eng.Close()
+	if err := eng.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	if err := load(ctx, eng, *rows, end); err != nil {
+		log.Fatal(err)
+	}
+
+	month := storage.StatsQuery{SiteID: "demo", From: end.AddDate(0, 0, -30), To: end, Interval: storage.IntervalDay}
+	week := month
+	week.From, week.Interval = end.AddDate(0, 0, -7), storage.IntervalHour
+	filtered := month
+	filtered.Filters = []storage.Filter{{Dimension: "country", Op: storage.FilterIs, Values: []string{"DE"}}}
+	by := func(q storage.StatsQuery, dim string) storage.StatsQuery {
+		q.Dimension = dim
+		q.KAnonymity = 5
+		return q
+	}
+	queries := []struct {
+		name string
+		run  func() error
+	}{
+		{"aggregate 30d", func() error { _, err := storage.Aggregate(ctx, eng, month); return err }},
+		{"aggregate 30d, country = DE", func() error { _, err := storage.Aggregate(ctx, eng, filtered); return err }},
+		{"timeseries 30d by day", func() error { _, err := storage.Timeseries(ctx, eng, month); return err }},
+		{"timeseries 7d by hour", func() error { _, err := storage.Timeseries(ctx, eng, week); return err }},
+		{"breakdown page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "page")); return err }},
+		{"breakdown source 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "source")); return err }},
+		{"breakdown entry_page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "entry_page")); return err }},
+		{"breakdown country 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "country")); return err }},
+		{"breakdown city 30d (k=5)", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "city")); return err }},
+		{"breakdown browser 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "browser")); return err }},
+		{"breakdown event 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "event")); return err }},
+		{"realtime", func() error { _, err := storage.Realtime(ctx, eng, "demo", end); return err }},
+	}
+	engineName := "embedded (chDB)"
+	if *dsn != "" {
+		engineName = "clickhouse server"
+	}
+	fmt.Printf("%s, %d events\n\n| query | best ms | median ms |\n| --- | ---: | ---: |\n", engineName, *rows)
+	for _, q := range queries {
+		var ds []time.Duration
+		for range *runs {
+			start := time.Now()
+			if err := q.run(); err != nil {
+				log.Fatalf("%s: %v", q.name, err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		fmt.Printf("| %s | %.0f | %.0f |\n", q.name, ms(ds[0]), ms(ds[len(ds)/2]))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// load fills the data set unless it already holds rows events.
+func load(ctx context.Context, eng engine, rows int, end time.Time) error {
+	var have uint64
+	if err := storage.QueryRow(ctx, eng, "SELECT count() FROM events", &have); err != nil {
+		return err
+	}
+	if have >= uint64(rows) && have < uint64(rows)+8 { // the last visit may overshoot
+		return nil
+	}
+	if have != 0 {
+		for _, t := range []string{"events", "sessions"} {
+			if err := eng.ExecSQL(ctx, "TRUNCATE TABLE "+t); err != nil {
+				return err
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	zipf := func(n uint64) func() uint64 { return rand.NewZipf(rng, 1.2, 1, n-1).Uint64 }
+	page, src, country, browser, visitor := zipf(2000), zipf(uint64(len(sources))), zipf(uint64(len(countries))), zipf(uint64(len(browsers))), zipf(300_000)
+	start := end.AddDate(0, 0, -30)
+	const batch = 100_000
+	sessions := storage.NewSessionWriter(eng, storage.SessionWriterConfig{})
+	events := make([]mote.Event, 0, batch)
+	began := time.Now()
+	var batchID uint64
+	for written := 0; written < rows; {
+		// One visit: 1-6 pageviews, maybe an event, an engagement beacon.
+		vid := visitor() + 1
+		sid := rng.Uint64()
+		ts := start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		s, c, b := sources[src()], countries[country()], browsers[browser()]
+		n := 1 + rng.IntN(6)
+		row := mote.SessionRow{SiteID: "demo", SessionID: sid, VisitorID: vid, StartTS: ts, Hostname: "example.com",
+			ReferrerHost: s[0], ReferrerSource: s[1], Channel: s[2], Country: c[0], Region: c[1], City: c[2],
+			Browser: b, OS: "Linux", Device: "desktop", Screen: "laptop", Sign: 1, Version: 1}
+		for i := range n + 1 {
+			ev := mote.Event{SiteID: "demo", TS: ts.Add(time.Duration(i) * 40 * time.Second), Kind: mote.KindPageview,
+				Hostname: "example.com", Pathname: "/p/" + strconv.FormatUint(page(), 10),
+				ReferrerHost: s[0], ReferrerSource: s[1], Channel: s[2], Country: c[0], Region: c[1], City: c[2],
+				Browser: b, BrowserVersion: "131", OS: "Linux", OSVersion: "6", Device: "desktop", Screen: "laptop",
+				VisitorID: vid, SessionID: sid}
+			switch {
+			case i == n:
+				ev.Kind, ev.EngagementMS, ev.ScrollDepth = mote.KindEngagement, uint32(rng.IntN(120_000)), uint8(rng.IntN(101))
+			case i > 0 && rng.IntN(10) == 0:
+				ev.Kind, ev.Name = mote.KindEvent, "Signup"
+			}
+			if i == 0 {
+				row.EntryPage = ev.Pathname
+			}
+			if ev.Kind == mote.KindPageview {
+				row.ExitPage = ev.Pathname
+				row.Pageviews++
+			}
+			row.EndTS = ev.TS
+			events = append(events, ev)
+		}
+		row.DurationS = uint32(row.EndTS.Sub(row.StartTS) / time.Second)
+		if row.Pageviews == 1 {
+			row.Bounce = 1
+		}
+		sessions.Append(&row)
+		written += n + 1
+		if len(events) >= batch || written >= rows {
+			batchID++
+			if err := eng.InsertEvents(ctx, batchID, events); err != nil {
+				return err
+			}
+			if err := sessions.Flush(ctx); err != nil {
+				return err
+			}
+			events = events[:0]
+			fmt.Fprintf(os.Stderr, "\rloaded %d events (%.0f rows/s)", written, float64(written)/time.Since(began).Seconds())
+		}
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}
+
+var (
+	sources = [][3]string{{"", "", "direct"}, {"www.google.com", "Google", "search"}, {"news.ycombinator.com", "Hacker News", "social"},
+		{"www.bing.com", "Bing", "search"}, {"chatgpt.com", "ChatGPT", "ai"}, {"t.co", "Twitter", "social"}, {"duckduckgo.com", "DuckDuckGo", "search"},
+		{"www.reddit.com", "Reddit", "social"}, {"github.com", "github.com", "referral"}, {"mail.google.com", "Gmail", "email"}}
+	countries = [][3]string{{"US", "US-CA", "San Francisco"}, {"DE", "DE-BE", "Berlin"}, {"GB", "GB-ENG", "London"}, {"FR", "FR-IDF", "Paris"},
+		{"US", "US-NY", "New York"}, {"IN", "IN-KA", "Bengaluru"}, {"BR", "BR-SP", "São Paulo"}, {"JP", "JP-13", "Tokyo"},
+		{"NL", "NL-NH", "Amsterdam"}, {"CA", "CA-ON", "Toronto"}, {"SE", "SE-AB", "Stockholm"}, {"PL", "PL-14", "Warsaw"}}
+	browsers = []string{"Chrome", "Safari", "Firefox", "Edge", "Samsung Internet", "Opera"}
+)
