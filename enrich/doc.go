@@ -1,7 +1,8 @@
 // Package enrich holds the pure, fast steps that turn a parsed request into
-// a mote.Event: URL minimisation, referrer reduction and (in later issues)
-// IP truncation with geo lookup, user-agent parsing, visitor hashing with
-// daily salts, sessions and email machine-open detection.
+// a mote.Event: URL minimisation, referrer classification, IP truncation
+// with geo lookup, user-agent parsing with client hints and bot detection,
+// visitor hashing with daily salts, sessions, and for email the
+// machine-open verdict and the keyed recipient hash and link signature.
 //
 // Every step here is a plain function (or a method on a reusable struct)
 // without I/O, so the collector can run them on the hit path without locks
@@ -9,8 +10,8 @@
 // and return substrings of them where they can. A caller that keeps a result
 // beyond the request copies it, exactly as it copies the Event.
 //
-// The package imports only mote and the standard library (plus, later, the
-// geo and user-agent libraries); it never reaches storage or the network.
+// The package imports only mote, the standard library and the geo, user
+// agent and SipHash libraries; it never reaches storage or the network.
 //
 // Geo, user agent and bots (geo*.go, agent*.go, bot*.go): TruncateIP cuts
 // an address to its network (/24, /48) before anything else sees it; Geo
@@ -37,4 +38,10 @@
 // Sessions is a bounded, sharded cache of running visits that emits
 // cancel/state row pairs for the VersionedCollapsingMergeTree sessions
 // table. Steady state: no allocation per hit.
+//
+// Email (machineopen.go, emaillink.go): MachineOpens.Verdict flags opens and
+// clicks by mail-privacy proxies, image proxies and security scanners
+// (data/apple_mpp_egress.csv, data/machine_open_agents.tsv) on the full
+// address before it is dropped; recipient tokens become keyed hashes under
+// the campaign key, and click links carry a truncated HMAC of the URL.
 package enrich
