@@ -9,7 +9,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-js test-cluster test-deps tracker tracker-deps chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run test test-go test-js test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -45,6 +45,18 @@ tracker-js/node_modules/.installed: tracker-js/package-lock.json
 # it gzips to more than 1,500 bytes.
 tracker: tracker-deps
 	cd tracker-js && node build.mjs
+
+# The dashboard's pinned front-end modules (uPlot): dashboard-ui copies
+# them into dashboards/ui/vendor, which the binary embeds (commit it).
+# Its browser test uses the tracker's playwright-core (tracker-deps).
+dashboard-deps: dashboards/node_modules/.installed
+
+dashboards/node_modules/.installed: dashboards/package-lock.json
+	cd dashboards && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+dashboard-ui: dashboard-deps
+	cp dashboards/node_modules/uplot/dist/uPlot.iife.min.js dashboards/node_modules/uplot/dist/uPlot.min.css dashboards/ui/vendor/
 
 # libchdb.so (npm @chdb/lib-linux-x64-gnu, pinned) for the embedded engine.
 chdb:

@@ -1,13 +1,44 @@
 package dashboards
 
-import "net/http"
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
 
-// addDashboard adds the stats API (and, below, the web dashboard) when
-// cfg has a store to read.
+// ui is the web dashboard: static files that call the stats API. The
+// vendor directory holds uPlot, copied from the pinned npm package by
+// `make dashboard-ui` and committed, so that `go build` needs no npm.
+//
+//go:embed ui
+var ui embed.FS
+
+// csp allows only the dashboard's own files; uPlot sizes its elements
+// through inline styles.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// addDashboard adds the stats API and the web dashboard when cfg has a
+// store to read.
 func addDashboard(mux *http.ServeMux, cfg Config) {
 	if cfg.Stats == nil {
 		return
 	}
 	open := func(h http.HandlerFunc) http.HandlerFunc { return h }
 	newAPI(cfg).routes(mux, open)
+	files, _ := fs.Sub(ui, "ui")
+	static := http.StripPrefix("/ui/", http.FileServerFS(files))
+	mux.Handle("GET /ui/", secure(static))
+	mux.Handle("GET /{$}", secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, files, "index.html")
+	})))
+}
+
+// secure adds the headers every dashboard page carries.
+func secure(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", csp)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
 }
