@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"regexp"
@@ -30,6 +31,9 @@ type Config struct {
 		ReadTimeout    time.Duration `yaml:"read_timeout"`
 		WriteTimeout   time.Duration `yaml:"write_timeout"`
 		IdleTimeout    time.Duration `yaml:"idle_timeout"`
+		RateLimit      float64       `yaml:"rate_limit"`
+		RateBurst      int           `yaml:"rate_burst"`
+		MaxConnsPerIP  int           `yaml:"max_conns_per_ip"`
 	} `yaml:"collector"`
 	Admin struct {
 		Listen string `yaml:"listen"`
@@ -127,6 +131,16 @@ var settings = []setting{
 		c.Collector.TrustedProxies = splitList(v)
 		return nil
 	}},
+	{"collector.rate_limit", "MOTE_RATE_LIMIT", "rate-limit", "hits per second allowed from one client /24 or /48 network; past it 429 (0: no limit)", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return errors.New("not a number")
+		}
+		c.Collector.RateLimit = f
+		return nil
+	}},
+	{"collector.rate_burst", "MOTE_RATE_BURST", "rate-burst", "hits one network may send at once before the rate limit applies (default twice the rate)", intSetter(func(c *Config) *int { return &c.Collector.RateBurst })},
+	{"collector.max_conns_per_ip", "MOTE_MAX_CONNS_PER_IP", "max-conns-per-ip", "concurrent connections allowed from one socket address (0: no cap)", intSetter(func(c *Config) *int { return &c.Collector.MaxConnsPerIP })},
 	{"admin.listen", "MOTE_ADMIN_LISTEN", "admin-listen", "admin listener address (metrics, dashboard)", stringSetter(func(c *Config) *string { return &c.Admin.Listen })},
 	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: embedded (chDB in-process) or clickhouse (a server)", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},
 	{"storage.embedded.data_dir", "MOTE_DATA_DIR", "data-dir", "embedded engine's data directory", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.DataDir })},
@@ -254,6 +268,14 @@ func (c *Config) validate() error {
 	for i, p := range c.Collector.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			return bad(fmt.Sprintf("collector.trusted_proxies[%d]", i), "%q is not a CIDR (e.g. 10.0.0.0/8)", p)
+		}
+	}
+	if r := c.Collector.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return bad("collector.rate_limit", "%v must be a number of hits per second, 0 or more", r)
+	}
+	for key, v := range map[string]int{"collector.rate_burst": c.Collector.RateBurst, "collector.max_conns_per_ip": c.Collector.MaxConnsPerIP} {
+		if v < 0 {
+			return bad(key, "must not be negative")
 		}
 	}
 	switch c.Storage.Engine {
