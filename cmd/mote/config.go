@@ -79,6 +79,10 @@ type SiteConfig struct {
 	GeoPrecision  string   `yaml:"geo_precision"`
 	HashRouting   bool     `yaml:"hash_routing"`
 	QueryKeys     []string `yaml:"query_keys"`
+	// KAnonymity is the fewest visitors a city or region row of a report
+	// shows (smaller rows fold into "(other)"); unset means 5, 0 turns the
+	// folding off.
+	KAnonymity *int `yaml:"k_anonymity"`
 }
 
 // configError names the configuration key at fault, so that an operator
@@ -339,11 +343,26 @@ func (c *Config) validate() error {
 		if s.RetentionDays < 0 {
 			return bad(key+".retention_days", "must not be negative")
 		}
+		if s.KAnonymity != nil && *s.KAnonymity < 0 {
+			return bad(key+".k_anonymity", "must not be negative (0 turns it off)")
+		}
 	}
 	return nil
 }
 
 // sites converts the configured sites into domain values.
+// kAnonymity maps the k_anonymity key to mote.Site.KAnonymity, whose
+// zero value means the default: unset → 0 (default 5), 0 → off (-1).
+func kAnonymity(k *int) int {
+	switch {
+	case k == nil:
+		return 0
+	case *k == 0:
+		return -1
+	}
+	return *k
+}
+
 func (c *Config) sites() []mote.Site {
 	out := make([]mote.Site, len(c.Sites))
 	for i, s := range c.Sites {
@@ -357,6 +376,7 @@ func (c *Config) sites() []mote.Site {
 			GeoPrecision: s.GeoPrecision,
 			HashRouting:  s.HashRouting,
 			QueryKeys:    s.QueryKeys,
+			KAnonymity:   kAnonymity(s.KAnonymity),
 		}
 	}
 	return out
