@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,22 +48,7 @@ func TestServeEmailStoresNoTokenAndNoIP(t *testing.T) {
 	}
 	inst.stop()
 
-	var haystacks []string
-	for _, table := range []string{"events", "sessions", "suppressed", "salts", "campaigns", "schema_migrations"} {
-		haystacks = append(haystacks, dumpTable(t, srv.HTTPAddr(), db, table))
-	}
-	err := filepath.Walk(spoolDir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		haystacks = append(haystacks, string(data))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	haystacks = append(haystacks, inst.logs.String())
+	haystacks := haystacks(t, srv, db, spoolDir, inst)
 	if !strings.Contains(haystacks[0], "canary-target") {
 		t.Fatal("the events dump does not hold the clicks; the search below would prove nothing")
 	}

@@ -82,22 +82,7 @@ func TestServeStoresNoIPAndNoUserAgent(t *testing.T) {
 	saltForms := []string{string(salt), saltHex, strings.ToLower(saltHex), base64.StdEncoding.EncodeToString(salt), base64.RawURLEncoding.EncodeToString(salt)}
 	inst.stop()
 
-	var haystacks []string
-	for _, table := range []string{"events", "sessions", "suppressed", "salts", "campaigns", "schema_migrations"} {
-		haystacks = append(haystacks, dumpTable(t, srv.HTTPAddr(), db, table))
-	}
-	err := filepath.Walk(spoolDir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		haystacks = append(haystacks, string(data))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	haystacks = append(haystacks, inst.logs.String())
+	haystacks := haystacks(t, srv, db, spoolDir, inst)
 	if !strings.Contains(haystacks[0], "shop.example") {
 		t.Fatal("the events dump does not hold the stored rows; the search below would prove nothing")
 	}
@@ -136,4 +121,30 @@ func dumpTable(t *testing.T, httpAddr, db, table string) string {
 		t.Fatalf("dump %s: %d %s", table, resp.StatusCode, body)
 	}
 	return string(body)
+}
+
+// privacyTables are dumped in this order by haystacks.
+var privacyTables = []string{"events", "sessions", "suppressed", "salts", "campaigns", "schema_migrations"}
+
+// haystacks is everything a privacy test searches after serve stopped:
+// each table of privacyTables (dumped as text), then each spool file, then
+// the log.
+func haystacks(t *testing.T, srv *testenv.Server, db, spoolDir string, inst *instance) []string {
+	t.Helper()
+	var out []string
+	for _, table := range privacyTables {
+		out = append(out, dumpTable(t, srv.HTTPAddr(), db, table))
+	}
+	err := filepath.Walk(spoolDir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		out = append(out, string(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, inst.logs.String())
 }
