@@ -22,6 +22,7 @@ type statsCollector struct {
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
 	spoolBytes, spoolSegments, spoolFull, spoolFsyncs *prometheus.Desc
+	spoolNoSpace                                      *prometheus.Desc
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
 	sessionsActive, sessionsEvicted, sessionsExpired  *prometheus.Desc
 	sessionRowsWritten, sessionRowsDropped            *prometheus.Desc
@@ -41,6 +42,7 @@ func newStatsCollector(col *collector.Server, spool *storage.Spool, store *stora
 		spoolSegments:      d("spool_segments", "Spool segment files on disk."),
 		spoolFull:          d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
 		spoolFsyncs:        d("spool_fsyncs_total", "Group commits (fsyncs) of the spool."),
+		spoolNoSpace:       d("spool_no_space_total", "Hits refused because the spool's disk was full."),
 		stored:             d("rows_stored_total", "Rows ClickHouse accepted."),
 		batches:            d("batches_total", "Batches ClickHouse accepted."),
 		insertErrors:       d("clickhouse_errors_total", "Failed ClickHouse inserts and checks (retried)."),
@@ -77,6 +79,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.spoolSegments, float64(ss.Segments))
 	counter(c.spoolFull, float64(ss.FullRejections))
 	counter(c.spoolFsyncs, float64(ss.Fsyncs))
+	counter(c.spoolNoSpace, float64(ss.NoSpace))
 	bs := c.store.batcherStats()
 	counter(c.stored, float64(bs.RowsStored))
 	counter(c.batches, float64(bs.Batches))
