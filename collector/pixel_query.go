@@ -3,6 +3,8 @@ package collector
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // parsePixelQuery reads the no-JS pixel's parameters from a raw query
@@ -93,17 +95,7 @@ func (s *scratch) queryValue(v []byte) string {
 		return s.validString(v)
 	}
 	mark := len(s.buf)
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
-			c = unhex(v[i+1])<<4 | unhex(v[i+2])
-			i += 2
-		}
-		s.buf = append(s.buf, c)
-	}
+	s.buf = enrich.AppendQueryUnescape(s.buf, v)
 	decoded := s.buf[mark:]
 	if utf8.Valid(decoded) {
 		return s.since(mark)

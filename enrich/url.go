@@ -171,3 +171,21 @@ func ReferrerHost(raw, pageHost string) string {
 	}
 	return host
 }
+
+// AppendQueryUnescape appends v percent-decoded as a query value ('+' is a
+// space; a '%' not followed by two hex digits stays literal) to dst. The
+// result may hold invalid UTF-8; callers sanitise it.
+func AppendQueryUnescape[S ~string | ~[]byte](dst []byte, v S) []byte {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+			c = unhex(v[i+1])<<4 | unhex(v[i+2])
+			i += 2
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}

@@ -170,17 +170,7 @@ func (m *minimizer) utms(query string) {
 // redacts e-mail addresses and tokens.
 func (m *minimizer) decodeValue(v string) string {
 	start := len(m.buf)
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
-			c = unhex(v[i+1])<<4 | unhex(v[i+2])
-			i += 2
-		}
-		m.buf = append(m.buf, c)
-	}
+	m.buf = AppendQueryUnescape(m.buf, v)
 	out := sanitizeText(m.buf[start:])
 	m.buf = append(m.buf[:start], out...)
 	s := strings.TrimSpace(bytesString(m.buf[start:]))
