@@ -5,6 +5,7 @@
 #
 #   bench/run.sh                 # 20 s per run, 64 connections, 2 wrk threads
 #   DURATION=30s CONNS=128 bench/run.sh
+#   ENGINE=embedded bench/run.sh # mote on chDB in-process instead of a server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ DURATION=${DURATION:-20s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 CH_PORT=${CH_PORT:-19000}
+ENGINE=${ENGINE:-clickhouse}
 work=$(mktemp -d)
 pids=()
 # Stop in reverse start order: mote drains into ClickHouse before ClickHouse goes.
@@ -53,12 +55,17 @@ wait_port 18080
 run_wrk ceiling "${pids[-1]}" http://127.0.0.1:18080
 kill "${pids[-1]}"
 
-"$work/clickhouse-dev" -dir "$work/ch" -port "$CH_PORT" >"$work/ch.log" 2>&1 & pids+=($!)
-wait_port "$CH_PORT"
+if [ "$ENGINE" = clickhouse ]; then
+	"$work/clickhouse-dev" -dir "$work/ch" -port "$CH_PORT" >"$work/ch.log" 2>&1 & pids+=($!)
+	wait_port "$CH_PORT"
+	storage="{engine: clickhouse, clickhouse: {dsn: \"clickhouse://127.0.0.1:$CH_PORT/bench\"}}"
+else
+	storage="{engine: embedded, embedded: {data_dir: \"$work/chdb\"}}"
+fi
 cat >"$work/mote.yaml" <<YAML
 collector: {listen: "127.0.0.1:18081"}
 admin: {listen: "127.0.0.1:18082"}
-storage: {clickhouse: {dsn: "clickhouse://127.0.0.1:$CH_PORT/bench"}}
+storage: $storage
 spool: {dir: "$work/spool"}
 log_level: warn
 sites: [{id: demo, hostnames: [example.com]}]
@@ -68,6 +75,8 @@ YAML
 "$work/mote" campaign create -config "$work/mote.yaml" --site demo --name bench --id bench >/dev/null
 "$work/mote" serve -config "$work/mote.yaml" & pids+=($!)
 wait_port 18081
+sleep 2
+rest=$(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/"${pids[-1]}"/status)
 run_wrk "mote" "${pids[-1]}" http://127.0.0.1:18081
 run_wrk "mote-open" "${pids[-1]}" http://127.0.0.1:18081 bench/open.lua
 stored=$(curl -s http://127.0.0.1:18082/metrics | awk '/^mote_hits_accepted_total/ {print $2}')
@@ -75,4 +84,4 @@ stored=$(curl -s http://127.0.0.1:18082/metrics | awk '/^mote_hits_accepted_tota
 ratio=$(awk -v a="$(cat "$work/mote.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
 echo
 open_ratio=$(awk -v a="$(cat "$work/mote-open.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
-echo "mote / ceiling = $ratio, mote email opens (/o/) / ceiling = $open_ratio ($CONNS connections, $THREADS wrk threads, $DURATION; mote accepted $stored hits)"
+echo "mote / ceiling = $ratio, mote email opens (/o/) / ceiling = $open_ratio ($CONNS connections, $THREADS wrk threads, $DURATION, $ENGINE storage; mote accepted $stored hits; RSS at rest $rest)"
