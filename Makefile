@@ -9,7 +9,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-js test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run test test-go test-faults test-js test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -86,6 +86,13 @@ test-cluster: test-deps
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The fault-injection suite alone (test-go runs it too): ClickHouse and
+# the collector SIGKILLed and restarted under load, ClickHouse behind a slow
+# proxy that cuts connections; after each, accepted hits == stored, once.
+test-faults:
+	$(call apt-packages,clickhouse-server)
+	$(GO) test -count=1 -v -run '^TestFault' ./cmd/mote
 
 # The tracker's unit tests (node's test runner), its size budget and the
 # freshness of dist/m.js; its browser test runs in test-go.

@@ -9,8 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -54,26 +52,6 @@ func fill(t *testing.T, path string) {
 			return
 		}
 	}
-}
-
-// metricValue reads one sample from the admin listener's /metrics.
-func metricValue(t *testing.T, admin, series string) float64 {
-	t.Helper()
-	resp, err := browser.Get(admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("metrics lack %s", series)
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // TestServeSpoolFullDisk puts the spool on a 2 MiB tmpfs and fills it:
