@@ -43,9 +43,6 @@ directory: run these commands while mote serve is stopped.
 // e-mail address: tokens are [A-Za-z0-9._~-], at most 128 bytes).
 const tokenPlaceholder = "{{TOKEN}}"
 
-// defaultWindow is how long a campaign is tracked unless told otherwise.
-const defaultWindow = 30 * 24 * time.Hour
-
 // maxWindow bounds the tracking window: keys must not live for ever.
 const maxWindow = 400 * 24 * time.Hour
 

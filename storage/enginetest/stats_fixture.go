@@ -172,10 +172,6 @@ func SeedStats(ctx context.Context, e interface {
 	return f, nil
 }
 
-func lit(t time.Time) string {
-	return "toDateTime(" + storage.Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
-}
-
 // seedStats migrates e and seeds the fixture, failing t on error.
 func seedStats(t *testing.T, e Inspector) StatsFixture {
 	t.Helper()
