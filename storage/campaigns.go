@@ -166,7 +166,7 @@ func (s *Campaigns) WipeClosed(ctx context.Context, now time.Time) ([]string, er
 		wiped = append(wiped, c.ID)
 	}
 	if len(wiped) > 0 {
-		if err := s.conn.ExecSQL(ctx, "OPTIMIZE TABLE campaigns FINAL"); err != nil {
+		if err := s.conn.ExecSQL(ctx, "OPTIMIZE TABLE "+MutationTarget(s.conn, "campaigns")+" FINAL"); err != nil {
 			return wiped, fmt.Errorf("merge wiped campaign keys: %w", err)
 		}
 	}
@@ -199,7 +199,7 @@ func (s *Campaigns) Erase(ctx context.Context, c Campaign, recipientID uint64) (
 	if n == 0 {
 		return 0, nil
 	}
-	if err := s.conn.ExecSQL(ctx, "ALTER TABLE events DELETE"+where); err != nil {
+	if err := s.conn.ExecSQL(ctx, "ALTER TABLE "+MutationTarget(s.conn, "events")+" DELETE"+where); err != nil {
 		return 0, fmt.Errorf("erase from campaign %s: %w", campaignID, err)
 	}
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {

@@ -33,7 +33,7 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 			if n == 0 {
 				continue
 			}
-			if err := db.ExecSQL(ctx, "ALTER TABLE "+t.table+" DELETE WHERE "+where); err != nil {
+			if err := db.ExecSQL(ctx, "ALTER TABLE "+MutationTarget(db, t.table)+" DELETE WHERE "+where); err != nil {
 				return total, fmt.Errorf("retention of site %s: delete from %s: %w", site.ID, t.table, err)
 			}
 			total += n

@@ -286,3 +286,22 @@ func Literal(v any) (string, error) {
 	}
 	return "", fmt.Errorf("no literal for %T", v)
 }
+
+// Clustered is implemented by an engine that may run on a ClickHouse
+// cluster; Cluster returns the cluster's name, "" on a single server, and
+// Database the database its tables are in on every node.
+type Clustered interface {
+	Cluster() string
+	Database() string
+}
+
+// MutationTarget names the table a mutation (ALTER TABLE ... DELETE) or
+// an OPTIMIZE must address: the table itself on one server; on a cluster
+// the replicated <table>_local on every node (ON CLUSTER), since a
+// Distributed table holds no data of its own.
+func MutationTarget(db SQL, table string) string {
+	if c, ok := db.(Clustered); ok && c.Cluster() != "" {
+		return "`" + c.Database() + "`." + table + "_local ON CLUSTER " + c.Cluster()
+	}
+	return table
+}

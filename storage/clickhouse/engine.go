@@ -96,6 +96,10 @@ func (e *Engine) ServerVersion() storage.ServerVersion { return e.version }
 // Database is the database the engine writes to.
 func (e *Engine) Database() string { return e.db }
 
+// Cluster is the configured cluster name, "" on a single server
+// (storage.Clustered).
+func (e *Engine) Cluster() string { return e.cfg.Cluster }
+
 // Ping reports whether the server answers.
 func (e *Engine) Ping(ctx context.Context) error {
 	if err := e.conn.Ping(ctx); err != nil {
