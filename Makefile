@@ -9,7 +9,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-faults test-js test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -120,6 +120,11 @@ fuzz-brief fuzz:
 bench: bench-deps build
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 	bench/run.sh
+
+# Ten minutes (DURATION=seconds) of wrk at half the measured maximum,
+# sampling RSS, goroutines and open files; the summary goes to bench/results/.
+soak: bench-deps
+	bench/soak.sh
 
 clean:
 	rm -rf bin
