@@ -172,27 +172,39 @@ func (w *SessionWriter) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Run flushes every Flush until ctx ends, then once more with a short
-// deadline of its own.
+// Run flushes every Flush until ctx ends, then once more.
+//
+// A flush never runs under ctx: cancelling an insert the server may
+// already have committed would put its rows back for the next flush and
+// store them twice (sessions rows carry no id to deduplicate by). Each
+// flush has a deadline of its own instead.
 func (w *SessionWriter) Run(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Flush)
 	defer t.Stop()
+	flush := func() error {
+		fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		return w.Flush(fctx)
+	}
+	var warned time.Time // a storage outage is logged once a minute
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := w.Flush(fctx); err != nil {
+			if err := flush(); err != nil {
 				w.cfg.Logger.Warn("storage: sessions rows not written at shutdown", "err", err)
 			}
-			cancel()
 			return
 		case <-t.C:
-			if err := w.Flush(ctx); err != nil && ctx.Err() == nil {
+			if err := flush(); err != nil && time.Since(warned) > time.Minute {
+				warned = time.Now()
 				w.cfg.Logger.Warn("storage: sessions insert failed; retrying", "err", err)
 			}
 		}
 	}
 }
+
+// flushTimeout bounds one sessions insert.
+const flushTimeout = 10 * time.Second
 
 // Stats returns the writer's counters.
 func (w *SessionWriter) Stats() SessionWriterStats {
