@@ -12,9 +12,11 @@ config=${MOTE_CONFIG:-mote.yaml}
 cat <<MSG
 
 Mote is starting with $config (embedded storage under data/).
-  pixel:    <img src="http://localhost:8080/p.gif?s=demo&u=http%3A%2F%2Flocalhost%2F" alt="">
-  beacon:   curl -H 'Content-Type: text/plain' -d '{"s":"demo","n":"pageview","u":"http://localhost/"}' http://localhost:8080/api/event
-  admin:    http://127.0.0.1:8081/metrics  (mote_rows_stored_total counts stored hits; the dashboard lands with its own issue)
+  tracker:   <script defer data-site="demo" src="http://localhost:8080/m.js"></script>
+  pixel:     <img src="http://localhost:8080/p.gif?s=demo&u=http%3A%2F%2Flocalhost%2F" alt="">
+  beacon:    curl -H 'Content-Type: text/plain' -d '{"s":"demo","n":"pageview","u":"http://localhost/"}' http://localhost:8080/api/event
+  dashboard: http://127.0.0.1:8081/
+  metrics:   http://127.0.0.1:8081/metrics
 
 MSG
 exec bin/mote serve -config "$config"
