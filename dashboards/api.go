@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mote-analytics/mote"
@@ -84,7 +86,8 @@ type notFound struct{ msg string }
 func (e notFound) Error() string { return e.msg }
 
 // fail answers err: 400 or 404 with its text for the caller's mistakes,
-// 500 with a generic text (the cause goes to the log) otherwise.
+// 503 while the store cannot be reached, 500 with a generic text (the
+// cause goes to the log) otherwise.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var br badRequest
 	var nf notFound
@@ -95,10 +98,21 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, nf.msg)
 	case errors.Is(err, context.Canceled):
 		// the client went away
+	case unavailable(err):
+		a.log.Warn("stats query: storage unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again shortly")
 	default:
 		a.log.Error("stats query failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "stats query failed")
 	}
+}
+
+// unavailable reports an error of reaching the store rather than of the
+// query: not connected yet, or the connection refused or cut.
+func unavailable(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, storage.ErrUnavailable) || errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // request is a parsed stats request.

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // ui is the web dashboard: static files that call the stats API. The
@@ -19,12 +21,14 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 // addDashboard adds the stats API and the web dashboard when cfg has a
 // store to read.
-func addDashboard(mux *http.ServeMux, cfg Config) {
+func addDashboard(mux *http.ServeMux, cfg Config, acc *access) {
 	if cfg.Stats == nil {
 		return
 	}
-	open := func(h http.HandlerFunc) http.HandlerFunc { return h }
-	newAPI(cfg).routes(mux, open)
+	a := newAPI(cfg)
+	a.routes(mux, acc.stats)
+	s := &shareAPI{api: a, links: storage.NewShareLinks(cfg.Stats), shares: acc.shares}
+	s.routes(mux, acc.admin)
 	files, _ := fs.Sub(ui, "ui")
 	static := http.StripPrefix("/ui/", http.FileServerFS(files))
 	mux.Handle("GET /ui/", secure(static))

@@ -3,6 +3,7 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -17,11 +18,24 @@ import (
 // then with every documented example, then as CSV where documented, and
 // with a wrong site and a wrong period where those errors are documented.
 // Each answer must have the documented status, content type and shape.
+// The server has a password: calls carry an API key (the documented
+// bearer scheme), and a call without one must get the documented 401.
 func TestOpenAPI(t *testing.T) {
-	base, _ := statsServer(t)
+	srv := newAuthServer(t)
+	get := func(t *testing.T, url string) (*http.Response, []byte) {
+		t.Helper()
+		resp, body := srv.do(t, "GET", strings.TrimPrefix(url, srv.base), nil, "Authorization", "Bearer "+srv.apiKey)
+		return resp, []byte(body)
+	}
+	base := srv.base
 	var doc map[string]any
 	if err := yaml.Unmarshal(openAPI, &doc); err != nil {
 		t.Fatal(err)
+	}
+	schemes, _ := dig(doc, "components", "securitySchemes").(map[string]any)
+	if dig(schemes, "bearer", "scheme") != "bearer" || dig(schemes, "session", "name") != sessionCookie ||
+		dig(schemes, "shareKey", "name") != "auth" || dig(schemes, "shareKey", "in") != "query" {
+		t.Errorf("securitySchemes do not describe the server's credentials: %v", schemes)
 	}
 	if !strings.HasPrefix(fmt.Sprint(doc["openapi"]), "3.") {
 		t.Fatalf("openapi version %v", doc["openapi"])
@@ -115,6 +129,14 @@ func TestOpenAPI(t *testing.T) {
 			}
 		}
 		call("required parameters", required, "200", "application/json")
+		if _, ok := responses["401"]; !ok {
+			t.Errorf("%s: 401 not documented", path)
+		} else {
+			resp, body := srv.do(t, "GET", path+"?"+required.Encode(), nil)
+			if resp.StatusCode != 401 || !strings.Contains(body, `"error"`) {
+				t.Errorf("%s without credentials: %d %s", path, resp.StatusCode, body)
+			}
+		}
 		call("documented examples", examples, "200", "application/json")
 		if documentedParam["format"] {
 			csv := cloneValues(examples)

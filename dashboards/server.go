@@ -26,10 +26,27 @@ type Config struct {
 	Stats storage.SQL
 	// Sites are the configured sites; the API answers for these only.
 	Sites []mote.Site
+	// Goals are each site's goals (by site id), counted by
+	// /api/v1/stats/goals and the goals card.
+	Goals map[string][]storage.Goal
 	// Now is the clock of periods and realtime; nil means time.Now.
 	Now func() time.Time
 	// Logger receives failed queries; nil discards them.
 	Logger *slog.Logger
+
+	// PasswordHash is the admin password in HashPassword's form. With
+	// none, the dashboard and the APIs answer loopback clients only,
+	// without a login (see access.go).
+	PasswordHash string
+	// APIKeyHashes are HashAPIKey of each key accepted as
+	// "Authorization: Bearer KEY".
+	APIKeyHashes []string
+	// CookieSecure marks the session cookie Secure even when the request
+	// came over plain HTTP (TLS ends at a proxy in front); it is always
+	// Secure over TLS.
+	CookieSecure bool
+	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
+	SessionTTL time.Duration
 }
 
 // Server is the admin HTTP server.
@@ -43,11 +60,16 @@ func New(cfg Config) *Server {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
-	if cfg.Campaigns != nil {
-		mux.Handle("/api/v1/campaigns", cfg.Campaigns)
-		mux.Handle("/api/v1/campaigns/", cfg.Campaigns)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	addDashboard(mux, cfg)
+	acc := newAccess(cfg, cfg.Now)
+	if cfg.Campaigns != nil {
+		mux.Handle("/api/v1/campaigns", acc.admin(cfg.Campaigns))
+		mux.Handle("/api/v1/campaigns/", acc.admin(cfg.Campaigns))
+	}
+	acc.routes(mux)
+	addDashboard(mux, cfg, acc)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

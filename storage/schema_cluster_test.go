@@ -71,6 +71,7 @@ func TestClusterSchemaShape(t *testing.T) {
 			"sessions":          "murmurHash3_64(visitor_id)",
 			"suppressed":        "cityHash64(site_id, reason)",
 			"campaigns":         "cityHash64(site_id, campaign_id)",
+			"share_links":       "cityHash64(site_id, link_id)",
 		}
 		local := regexp.MustCompile("(?s)^(\\s*--[^\\n]*\\n)*\\s*CREATE TABLE IF NOT EXISTS `analytics`\\.(\\w+)_local ON CLUSTER `mote`\\s*\\(.*\\nENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/analytics/(\\w+)', '\\{replica\\}'")
 		for i, m := range ms {

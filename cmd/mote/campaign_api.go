@@ -86,6 +86,8 @@ func apiError(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, errKeysWiped):
 		status = http.StatusConflict
+	case errors.Is(err, storage.ErrUnavailable):
+		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }

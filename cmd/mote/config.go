@@ -37,6 +37,13 @@ type Config struct {
 	} `yaml:"collector"`
 	Admin struct {
 		Listen string `yaml:"listen"`
+		// PasswordHash is the dashboard login's password hash (mote admin
+		// hash-password); without it only loopback clients get in.
+		PasswordHash string `yaml:"password_hash"`
+		// APIKeys are hashes of the stats API's Bearer keys (mote admin
+		// new-api-key).
+		APIKeys      []string `yaml:"api_keys"`
+		CookieSecure bool     `yaml:"cookie_secure"`
 	} `yaml:"admin"`
 	Storage struct {
 		Engine   string `yaml:"engine"`
@@ -83,6 +90,8 @@ type SiteConfig struct {
 	// shows (smaller rows fold into "(other)"); unset means 5, 0 turns the
 	// folding off.
 	KAnonymity *int `yaml:"k_anonymity"`
+	// Goals are the conversions the dashboard reports (see goalConfig).
+	Goals []goalConfig `yaml:"goals"`
 }
 
 // configError names the configuration key at fault, so that an operator
@@ -146,6 +155,19 @@ var settings = []setting{
 	{"collector.rate_burst", "MOTE_RATE_BURST", "rate-burst", "hits one network may send at once before the rate limit applies (default twice the rate)", intSetter(func(c *Config) *int { return &c.Collector.RateBurst })},
 	{"collector.max_conns_per_ip", "MOTE_MAX_CONNS_PER_IP", "max-conns-per-ip", "concurrent connections allowed from one socket address (0: no cap)", intSetter(func(c *Config) *int { return &c.Collector.MaxConnsPerIP })},
 	{"admin.listen", "MOTE_ADMIN_LISTEN", "admin-listen", "admin listener address (metrics, dashboard)", stringSetter(func(c *Config) *string { return &c.Admin.Listen })},
+	{"admin.password_hash", "MOTE_ADMIN_PASSWORD_HASH", "admin-password-hash", "dashboard password hash from `mote admin hash-password` (none: loopback clients only)", stringSetter(func(c *Config) *string { return &c.Admin.PasswordHash })},
+	{"admin.api_keys", "MOTE_ADMIN_API_KEYS", "admin-api-keys", "comma-separated hashes of stats API Bearer keys (mote admin new-api-key)", func(c *Config, v string) error {
+		c.Admin.APIKeys = splitList(v)
+		return nil
+	}},
+	{"admin.cookie_secure", "MOTE_ADMIN_COOKIE_SECURE", "admin-cookie-secure", "mark the session cookie Secure on plain HTTP too (TLS ends at a proxy)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("not true or false")
+		}
+		c.Admin.CookieSecure = b
+		return nil
+	}},
 	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: embedded (chDB in-process) or clickhouse (a server)", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},
 	{"storage.embedded.data_dir", "MOTE_DATA_DIR", "data-dir", "embedded engine's data directory", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.DataDir })},
 	{"storage.embedded.lib", "MOTE_CHDB_LIB", "chdb-lib", "path of libchdb.so (default: the cache `make chdb` fills)", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.Lib })},
@@ -281,6 +303,9 @@ func (c *Config) validate() error {
 		if v < 0 {
 			return bad(key, "must not be negative")
 		}
+	}
+	if err := c.validateDashboards(); err != nil {
+		return err
 	}
 	switch c.Storage.Engine {
 	case "embedded", "clickhouse":

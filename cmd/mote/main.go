@@ -30,6 +30,8 @@ commands:
   storage   storage copy --to clickhouse://host:9000/db: move the embedded data set to a server
   campaign  email campaigns: create, list, show, pixel, link, report
   erase     remove a campaign recipient's opens and clicks (--campaign C --token T)
+  admin     admin listener credentials: hash-password, new-api-key
+  share     read-only dashboard links: create --site S, list, revoke ID
   version   print the version
 
 Run "mote <command> -h" for the flags of a command.
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return eraseMain(ctx, args, getenv, stdout, stderr)
 	case "storage":
 		return storageMain(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		return adminMain(args, os.Stdin, stdout, stderr)
+	case "share":
+		return shareMain(ctx, args, getenv, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		fmt.Fprintf(stderr, "mote: unknown command %q\n\n%s", cmd, usage)

@@ -91,7 +91,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		return err
 	}
 	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns),
-		Stats: sqlLink{store}, Sites: cfg.sites(), Logger: log})
+		Stats: sqlLink{store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
+		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure})
 
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
@@ -103,6 +104,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		return fmt.Errorf("listen admin: %w", err)
 	}
 	log.Info("mote serving", "collector", colLn.Addr().String(), "admin", adminLn.Addr().String(), "version", version)
+	if cfg.adminLoopbackOnly() {
+		log.Warn("admin listener has no password (admin.password_hash): the dashboard and APIs answer loopback clients only; /metrics and /healthz stay open", "admin", adminLn.Addr().String())
+	}
 
 	storeCtx, stopStore := context.WithCancel(context.Background())
 	var storeDone sync.WaitGroup

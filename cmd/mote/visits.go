@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -76,7 +76,7 @@ func (s sessionRows) AppendSessionRows(u *enrich.SessionUpdate) {
 // session writer) keep their state in memory and retry.
 type sqlLink struct{ s *storageLink }
 
-var errNoStorage = errors.New("storage not reached yet")
+var errNoStorage = fmt.Errorf("storage not reached yet: %w", storage.ErrUnavailable)
 
 func (l sqlLink) db() (storage.SQL, error) {
 	l.s.mu.Lock()

@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsTimeseries", testStatsTimeseries},
 		{"StatsBreakdown", testStatsBreakdown},
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
+		{"StatsGoals", testStatsGoals},
+		{"ShareLinks", testShareLinks},
 		{"SessionWriter", testSessionWriter},
 		{"Retention", testRetention},
 		{"CampaignsStore", testCampaignsStore},

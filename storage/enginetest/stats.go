@@ -310,3 +310,55 @@ func testStatsRealtimeAndPrivacy(t *testing.T, e Inspector) {
 		t.Errorf("privacy days %v to %v", r.From, r.To)
 	}
 }
+
+// FixtureGoals are goals of the fixture's site, for the goal tests here
+// and in dashboards.
+func FixtureGoals() []storage.Goal {
+	return []storage.Goal{
+		{Name: "Signup", Event: "Signup"},
+		{Name: "Pricing visit", Page: "/pricing*"},
+		{Name: "Docs", Page: "/d*s"},
+		{Name: "Home", Page: "/"},
+		{Name: "Purchase", Event: "Purchase"},
+		{Name: "Dot is not a wildcard", Page: "/pricing."},
+	}
+}
+
+func testStatsGoals(t *testing.T, e Inspector) {
+	fx := seedStats(t, e)
+	goals := func(label string, want [][2]uint64, wantBase uint64, filters ...storage.Filter) {
+		t.Helper()
+		q := fx.Query()
+		q.Filters = filters
+		rows, err := storage.Goals(ctx(t), e, q, FixtureGoals())
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if len(rows) != len(want) {
+			t.Fatalf("%s: %d rows", label, len(rows))
+		}
+		for i, r := range rows {
+			if r.Name != FixtureGoals()[i].Name || [2]uint64{r.Visitors, r.Conversions} != want[i] || r.BaseVisitors != wantBase {
+				t.Errorf("%s: goal %s: visitors %d conversions %d of %d, want %v of %d", label, r.Name, r.Visitors, r.Conversions, r.BaseVisitors, want[i], wantBase)
+			}
+		}
+	}
+	// Day D: v1 v2 v3 v7. Signup: v1. /pricing: v1 (s1) and v3. /docs:
+	// v3. "/": v1, v2, v7 (v2's engagement on / is not a pageview).
+	all := [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {3, 3}, {0, 0}, {0, 0}}
+	goals("all", all, 4)
+	// A goal filter does not change the goals' base.
+	goals("event filter", all, 4, filter("event", storage.FilterIs, "Signup"))
+	// Germany: v1 and v3.
+	goals("DE", [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}, 2, filter("country", storage.FilterIs, "DE"))
+	// Source lives on sessions: Google brought s1 (v1) and s3 (v3).
+	goals("Google", [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}, 2, filter("source", storage.FilterIs, "Google"))
+
+	r := storage.GoalRow{Visitors: 1, BaseVisitors: 4}
+	if !near(r.ConversionRate(), 25) || !near(storage.GoalRow{}.ConversionRate(), 0) {
+		t.Errorf("conversion rate %v", r.ConversionRate())
+	}
+	if _, err := storage.Goals(ctx(t), e, fx.Query(), []storage.Goal{{Name: "x"}}); err == nil {
+		t.Error("a goal with neither event nor page was counted")
+	}
+}

@@ -192,3 +192,25 @@ SETTINGS index_granularity = 8192;
 CREATE TABLE IF NOT EXISTS `analytics`.campaigns ON CLUSTER `mote` AS `analytics`.campaigns_local
 ENGINE = Distributed('mote', 'analytics', 'campaigns_local', cityHash64(site_id, campaign_id));
 
+-- ===== share_links =====
+-- share_links: read-only links to one site's dashboard. The key itself is
+-- shown once, when the link is made; only its SHA-256 is stored, so a copy
+-- of the database opens no dashboard. Revoking writes a new version of the
+-- row with revoked = 1; ReplacingMergeTree(updated) keeps the latest.
+CREATE TABLE IF NOT EXISTS `analytics`.share_links_local ON CLUSTER `mote`
+(
+    site_id String,
+    link_id String,
+    key_hash String,
+    label String,
+    created DateTime('UTC'),
+    revoked UInt8,
+    updated DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/share_links', '{replica}', updated)
+ORDER BY (site_id, link_id)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `analytics`.share_links ON CLUSTER `mote` AS `analytics`.share_links_local
+ENGINE = Distributed('mote', 'analytics', 'share_links_local', cityHash64(site_id, link_id));
+
