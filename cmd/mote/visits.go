@@ -81,10 +81,13 @@ var errNoStorage = fmt.Errorf("storage not reached yet: %w", storage.ErrUnavaila
 func (l sqlLink) db() (storage.SQL, error) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	if l.s.engine == nil {
-		return nil, errNoStorage
+	switch {
+	case l.s.engine != nil:
+		return l.s.engine, nil
+	case l.s.opened != nil: // embedded: open before serving starts
+		return l.s.opened, nil
 	}
-	return l.s.engine, nil
+	return nil, errNoStorage
 }
 
 func (l sqlLink) ExecSQL(ctx context.Context, query string) error {
