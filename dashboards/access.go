@@ -195,11 +195,16 @@ func (a *access) admin(h http.Handler) http.Handler {
 	})
 }
 
-// sameOrigin: no Origin header (not a browser, or a same-origin GET) or
-// one naming this host.
+// sameOrigin: the browser says the request comes from this origin
+// (Sec-Fetch-Site), or, from browsers without it, the Origin header names
+// this host. Pages here send no referrer, so a same-origin form post
+// carries "Origin: null"; that and no Origin at all (not a browser) pass.
 func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
+	}
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || o == "null" {
 		return true
 	}
 	_, host, ok := strings.Cut(o, "://")

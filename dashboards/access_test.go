@@ -40,7 +40,7 @@ func newAuthServer(t *testing.T) *authServer {
 	s := &authServer{site: fx.Site, apiKey: key, clock: new(atomic.Int64)}
 	s.clock.Store(fx.D.Add(3*time.Hour + 4*time.Minute).UnixNano())
 	s.cfg = Config{
-		Stats: eng, Sites: testSites(fx), Now: func() time.Time { return time.Unix(0, s.clock.Load()) },
+		Stats: eng, Sites: testSites(fx), Goals: testGoals(fx), Now: func() time.Time { return time.Unix(0, s.clock.Load()) },
 		PasswordHash: hash, APIKeyHashes: []string{keyHash}, SessionTTL: time.Hour,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "mote_up 1\n") }),
 		Campaigns: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -25,13 +25,14 @@ import (
 type api struct {
 	db    storage.SQL
 	sites map[string]mote.Site
+	goals map[string][]storage.Goal
 	order []string // site ids in configuration order
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 func newAPI(cfg Config) *api {
-	a := &api{db: cfg.Stats, sites: map[string]mote.Site{}, now: cfg.Now, log: cfg.Logger}
+	a := &api{db: cfg.Stats, sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
 	for _, s := range cfg.Sites {
 		a.sites[s.ID] = s
 		a.order = append(a.order, s.ID)
@@ -55,6 +56,8 @@ func (a *api) endpoints() map[string]http.HandlerFunc {
 		"/api/v1/stats/breakdown":  a.handleBreakdown,
 		"/api/v1/stats/realtime":   a.handleRealtime,
 		"/api/v1/suppressed":       a.handleSuppressed,
+		"/api/v1/stats/goals":      a.handleGoals,
+		"/api/v1/stats/campaigns":  a.handleCampaigns,
 	}
 }
 

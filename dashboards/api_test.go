@@ -3,6 +3,7 @@ package dashboards
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
@@ -256,4 +257,56 @@ func httptestCSV(t *testing.T, rows [][]any) [][]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestGoalsAPI(t *testing.T) {
+	base, fx := statsServer(t)
+	out := getJSON(t, base, "/api/v1/stats/goals", q("site", fx.Site, "period", "day"))
+	// enginetest.FixtureGoals over day D (4 visitors): Signup v1; /pricing*
+	// v1 and v3; /d*s v3; "/" v1, v2, v7; none for the last two.
+	want := []any{
+		map[string]any{"goal": "Signup", "event": "Signup", "visitors": 1.0, "conversions": 1.0, "conversion_rate": 25.0},
+		map[string]any{"goal": "Pricing visit", "page": "/pricing*", "visitors": 2.0, "conversions": 2.0, "conversion_rate": 50.0},
+		map[string]any{"goal": "Docs", "page": "/d*s", "visitors": 1.0, "conversions": 1.0, "conversion_rate": 25.0},
+		map[string]any{"goal": "Home", "page": "/", "visitors": 3.0, "conversions": 3.0, "conversion_rate": 75.0},
+		map[string]any{"goal": "Purchase", "event": "Purchase", "visitors": 0.0, "conversions": 0.0, "conversion_rate": 0.0},
+		map[string]any{"goal": "Dot is not a wildcard", "page": "/pricing.", "visitors": 0.0, "conversions": 0.0, "conversion_rate": 0.0},
+	}
+	if got := dig(out, "results"); !reflect.DeepEqual(got, want) {
+		t.Errorf("goals\n got %v\nwant %v", got, want)
+	}
+	// In Germany (v1, v3): Signup 1 of 2, home 1 of 2.
+	out = getJSON(t, base, "/api/v1/stats/goals", q("site", fx.Site, "period", "day", "filters", "country==DE"))
+	if r := dig(out, "results", 0, "conversion_rate"); r != 50.0 {
+		t.Errorf("Signup in DE: %v", r)
+	}
+	if r := dig(out, "results", 3, "conversion_rate"); r != 50.0 {
+		t.Errorf("home in DE: %v", r)
+	}
+	// A site without goals answers an empty list.
+	if r := dig(getJSON(t, base, "/api/v1/stats/goals", q("site", "empty")), "results"); !reflect.DeepEqual(r, []any{}) {
+		t.Errorf("no goals: %v", r)
+	}
+}
+
+func TestCampaignsAPI(t *testing.T) {
+	base, fx := statsServer(t)
+	out := getJSON(t, base, "/api/v1/stats/campaigns", q("site", fx.Site))
+	c := dig(out, "results", 0)
+	// 4 sends; opens by 1, 2 and a machine open for 3; a click by 1.
+	for k, v := range map[string]any{"campaign_id": "launch", "name": "Spring launch", "sends": 4.0, "opens": 3.0, "human_opens": 2.0,
+		"machine_opens": 1.0, "unique_opens": 3.0, "open_rate": 0.75, "clicks": 1.0, "unique_clicks": 1.0} {
+		if got := dig(c, k); got != v {
+			t.Errorf("%s: %v, want %v", k, got, v)
+		}
+	}
+	if ctor := dig(c, "click_to_open_rate").(float64); ctor < 0.333 || ctor > 0.334 {
+		t.Errorf("click to open %v", ctor)
+	}
+	if strings.Contains(fmt.Sprint(c), "key") && !strings.Contains(fmt.Sprint(c), "keys_wiped") {
+		t.Errorf("a key in the report: %v", c)
+	}
+	if r := dig(getJSON(t, base, "/api/v1/stats/campaigns", q("site", "empty")), "results"); !reflect.DeepEqual(r, []any{}) {
+		t.Errorf("a site without campaigns: %v", r)
+	}
 }

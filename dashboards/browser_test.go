@@ -3,9 +3,12 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -13,9 +16,10 @@ import (
 // module) drives it.
 const chromium = "/usr/bin/chromium"
 
-// TestBrowser runs testdata/browser.mjs in Debian's Chromium against the
-// admin listener on the seeded store, telling it the numbers the API
-// answers so that it checks the page shows exactly those. Screenshots are
+// TestBrowser runs testdata/browser.mjs in Debian's Chromium against a
+// password-protected admin listener on the seeded store, telling it the
+// password, a share link and the numbers the API answers (read with an
+// API key) so that it checks the page shows exactly those. Screenshots are
 // kept in $MOTE_ARTIFACTS/dashboard (default: a temporary directory that
 // is logged).
 func TestBrowser(t *testing.T) {
@@ -29,30 +33,62 @@ func TestBrowser(t *testing.T) {
 	if _, err := os.Stat("../tracker-js/node_modules/playwright-core/package.json"); err != nil {
 		t.Fatal("playwright-core is missing: run `make tracker-deps`")
 	}
-	base, fx := statsServer(t)
-	agg := getJSON(t, base, "/api/v1/stats/aggregate", q("site", fx.Site, "period", "day", "compare", "previous_period"))
-	de := getJSON(t, base, "/api/v1/stats/aggregate", q("site", fx.Site, "period", "day", "filters", "country==DE"))
-	pages := getJSON(t, base, "/api/v1/stats/breakdown", q("site", fx.Site, "period", "day", "property", "page", "limit", "10"))
-	priv := getJSON(t, base, "/api/v1/suppressed", q("site", fx.Site, "period", "day"))
-	rt := getJSON(t, base, "/api/v1/stats/realtime", q("site", fx.Site))
-	_, csv := get(t, base+"/api/v1/stats/breakdown?"+q("site", fx.Site, "period", "day", "compare", "previous_period",
-		"property", "country", "limit", "1000", "format", "csv").Encode())
+	srv := newAuthServer(t)
+	base, site := srv.base, srv.site
+	call := func(path string, v url.Values) string {
+		t.Helper()
+		resp, body := srv.do(t, "GET", path+"?"+v.Encode(), nil, "Authorization", "Bearer "+srv.apiKey)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		return body
+	}
+	getJSON := func(path string, v url.Values) map[string]any {
+		t.Helper()
+		var out map[string]any
+		if err := json.Unmarshal([]byte(call(path, v)), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	agg := getJSON("/api/v1/stats/aggregate", q("site", site, "period", "day", "compare", "previous_period"))
+	de := getJSON("/api/v1/stats/aggregate", q("site", site, "period", "day", "filters", "country==DE"))
+	pages := getJSON("/api/v1/stats/breakdown", q("site", site, "period", "day", "property", "page", "limit", "10"))
+	priv := getJSON("/api/v1/suppressed", q("site", site, "period", "day"))
+	rt := getJSON("/api/v1/stats/realtime", q("site", site))
+	goals := getJSON("/api/v1/stats/goals", q("site", site, "period", "day"))
+	camp := dig(getJSON("/api/v1/stats/campaigns", q("site", site)), "results", 0)
+	csv := call("/api/v1/stats/breakdown", q("site", site, "period", "day", "compare", "previous_period",
+		"property", "country", "limit", "1000", "format", "csv"))
+	// A share link, made through the admin API.
+	resp, body := srv.do(t, "POST", "/api/v1/share-links", strings.NewReader(`{"site":"`+site+`","label":"browser test"}`),
+		"Authorization", "Bearer "+srv.apiKey)
+	var link shareJSON
+	if resp.StatusCode != 201 || json.Unmarshal([]byte(body), &link) != nil {
+		t.Fatalf("share link: %d %s", resp.StatusCode, body)
+	}
 	var pageNames []string
 	for _, r := range dig(pages, "results").([]any) {
 		pageNames = append(pageNames, dig(r, "value").(string))
 	}
 	num := func(v any) string { return fmt.Sprint(v) }
+	pct := func(v any) string { return fmt.Sprint(math.Round(v.(float64)*1000)/10) + "%" }
 	expect := map[string]any{
-		"site":            fx.Site,
-		"visitors":        num(dig(agg, "results", "visitors", "value")),
-		"pageviews":       num(dig(agg, "results", "pageviews", "value")),
-		"bounce_rate":     num(dig(agg, "results", "bounce_rate", "value")) + "%",
-		"visitors_de":     num(dig(de, "results", "visitors", "value")),
-		"visitors_change": fmt.Sprintf("+%v%% (was %v)", dig(agg, "results", "visitors", "change"), dig(agg, "results", "visitors", "comparison_value")),
-		"pages":           pageNames,
-		"suppressed":      fmt.Sprintf("%v (%v%%)", priv["suppressed"], priv["suppressed_percent"]),
-		"realtime":        num(rt["visitors"]),
-		"countries_csv":   string(csv),
+		"password":           testPassword,
+		"share_path":         link.Path,
+		"signup_rate":        num(dig(goals, "results", 0, "conversion_rate")) + "%",
+		"campaign_opens":     fmt.Sprintf("%v (%v / %v)", dig(camp, "opens"), dig(camp, "human_opens"), dig(camp, "machine_opens")),
+		"campaign_open_rate": pct(dig(camp, "open_rate")),
+		"site":               site,
+		"visitors":           num(dig(agg, "results", "visitors", "value")),
+		"pageviews":          num(dig(agg, "results", "pageviews", "value")),
+		"bounce_rate":        num(dig(agg, "results", "bounce_rate", "value")) + "%",
+		"visitors_de":        num(dig(de, "results", "visitors", "value")),
+		"visitors_change":    fmt.Sprintf("+%v%% (was %v)", dig(agg, "results", "visitors", "change"), dig(agg, "results", "visitors", "comparison_value")),
+		"pages":              pageNames,
+		"suppressed":         fmt.Sprintf("%v (%v%%)", priv["suppressed"], priv["suppressed_percent"]),
+		"realtime":           num(rt["visitors"]),
+		"countries_csv":      csv,
 	}
 	enc, _ := json.Marshal(expect)
 	shots := os.Getenv("MOTE_ARTIFACTS")

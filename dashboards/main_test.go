@@ -12,6 +12,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/embedded"
 	"github.com/mote-analytics/mote/storage/enginetest"
 )
@@ -52,12 +53,46 @@ func seeded(t *testing.T) (*embedded.Engine, enginetest.StatsFixture) {
 		if store.err = store.eng.Migrate(ctx); store.err != nil {
 			return
 		}
-		store.fx, store.err = enginetest.SeedStats(ctx, store.eng)
+		if store.fx, store.err = enginetest.SeedStats(ctx, store.eng); store.err != nil {
+			return
+		}
+		store.err = seedCampaign(ctx, store.eng, store.fx)
 	})
 	if store.err != nil {
 		t.Fatal(store.err)
 	}
 	return store.eng, store.fx
+}
+
+// seedCampaign adds email campaign "launch" of the fixture's site: 4
+// sends; opens by recipients 1 and 2 and a machine open (Apple Mail
+// privacy protection) for 3; one click by 1. Web stats read no email
+// rows, so the fixture's numbers stand.
+func seedCampaign(ctx context.Context, eng *embedded.Engine, fx enginetest.StatsFixture) error {
+	c := storage.Campaign{SiteID: fx.Site, ID: "launch", Name: "Spring launch", Created: fx.D, WindowEnd: fx.D.AddDate(1, 0, 0),
+		Sends: 4, RecipientKey: make([]byte, 32), LinkKey: make([]byte, 32)}
+	c.RecipientKey[0], c.LinkKey[0] = 1, 2
+	if err := storage.NewCampaigns(eng).Create(ctx, c); err != nil {
+		return err
+	}
+	at := fx.D.Add(2 * time.Hour)
+	ev := func(kind mote.Kind, rcpt uint64, machine string, link string) mote.Event {
+		e := mote.Event{SiteID: fx.Site, TS: at, Kind: kind, CampaignID: c.ID, RecipientID: rcpt, MachineReason: machine, LinkURL: link,
+			Browser: "Safari", OS: "macOS", Country: "DE"}
+		if machine != "" {
+			e.MachineOpen = 1
+		}
+		return e
+	}
+	return eng.InsertEvents(ctx, 2, []mote.Event{
+		ev(mote.KindEmailOpen, 1, "", ""), ev(mote.KindEmailOpen, 2, "", ""), ev(mote.KindEmailOpen, 3, "apple_mpp", ""),
+		ev(mote.KindEmailClick, 1, "", "https://shop.example/launch"),
+	})
+}
+
+// testGoals are the fixture site's goals (see enginetest.FixtureGoals).
+func testGoals(fx enginetest.StatsFixture) map[string][]storage.Goal {
+	return map[string][]storage.Goal{fx.Site: enginetest.FixtureGoals()}
 }
 
 // testSites are the sites the test servers know: the fixture's and an
@@ -89,7 +124,7 @@ func startServer(t *testing.T, cfg Config) string {
 func statsServer(t *testing.T) (string, enginetest.StatsFixture) {
 	eng, fx := seeded(t)
 	now := fx.D.Add(3*time.Hour + 4*time.Minute)
-	base := startServer(t, Config{Stats: eng, Sites: testSites(fx), Now: func() time.Time { return now }})
+	base := startServer(t, Config{Stats: eng, Sites: testSites(fx), Goals: testGoals(fx), Now: func() time.Time { return now }})
 	return base, fx
 }
 

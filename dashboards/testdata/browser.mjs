@@ -1,9 +1,12 @@
 // The dashboard in Debian's Chromium, run by browser_test.go, which serves
 // the admin listener on a seeded store (BASE_URL) and passes the numbers
-// its API answers (EXPECT, JSON). This script checks that the page shows
-// those numbers, that clicking a country filters, that a comparison shows,
-// that a card's CSV downloads, and that a phone-sized screen needs no
-// sideways scrolling. Screenshots go to SCREENSHOTS.
+// its API answers (EXPECT, JSON). This script checks that the page asks
+// for the password and refuses a wrong one, that after logging in it
+// shows those numbers and the goals, that clicking a country filters,
+// that a comparison shows, that a card's CSV downloads, that the
+// campaigns page shows the campaign's report, that a phone-sized screen
+// needs no sideways scrolling, and that a share link opens its site
+// without a login. Screenshots go to SCREENSHOTS.
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { mkdirSync } from 'node:fs'
@@ -27,12 +30,19 @@ const browser = await chromium.launch({
 const problems = []
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true })
 
-async function open (viewport, query) {
+// open logs in (unless given a share link's query) and opens the
+// dashboard with query.
+async function open (viewport, query, { share = false } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true })
   const page = await context.newPage()
   page.on('pageerror', (e) => problems.push('page error: ' + e.message))
   page.on('response', (r) => { if (r.status() >= 400) problems.push(r.status() + ' ' + r.url()) })
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push('console: ' + m.text()) })
+  if (!share) {
+    await page.goto(BASE + '/login')
+    await page.fill('#password', EXPECT.password)
+    await Promise.all([page.waitForURL(BASE + '/'), page.click('button[type=submit]')])
+  }
   await page.goto(BASE + '/?' + new URLSearchParams(query))
   await page.waitForSelector('[data-metric="visitors"] .value')
   await page.waitForSelector('[data-card="country"] tbody tr')
@@ -42,6 +52,24 @@ async function open (viewport, query) {
 const card = (page, metric) => page.textContent(`[data-metric="${metric}"] .value`)
 
 try {
+  // Without a session the page asks for the password; a wrong one is refused.
+  {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message))
+    let refused = 0 // the dashboard's first API call, then the wrong password
+    page.on('response', (r) => { if (r.status() === 401) refused++ })
+    await page.goto(BASE + '/?site=' + EXPECT.site)
+    await page.waitForSelector('form.login #password')
+    await page.fill('#password', 'not the password')
+    await page.click('button[type=submit]')
+    await page.waitForSelector('#login-error')
+    assert.equal(await page.textContent('#login-error'), 'Wrong password.')
+    assert.equal(refused, 2, 'the API and the wrong password answered 401')
+    await shot(page, 'login-refused')
+    await context.close()
+  }
+
   // Desktop: the numbers the API gave.
   let { context, page } = await open({ width: 1280, height: 900 }, { site: EXPECT.site, period: 'day' })
   assert.equal(await card(page, 'visitors'), EXPECT.visitors)
@@ -53,7 +81,19 @@ try {
   assert.equal(await page.textContent('#suppressed-total'), EXPECT.suppressed)
   assert.equal(await page.textContent('#realtime-count'), EXPECT.realtime)
   assert.ok(await page.$('#chart canvas'), 'the chart draws')
+  assert.equal(await page.textContent('[data-goal="Signup"] .rate'), EXPECT.signup_rate)
   await shot(page, 'desktop')
+
+  // The campaigns page.
+  await page.click('#tab-campaigns')
+  await page.waitForSelector('[data-campaign="launch"]')
+  assert.ok(await page.isHidden('#web'), 'web stats hidden on the campaigns page')
+  assert.equal(await page.textContent('[data-campaign="launch"] .opens'), EXPECT.campaign_opens)
+  assert.equal(await page.textContent('[data-campaign="launch"] .open-rate'), EXPECT.campaign_open_rate)
+  assert.match(page.url(), /view=campaigns/)
+  await shot(page, 'campaigns')
+  await page.click('#tab-web')
+  await page.waitForSelector('#web:not([hidden]) [data-metric="visitors"] .value')
 
   // Click-to-filter: the country card's DE row.
   await page.click('[data-card="country"] tbody tr:has-text("DE")')
@@ -88,6 +128,15 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
   assert.ok(overflow <= 0, `phone layout scrolls sideways by ${overflow}px`)
   await shot(page, 'phone')
+  await context.close()
+
+  // A share link opens its site's dashboard without logging in, read-only.
+  ;({ context, page } = await open({ width: 1280, height: 900 }, { ...Object.fromEntries(new URLSearchParams(EXPECT.share_path.slice(2))), period: 'day' }, { share: true }))
+  assert.equal(await card(page, 'visitors'), EXPECT.visitors)
+  assert.ok(await page.isDisabled('#site'), 'a share link cannot switch sites')
+  assert.ok(await page.isHidden('#logout'), 'no logout for a share link')
+  assert.equal(await page.$$eval('#site option', (os) => os.length), 1)
+  await shot(page, 'shared')
   await context.close()
 
   assert.deepEqual(problems, [], 'no page errors')

@@ -90,15 +90,28 @@ async function init () {
     if ($('compare').value) state.set('compare', $('compare').value); else state.delete('compare')
     pushState()
   }
+  for (const tab of document.querySelectorAll('.tabs a')) {
+    tab.onclick = (ev) => {
+      ev.preventDefault()
+      if (tab.dataset.view === 'web') state.delete('view'); else state.set('view', tab.dataset.view)
+      pushState()
+    }
+  }
+  $('logout').hidden = !!state.get('auth') // a share link has no session
   load()
   setInterval(realtime, 30000)
 }
 
 async function load () {
   $('error').hidden = true
+  const view = state.get('view') === 'campaigns' ? 'campaigns' : 'web'
+  $('web').hidden = view !== 'web'
+  $('campaigns').hidden = view !== 'campaigns'
+  for (const tab of document.querySelectorAll('.tabs a')) tab.classList.toggle('active', tab.dataset.view === view)
   try {
+    if (view === 'campaigns') { await Promise.all([campaigns(), realtime()]); return }
     renderFilters()
-    await Promise.all([cards(), chart(), breakdowns(), privacy(), realtime()])
+    await Promise.all([cards(), chart(), goals(), breakdowns(), privacy(), realtime()])
   } catch (e) {
     if (e.message !== 'login required') { $('error').textContent = e.message; $('error').hidden = false }
   }
@@ -178,6 +191,52 @@ async function breakdowns () {
       el('a', { class: 'csv', download: '', href: api('/api/v1/stats/breakdown', { property: dim, limit: 1000, format: 'csv' }) }, 'CSV')),
     el('table', {}, el('thead', {}, el('tr', {}, el('td', {}, ''), ...cols.map((c) => el('td', { class: 'num' }, c.replace(/_/g, ' '))))), rows))
   }))
+}
+
+async function goals () {
+  const body = await getJSON(api('/api/v1/stats/goals'))
+  $('goals-csv').href = api('/api/v1/stats/goals', { format: 'csv' })
+  $('goals').hidden = body.results.length === 0 // no goals configured
+  const rows = $('goal-rows')
+  rows.replaceChildren()
+  for (const g of body.results) {
+    const tr = el('tr', { 'data-goal': g.goal, title: g.event ? 'event ' + g.event : 'page ' + g.page },
+      el('td', {}, g.goal), el('td', { class: 'num' }, fmtInt(g.visitors)), el('td', { class: 'num' }, fmtInt(g.conversions)),
+      el('td', { class: 'num rate' }, g.conversion_rate + '%'))
+    if (g.event) {
+      tr.classList.add('row')
+      tr.addEventListener('click', () => { state.append('filters', 'event==' + g.event); pushState() })
+    }
+    rows.append(tr)
+  }
+}
+
+function pct (f) { return Math.round(f * 1000) / 10 + '%' }
+
+async function campaigns () {
+  const body = await getJSON(api('/api/v1/stats/campaigns'))
+  $('campaigns-csv').href = api('/api/v1/stats/campaigns', { format: 'csv' })
+  const rows = $('campaign-rows')
+  rows.replaceChildren()
+  const links = $('campaign-links')
+  links.replaceChildren()
+  for (const c of body.results) {
+    rows.append(el('tr', { 'data-campaign': c.campaign_id },
+      el('td', {}, c.name || c.campaign_id),
+      el('td', { class: 'num' }, fmtInt(c.sends)),
+      el('td', { class: 'num opens' }, fmtInt(c.opens) + ' (' + fmtInt(c.human_opens) + ' / ' + fmtInt(c.machine_opens) + ')'),
+      el('td', { class: 'num' }, fmtInt(c.unique_opens)),
+      el('td', { class: 'num open-rate' }, pct(c.open_rate)),
+      el('td', { class: 'num' }, pct(c.human_open_rate)),
+      el('td', { class: 'num clicks' }, fmtInt(c.clicks) + ' (' + fmtInt(c.unique_clicks) + ' unique)'),
+      el('td', { class: 'num' }, pct(c.click_to_open_rate))))
+    if (c.top_links && c.top_links.length) {
+      const t = el('tbody')
+      for (const l of c.top_links) t.append(el('tr', {}, el('td', {}, l.url), el('td', { class: 'num' }, fmtInt(l.clicks))))
+      links.append(el('h3', {}, 'Links of ' + (c.name || c.campaign_id)), el('table', {}, t))
+    }
+  }
+  if (!body.results.length) rows.append(el('tr', {}, el('td', { class: 'note' }, 'No campaigns for this site')))
 }
 
 async function privacy () {

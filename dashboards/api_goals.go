@@ -1,0 +1,91 @@
+package dashboards
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// handleGoals answers the site's configured goals over the period: for
+// each, the visitors who converted, the conversions (events or
+// pageviews) and the conversion rate against the period's visitors.
+// Filters apply, except goal filters (event, prop:KEY).
+func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) {
+	req, err := a.parse(r, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rows, err := storage.Goals(r.Context(), a.db, req.query(req.period), a.goals[req.site.ID])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rate := func(g storage.GoalRow) float64 { return math.Round(g.ConversionRate()*100) / 100 }
+	if req.csv {
+		var out [][]any
+		for _, g := range rows {
+			out = append(out, []any{g.Name, g.Event, g.Page, g.Visitors, g.Conversions, rate(g)})
+		}
+		writeCSV(w, "goals", []string{"goal", "event", "page", "visitors", "conversions", "conversion_rate"}, out)
+		return
+	}
+	results := make([]map[string]any, 0, len(rows))
+	for _, g := range rows {
+		o := map[string]any{"goal": g.Name, "visitors": g.Visitors, "conversions": g.Conversions, "conversion_rate": rate(g)}
+		if g.Event != "" {
+			o["event"] = g.Event
+		} else {
+			o["page"] = g.Page
+		}
+		results = append(results, o)
+	}
+	writeJSON(w, map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "results": results})
+}
+
+// maxCampaignReports bounds /api/v1/stats/campaigns: each report is a
+// handful of queries.
+const maxCampaignReports = 50
+
+// handleCampaigns answers the reports of the site's email campaigns,
+// newest first (the campaigns page of the dashboard). The campaigns API
+// (create, links) stays with the admin; this read-only view is also open
+// to the site's share links.
+func (a *api) handleCampaigns(w http.ResponseWriter, r *http.Request) {
+	site, _, err := a.site(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	store := storage.NewCampaigns(a.db)
+	all, err := store.List(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reports := []*storage.CampaignReport{}
+	for i := len(all) - 1; i >= 0 && len(reports) < maxCampaignReports; i-- {
+		if all[i].SiteID != site.ID {
+			continue
+		}
+		rep, err := store.Report(r.Context(), all[i])
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		reports = append(reports, rep)
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		var out [][]any
+		for _, c := range reports {
+			out = append(out, []any{c.ID, c.Name, c.Sends, c.WindowEnd.Format(time.RFC3339), c.Opens, c.HumanOpens, c.MachineOpens,
+				c.UniqueOpens, c.OpenRate, c.Clicks, c.UniqueClicks, c.ClickToOpenRate})
+		}
+		writeCSV(w, "campaigns", []string{"campaign_id", "name", "sends", "window_end", "opens", "human_opens", "machine_opens",
+			"unique_opens", "open_rate", "clicks", "unique_clicks", "click_to_open_rate"}, out)
+		return
+	}
+	writeJSON(w, map[string]any{"site": site.ID, "results": reports})
+}
