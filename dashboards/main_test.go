@@ -68,7 +68,10 @@ func seeded(t *testing.T) (*embedded.Engine, enginetest.StatsFixture) {
 // sends; opens by recipients 1 and 2 and a machine open (Apple Mail
 // privacy protection) for 3; one click by 1. Web stats read no email
 // rows, so the fixture's numbers stand.
-func seedCampaign(ctx context.Context, eng *embedded.Engine, fx enginetest.StatsFixture) error {
+func seedCampaign(ctx context.Context, eng interface {
+	storage.Engine
+	storage.SQL
+}, fx enginetest.StatsFixture) error {
 	c := storage.Campaign{SiteID: fx.Site, ID: "launch", Name: "Spring launch", Created: fx.D, WindowEnd: fx.D.AddDate(1, 0, 0),
 		Sends: 4, RecipientKey: make([]byte, 32), LinkKey: make([]byte, 32)}
 	c.RecipientKey[0], c.LinkKey[0] = 1, 2
