@@ -39,6 +39,7 @@ func main() {
 	rows := flag.Int("rows", 10_000_000, "events in the data set")
 	dsn := flag.String("dsn", "", "ClickHouse server DSN; empty: the embedded engine")
 	dir := flag.String("dir", "bench/results/chdb", "embedded data directory")
+	database := flag.String("database", "mote", "embedded database (mote: what `mote serve` on -dir reads)")
 	lib := flag.String("lib", os.Getenv("MOTE_CHDB_LIB"), "libchdb.so (default: the cache `make chdb` fills)")
 	runs := flag.Int("runs", 5, "runs of each query")
 	flag.Parse()
@@ -49,7 +50,7 @@ func main() {
 	if *dsn != "" {
 		eng, err = clickhouse.Open(ctx, clickhouse.Config{DSN: *dsn, ReadTimeout: 10 * time.Minute})
 	} else {
-		eng, err = embedded.Open(ctx, embedded.Config{LibPath: *lib, DataDir: *dir, Database: "bench"})
+		eng, err = embedded.Open(ctx, embedded.Config{LibPath: *lib, DataDir: *dir, Database: *database})
 	}
 	if err != nil {
 		log.Fatal(err)
