@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mote-analytics/mote/storage/enginetest"
 )
 
 const testPassword = "correct horse battery staple"
@@ -24,6 +26,7 @@ type authServer struct {
 	apiKey string
 	clock  *atomic.Int64 // Unix nanoseconds
 	cfg    Config
+	fx     enginetest.StatsFixture
 }
 
 func newAuthServer(t *testing.T) *authServer {
@@ -37,7 +40,7 @@ func newAuthServer(t *testing.T) *authServer {
 		t.Fatal(err)
 	}
 	key, keyHash := NewAPIKey()
-	s := &authServer{site: fx.Site, apiKey: key, clock: new(atomic.Int64)}
+	s := &authServer{site: fx.Site, apiKey: key, clock: new(atomic.Int64), fx: fx}
 	s.clock.Store(fx.D.Add(3*time.Hour + 4*time.Minute).UnixNano())
 	s.cfg = Config{
 		Stats: eng, Sites: testSites(fx), Goals: testGoals(fx), Now: func() time.Time { return time.Unix(0, s.clock.Load()) },

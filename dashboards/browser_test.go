@@ -75,6 +75,8 @@ func TestBrowser(t *testing.T) {
 	pct := func(v any) string { return fmt.Sprint(math.Round(v.(float64)*1000)/10) + "%" }
 	expect := map[string]any{
 		"password":           testPassword,
+		"timezone":           srv.cfg.Sites[0].Timezone,
+		"day_start":          srv.fx.DayFrom(0).Unix(),
 		"share_path":         link.Path,
 		"signup_rate":        num(dig(goals, "results", 0, "conversion_rate")) + "%",
 		"campaign_opens":     fmt.Sprintf("%v (%v / %v)", dig(camp, "opens"), dig(camp, "human_opens"), dig(camp, "machine_opens")),

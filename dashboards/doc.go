@@ -3,6 +3,9 @@
 // listener that browsers write to. It binds to localhost unless configured
 // otherwise, because what it serves is for the operator, not the public.
 //
-// Today it serves Prometheus /metrics and /healthz; the stats API, the web
-// dashboard, share links and CSV export join it here.
+// It serves the stats API (api*.go, documented in openapi.yaml), the web
+// dashboard (ui/, embedded), the login, API keys and share links
+// (access.go, login.go, share.go), the campaigns API that cmd mounts, and
+// Prometheus /metrics and /healthz, which stay open. grafana/ holds
+// Grafana dashboards for the same tables.
 package dashboards

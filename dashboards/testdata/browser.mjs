@@ -32,8 +32,8 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + '.p
 
 // open logs in (unless given a share link's query) and opens the
 // dashboard with query.
-async function open (viewport, query, { share = false } = {}) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true })
+async function open (viewport, query, { share = false, timezoneId } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, timezoneId })
   const page = await context.newPage()
   page.on('pageerror', (e) => problems.push('page error: ' + e.message))
   page.on('response', (r) => { if (r.status() >= 400) problems.push(r.status() + ' ' + r.url()) })
@@ -71,7 +71,8 @@ try {
   }
 
   // Desktop: the numbers the API gave.
-  let { context, page } = await open({ width: 1280, height: 900 }, { site: EXPECT.site, period: 'day' })
+  // The browser is in New York; the site's day is Tokyo's.
+  let { context, page } = await open({ width: 1280, height: 900 }, { site: EXPECT.site, period: 'day' }, { timezoneId: 'America/New_York' })
   assert.equal(await card(page, 'visitors'), EXPECT.visitors)
   assert.equal(await card(page, 'pageviews'), EXPECT.pageviews)
   assert.equal(await card(page, 'bounce_rate'), EXPECT.bounce_rate)
@@ -81,6 +82,15 @@ try {
   assert.equal(await page.textContent('#suppressed-total'), EXPECT.suppressed)
   assert.equal(await page.textContent('#realtime-count'), EXPECT.realtime)
   assert.ok(await page.$('#chart canvas'), 'the chart draws')
+  // The chart's hours are the site's: its first bucket starts at Tokyo
+  // midnight, and hovering bucket 10 labels it 10:00am.
+  assert.equal(await page.getAttribute('#chart', 'data-zone'), EXPECT.timezone)
+  assert.equal(await page.evaluate(() => plot.data[0][0]), EXPECT.day_start)
+  const label = await page.evaluate(() => {
+    plot.setCursor({ left: plot.valToPos(plot.data[0][10], 'x'), top: 10 })
+    return document.querySelector('#chart .u-legend .u-series:first-child .u-value').textContent
+  })
+  assert.match(label, /10:00\s?am/i, 'bucket 10 is labelled in the site zone: ' + label)
   assert.equal(await page.textContent('[data-goal="Signup"] .rate'), EXPECT.signup_rate)
   await shot(page, 'desktop')
 

@@ -77,6 +77,7 @@ function showLogin () {
 
 async function init () {
   const { sites } = await getJSON(api('/api/v1/sites'))
+  for (const s of sites) zones[s.id] = s.timezone
   const sel = $('site')
   for (const s of sites) sel.append(el('option', { value: s.id }, s.id))
   if (!state.get('site') && sites.length) state.set('site', sites[0].id)
@@ -154,11 +155,19 @@ async function cards () {
   }
 }
 
+// zones are the sites' time zones: the chart's axis shows the site's
+// hours and days, not the browser's.
+const zones = {}
 let plot
 async function chart () {
   const body = await getJSON(api('/api/v1/stats/timeseries', { metrics: 'visitors' }))
   $('chart-csv').href = api('/api/v1/stats/timeseries', { format: 'csv' })
-  const xs = body.results.map((p) => Date.parse(p.date.length === 10 ? p.date + 'T00:00:00' : p.date) / 1000)
+  // Hour buckets carry their offset (an instant, shown in the site's
+  // zone); day, week and month buckets are dates, drawn as UTC midnights
+  // and labelled in UTC so that the date is the site's date.
+  const daily = body.results.length > 0 && body.results[0].date.length === 10
+  const zone = daily ? 'UTC' : (zones[state.get('site')] || 'UTC')
+  const xs = body.results.map((p) => Date.parse(daily ? p.date + 'T00:00:00Z' : p.date) / 1000)
   const data = [xs, body.results.map((p) => p.visitors)]
   const series = [{}, { label: 'Visitors', stroke: '#4f46e5', width: 2, fill: 'rgba(79,70,229,0.08)' }]
   if (body.comparison) {
@@ -167,7 +176,12 @@ async function chart () {
   }
   const box = $('chart')
   if (plot) plot.destroy()
-  plot = new uPlot({ width: box.clientWidth || 600, height: 240, series, scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } } }, data, box)
+  plot = new uPlot({
+    width: box.clientWidth || 600, height: 240, series,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone),
+    scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+  }, data, box)
+  box.dataset.zone = zone
 }
 
 async function breakdowns () {
