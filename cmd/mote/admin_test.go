@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,39 @@ func TestServeAdminAuth(t *testing.T) {
 	open := startServe(t, testConfig(t, srv.DSN(srv.NewDatabase(t)), t.TempDir()))
 	if !strings.Contains(open.logs.String(), "admin listener has no password") {
 		t.Errorf("no warning in the log:\n%s", open.logs.String())
+	}
+}
+
+// TestShareCLI: mote share create prints a link once, list shows it
+// without its key, revoke marks it revoked.
+func TestShareCLI(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	config := testConfig(t, srv.DSN(srv.NewDatabase(t)), t.TempDir())
+	mote := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(t.Context(), append([]string{"share"}, args...), func(string) string { return "" }, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, stderr := mote("create", "-config", config, "--site", "nope"); code != 2 || !strings.Contains(stderr, "not a configured site") {
+		t.Errorf("unknown site: %d %s", code, stderr)
+	}
+	code, out, stderr := mote("create", "-config", config, "--site", "shop", "--label", "wall")
+	key := regexp.MustCompile(`auth=([A-Za-z0-9_-]{43})`).FindStringSubmatch(out)
+	id := regexp.MustCompile(`share link (\S+) for site shop`).FindStringSubmatch(out)
+	if code != 0 || key == nil || id == nil {
+		t.Fatalf("create: %d %q %s", code, out, stderr)
+	}
+	code, out, _ = mote("list", "-config", config)
+	if code != 0 || !strings.Contains(out, id[1]) || !strings.Contains(out, "active") || strings.Contains(out, key[1]) {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	if code, out, _ = mote("revoke", "-config", config, id[1]); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %d %q", code, out)
+	}
+	if _, out, _ = mote("list", "-config", config, "--site", "shop"); !strings.Contains(out, "revoked") {
+		t.Errorf("list after revoke: %q", out)
+	}
+	if code, _, _ = mote("revoke", "-config", config, "no-such"); code != 1 {
+		t.Errorf("revoke unknown: %d", code)
 	}
 }
