@@ -51,6 +51,13 @@ type Config struct {
 	// Memory table on the server this engine reaches first: list the same
 	// host first in every collector's DSN.
 	Cluster string
+	// DirectShardWrites, in cluster mode, makes InsertEvents route each
+	// event to its shard itself (murmurHash3_64(visitor_id) over the shard
+	// weights, as the Distributed table would) and insert it into the
+	// shard's events_local table, instead of sending the batch through the
+	// Distributed table. The layout is read from system.clusters at Open.
+	// See direct.go.
+	DirectShardWrites bool
 
 	// Logger receives migration progress; nil discards it.
 	Logger *slog.Logger

@@ -31,6 +31,7 @@ type Engine struct {
 	insertMu  sync.Mutex
 	cols      eventColumns // reused by InsertEvents
 	insertSQL string
+	direct    *direct // per-shard pools with Config.DirectShardWrites, else nil
 }
 
 var _ storage.Engine = (*Engine)(nil)
@@ -44,6 +45,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if !validIdentifier(db) {
 		return nil, fmt.Errorf("open clickhouse: database name %q: want letters, digits and underscores", db)
+	}
+	if cfg.DirectShardWrites && cfg.Cluster == "" {
+		return nil, errors.New("open clickhouse: direct shard writes need a cluster")
 	}
 	addr := opt.Addr
 	raw, err := serverVersion(ctx, opt)
@@ -64,7 +68,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var d *direct
+	if cfg.DirectShardWrites {
+		if d, err = openDirect(ctx, cfg, conn, db); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("open clickhouse %v: %w", addr, err)
+		}
+		log.Info("direct shard writes", "cluster", cfg.Cluster, "layout", d.layout())
+	}
 	return &Engine{
+		direct:    d,
 		cfg:       cfg,
 		db:        db,
 		conn:      conn,
@@ -110,6 +123,12 @@ func (e *Engine) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (e *Engine) Close() error {
+	if e.direct != nil {
+		if err := e.direct.close(); err != nil {
+			_ = e.conn.Close()
+			return fmt.Errorf("close clickhouse: %w", err)
+		}
+	}
 	if err := e.conn.Close(); err != nil {
 		return fmt.Errorf("close clickhouse: %w", err)
 	}
@@ -118,8 +137,13 @@ func (e *Engine) Close() error {
 
 // BatchRows counts the events stored under batchID. On servers with
 // Features.BatchIndex a minmax index on batch_id keeps this cheap; on older
-// ones it scans the batch_id column.
+// ones it scans the batch_id column. With direct shard writes it first
+// completes the batch if parts of it failed, then counts on each shard
+// (see direct.go).
 func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) {
+	if e.direct != nil {
+		return e.batchRowsDirect(ctx, batchID)
+	}
 	var n uint64
 	q := fmt.Sprintf("SELECT count() FROM events WHERE batch_id = %d", batchID)
 	if err := e.conn.QueryRow(ctx, q).Scan(&n); err != nil {

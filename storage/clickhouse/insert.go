@@ -27,6 +27,9 @@ func (e *Engine) InsertEvents(ctx context.Context, batchID uint64, events []mote
 	}
 	e.insertMu.Lock()
 	defer e.insertMu.Unlock()
+	if e.direct != nil {
+		return e.insertDirect(ctx, batchID, events)
+	}
 	if err := e.cols.fill(events, batchID); err != nil {
 		return fmt.Errorf("insert batch %d: %w", batchID, err)
 	}
@@ -82,49 +85,72 @@ type eventColumns struct {
 func (c *eventColumns) fill(events []mote.Event, batchID uint64) error {
 	c.reset()
 	for i := range events {
-		ev := &events[i]
-		if !ev.Kind.Valid() {
-			return fmt.Errorf("event %d: invalid kind %d", i, ev.Kind)
+		if err := c.add(i, &events[i], batchID); err != nil {
+			return err
 		}
-		if len(ev.PropKeys) != len(ev.PropValues) {
-			return fmt.Errorf("event %d: %d prop keys but %d values", i, len(ev.PropKeys), len(ev.PropValues))
-		}
-		c.siteID = append(c.siteID, ev.SiteID)
-		c.ts = append(c.ts, ev.TS)
-		c.kind = append(c.kind, int8(ev.Kind))
-		c.name = append(c.name, ev.Name)
-		c.hostname = append(c.hostname, ev.Hostname)
-		c.pathname = append(c.pathname, ev.Pathname)
-		c.referrerHost = append(c.referrerHost, ev.ReferrerHost)
-		c.referrerSource = append(c.referrerSource, ev.ReferrerSource)
-		c.channel = append(c.channel, ev.Channel)
-		c.utmSource = append(c.utmSource, ev.UTMSource)
-		c.utmMedium = append(c.utmMedium, ev.UTMMedium)
-		c.utmCampaign = append(c.utmCampaign, ev.UTMCampaign)
-		c.utmTerm = append(c.utmTerm, ev.UTMTerm)
-		c.utmContent = append(c.utmContent, ev.UTMContent)
-		c.country = append(c.country, ev.Country)
-		c.region = append(c.region, ev.Region)
-		c.city = append(c.city, ev.City)
-		c.browser = append(c.browser, ev.Browser)
-		c.browserVersion = append(c.browserVersion, ev.BrowserVersion)
-		c.os = append(c.os, ev.OS)
-		c.osVersion = append(c.osVersion, ev.OSVersion)
-		c.device = append(c.device, ev.Device)
-		c.screen = append(c.screen, ev.Screen)
-		c.visitorID = append(c.visitorID, ev.VisitorID)
-		c.sessionID = append(c.sessionID, ev.SessionID)
-		c.engagementMS = append(c.engagementMS, ev.EngagementMS)
-		c.scrollDepth = append(c.scrollDepth, ev.ScrollDepth)
-		c.propKeys = append(c.propKeys, nonNil(ev.PropKeys))
-		c.propValues = append(c.propValues, nonNil(ev.PropValues))
-		c.campaignID = append(c.campaignID, ev.CampaignID)
-		c.recipientID = append(c.recipientID, ev.RecipientID)
-		c.machineOpen = append(c.machineOpen, ev.MachineOpen)
-		c.machineReason = append(c.machineReason, ev.MachineReason)
-		c.linkURL = append(c.linkURL, ev.LinkURL)
-		c.batchID = append(c.batchID, batchID)
 	}
+	return nil
+}
+
+// fillShard resets the columns and appends the events that route sends
+// to shard (route[i] is event i's shard).
+func (c *eventColumns) fillShard(events []mote.Event, batchID uint64, route []int, shard int) error {
+	c.reset()
+	for i := range events {
+		if route[i] != shard {
+			continue
+		}
+		if err := c.add(i, &events[i], batchID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// add appends event i of a batch, after checking what the server could not
+// store faithfully.
+func (c *eventColumns) add(i int, ev *mote.Event, batchID uint64) error {
+	if !ev.Kind.Valid() {
+		return fmt.Errorf("event %d: invalid kind %d", i, ev.Kind)
+	}
+	if len(ev.PropKeys) != len(ev.PropValues) {
+		return fmt.Errorf("event %d: %d prop keys but %d values", i, len(ev.PropKeys), len(ev.PropValues))
+	}
+	c.siteID = append(c.siteID, ev.SiteID)
+	c.ts = append(c.ts, ev.TS)
+	c.kind = append(c.kind, int8(ev.Kind))
+	c.name = append(c.name, ev.Name)
+	c.hostname = append(c.hostname, ev.Hostname)
+	c.pathname = append(c.pathname, ev.Pathname)
+	c.referrerHost = append(c.referrerHost, ev.ReferrerHost)
+	c.referrerSource = append(c.referrerSource, ev.ReferrerSource)
+	c.channel = append(c.channel, ev.Channel)
+	c.utmSource = append(c.utmSource, ev.UTMSource)
+	c.utmMedium = append(c.utmMedium, ev.UTMMedium)
+	c.utmCampaign = append(c.utmCampaign, ev.UTMCampaign)
+	c.utmTerm = append(c.utmTerm, ev.UTMTerm)
+	c.utmContent = append(c.utmContent, ev.UTMContent)
+	c.country = append(c.country, ev.Country)
+	c.region = append(c.region, ev.Region)
+	c.city = append(c.city, ev.City)
+	c.browser = append(c.browser, ev.Browser)
+	c.browserVersion = append(c.browserVersion, ev.BrowserVersion)
+	c.os = append(c.os, ev.OS)
+	c.osVersion = append(c.osVersion, ev.OSVersion)
+	c.device = append(c.device, ev.Device)
+	c.screen = append(c.screen, ev.Screen)
+	c.visitorID = append(c.visitorID, ev.VisitorID)
+	c.sessionID = append(c.sessionID, ev.SessionID)
+	c.engagementMS = append(c.engagementMS, ev.EngagementMS)
+	c.scrollDepth = append(c.scrollDepth, ev.ScrollDepth)
+	c.propKeys = append(c.propKeys, nonNil(ev.PropKeys))
+	c.propValues = append(c.propValues, nonNil(ev.PropValues))
+	c.campaignID = append(c.campaignID, ev.CampaignID)
+	c.recipientID = append(c.recipientID, ev.RecipientID)
+	c.machineOpen = append(c.machineOpen, ev.MachineOpen)
+	c.machineReason = append(c.machineReason, ev.MachineReason)
+	c.linkURL = append(c.linkURL, ev.LinkURL)
+	c.batchID = append(c.batchID, batchID)
 	return nil
 }
 

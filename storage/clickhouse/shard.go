@@ -20,12 +20,47 @@ func murmurHash3_64(v uint64) uint64 {
 
 // shardOf is the 0-based index, in remote_servers order, of the shard that
 // a Distributed table with sharding key murmurHash3_64(visitor_id) sends a
-// row to when every shard has weight 1 (ClickHouse takes the key modulo the
-// total weight). A collector that writes to shards directly must agree
-// with it, or a visitor's rows would split across shards.
+// row to when every shard has weight 1. A collector that writes to shards
+// directly must agree with it, or a visitor's rows would split across
+// shards.
 func shardOf(visitorID uint64, shards int) int {
 	if shards <= 1 {
 		return 0
 	}
 	return int(murmurHash3_64(visitorID) % uint64(shards))
+}
+
+// shardRanges routes by shard weight the way a Distributed table does.
+// ClickHouse lays the shards' weights end to end in remote_servers order
+// (Cluster's slot_to_shard: weight w adds w slots for that shard, weight 0
+// none) and sends a row to the shard owning slot key % total weight.
+// shardRanges[i] is the end (exclusive) of shard i's slots, so the ranges
+// need no table as large as the total weight.
+type shardRanges []uint64
+
+// newShardRanges returns the ranges of shards with these weights, or nil
+// when the total weight is zero (ClickHouse refuses to insert then too).
+func newShardRanges(weights []uint64) shardRanges {
+	r := make(shardRanges, len(weights))
+	var sum uint64
+	for i, w := range weights {
+		sum += w
+		r[i] = sum
+	}
+	if sum == 0 {
+		return nil
+	}
+	return r
+}
+
+// shard is the 0-based index of the shard that gets visitorID's rows.
+func (r shardRanges) shard(visitorID uint64) int {
+	slot := murmurHash3_64(visitorID) % r[len(r)-1]
+	// Few shards: a linear scan beats a binary search.
+	for i, end := range r {
+		if slot < end {
+			return i
+		}
+	}
+	return len(r) - 1 // unreachable: slot < total
 }
