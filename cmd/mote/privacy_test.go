@@ -124,7 +124,7 @@ func dumpTable(t *testing.T, httpAddr, db, table string) string {
 }
 
 // privacyTables are dumped in this order by haystacks.
-var privacyTables = []string{"events", "sessions", "suppressed", "salts", "campaigns", "schema_migrations"}
+var privacyTables = []string{"events", "sessions", "suppressed", "salts", "campaigns", "schema_migrations", "share_links"}
 
 // haystacks is everything a privacy test searches after serve stopped:
 // each table of privacyTables (dumped as text), then each spool file, then

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage/enginetest"
 	"github.com/mote-analytics/mote/storage"
 )
 
@@ -167,7 +168,8 @@ func queryUint(t testing.TB, e *Engine, q string) uint64 {
 	return n
 }
 
-var wantTables = []string{"campaigns", "events", "salts", "schema_migrations", "sessions", "suppressed"}
+// wantTables is every table the migrations create.
+var wantTables = enginetest.Tables
 
 func tables(t testing.TB, e *Engine) []string {
 	t.Helper()

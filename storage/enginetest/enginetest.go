@@ -96,7 +96,7 @@ func queryUint(t *testing.T, e Inspector, q string) uint64 {
 }
 
 // Tables is every table the migrations create.
-var Tables = []string{"campaigns", "events", "salts", "schema_migrations", "sessions", "suppressed"}
+var Tables = []string{"campaigns", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
 
 func testMigrateTwice(t *testing.T, e Inspector) {
 	all, err := storage.Schema{Server: e.ServerVersion()}.Migrations()
