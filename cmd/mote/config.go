@@ -54,6 +54,9 @@ type Config struct {
 		ClickHouse struct {
 			DSN     string `yaml:"dsn"`
 			Cluster string `yaml:"cluster"`
+			// DirectShardWrites routes each event to its shard in the
+			// collector instead of through the Distributed table.
+			DirectShardWrites bool `yaml:"direct_shard_writes"`
 		} `yaml:"clickhouse"`
 	} `yaml:"storage"`
 	GeoIP struct {
@@ -173,6 +176,14 @@ var settings = []setting{
 	{"storage.embedded.lib", "MOTE_CHDB_LIB", "chdb-lib", "path of libchdb.so (default: the cache `make chdb` fills)", stringSetter(func(c *Config) *string { return &c.Storage.Embedded.Lib })},
 	{"storage.clickhouse.dsn", "MOTE_CLICKHOUSE_DSN", "clickhouse-dsn", "ClickHouse DSN, clickhouse://host:9000/db", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.DSN })},
 	{"storage.clickhouse.cluster", "MOTE_CLICKHOUSE_CLUSTER", "clickhouse-cluster", "ClickHouse cluster name (remote_servers): ON CLUSTER migrations, Replicated + Distributed tables", stringSetter(func(c *Config) *string { return &c.Storage.ClickHouse.Cluster })},
+	{"storage.clickhouse.direct_shard_writes", "MOTE_CLICKHOUSE_DIRECT_SHARD_WRITES", "clickhouse-direct-shard-writes", "in cluster mode, insert each event into its shard's events_local table instead of through the Distributed table", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("not true or false")
+		}
+		c.Storage.ClickHouse.DirectShardWrites = b
+		return nil
+	}},
 	{"geoip.path", "MOTE_GEOIP_DB", "geoip-db", "GeoLite2/GeoIP2 City database (default: the cache `make geoip` fills)", stringSetter(func(c *Config) *string { return &c.GeoIP.Path })},
 	{"spool.dir", "MOTE_SPOOL_DIR", "spool-dir", "write-ahead spool directory", stringSetter(func(c *Config) *string { return &c.Spool.Dir })},
 	{"spool.max_bytes", "MOTE_SPOOL_MAX_BYTES", "spool-max-bytes", "cap on unsent spool bytes; past it hits get 503", intSetter(func(c *Config) *int64 { return &c.Spool.MaxBytes })},
@@ -314,6 +325,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.Storage.ClickHouse.DSN, "clickhouse://") {
 		return bad("storage.clickhouse.dsn", "must start with clickhouse://")
+	}
+	if c.Storage.ClickHouse.DirectShardWrites && c.Storage.ClickHouse.Cluster == "" {
+		return bad("storage.clickhouse.direct_shard_writes", "needs storage.clickhouse.cluster")
 	}
 	// Addresses are truncated before the geo lookup; a longer prefix than
 	// the defaults would come close to identifying a household.

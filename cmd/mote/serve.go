@@ -249,7 +249,7 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (engine, err
 			Logger:  log,
 		})
 	}
-	return clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN, Cluster: cfg.Storage.ClickHouse.Cluster, Logger: log})
+	return clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.Storage.ClickHouse.DSN, Cluster: cfg.Storage.ClickHouse.Cluster, DirectShardWrites: cfg.Storage.ClickHouse.DirectShardWrites, Logger: log})
 }
 
 // suppressionFlushEvery is how often the anonymous suppression counters

@@ -28,14 +28,18 @@ const (
 // a real local cluster (ZooKeeper + 4 clickhouse-server processes). Two
 // engines, as two collectors behind a load balancer that hashes by client
 // (each visitor's hits reach one collector), insert events and session
-// updates concurrently. A replica of shard 1 is SIGKILLed a third of the
-// way through and started again at two thirds. Afterwards the replicas
+// updates concurrently; the second routes its events to the shards itself
+// (DirectShardWrites), the first inserts through the Distributed table.
+// The replica of shard 2 that the direct writer's pool dials first is
+// SIGKILLed a third of the way through and started again at two thirds
+// (the pool moves to the other replica). Afterwards the replicas
 // converge (SYSTEM SYNC REPLICA) and:
 //   - the Distributed events table holds exactly every hit, once;
 //   - each shard holds exactly the visitors shardOf assigns it, on both
 //     replicas (Distributed routing agrees with the collector's murmur3);
 //   - every session has folded to one state with all its pageviews;
-//   - a replayed batch is deduplicated by the Replicated table;
+//   - a replayed batch, of either collector, is deduplicated by the
+//     Replicated table;
 //   - the salts table exists on the first host of the DSN only, and both
 //     collectors agree on the salt through it.
 func TestClusterIngestWithReplicaCrash(t *testing.T) {
@@ -48,7 +52,7 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 
 	engines := make([]*Engine, 2)
 	for i := range engines {
-		e, err := Open(ctx, Config{DSN: c.DSN(db), Cluster: testenv.ClusterName, MaxOpenConns: 2})
+		e, err := Open(ctx, Config{DSN: c.DSN(db), Cluster: testenv.ClusterName, MaxOpenConns: 2, DirectShardWrites: i == 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,10 +101,11 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	var batches atomic.Int64
 	var retries atomic.Int64
 	totalBatches := int64(clusterVisitors * clusterHits / clusterBatch)
-	var replay struct {
+	type replayed struct {
 		id     uint64
 		events []mote.Event
 	}
+	replay := make([]replayed, len(engines))
 	collector := func(ci int) error {
 		e := engines[ci]
 		sw := storage.NewSessionWriter(e, storage.SessionWriterConfig{})
@@ -121,10 +126,11 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 				if attempt == 20 {
 					return fmt.Errorf("collector %d batch %d: %w", ci, seq, err)
 				}
+				t.Logf("collector %d batch %d: %v; retrying", ci, seq, err)
 				time.Sleep(250 * time.Millisecond)
 			}
-			if ci == 0 && seq == 3 {
-				replay.id, replay.events = id, append([]mote.Event(nil), batch...)
+			if seq == 3 {
+				replay[ci] = replayed{id, append([]mote.Event(nil), batch...)}
 			}
 			for attempt := 0; ; attempt++ {
 				err := sw.Flush(ctx)
@@ -185,8 +191,8 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 		wg.Go(func() { errs[ci] = collector(ci) })
 	}
 
-	// Kill shard 1's second replica mid-stream, bring it back later.
-	victim := c.Servers[0][1]
+	// Kill shard 2's first replica mid-stream, bring it back later.
+	victim := c.Servers[1][0]
 	waitBatches := func(n int64) {
 		for batches.Load() < n && ctx.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
@@ -196,7 +202,7 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	if err := victim.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed shard 1 replica 2 after %d batches", batches.Load())
+	t.Logf("killed shard 2 replica 1 after %d batches", batches.Load())
 	waitBatches(2 * totalBatches / 3)
 	if err := victim.Start(); err != nil {
 		t.Fatal(err)
@@ -210,13 +216,21 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	}
 	t.Logf("%d batches inserted (%d retries) at %v", batches.Load(), retries.Load(), time.Since(start).Round(time.Millisecond))
 
-	// Replay a batch, as a Batcher does after an uncertain insert.
-	if err := engines[0].InsertEvents(ctx, replay.id, replay.events); err != nil {
-		t.Fatalf("replay batch: %v", err)
+	// Replay a batch of each collector, as a Batcher does after an
+	// uncertain insert.
+	for ci, r := range replay {
+		if err := engines[ci].InsertEvents(ctx, r.id, r.events); err != nil {
+			t.Fatalf("collector %d: replay batch: %v", ci, err)
+		}
 	}
 
 	converge(t, ctx, c, db)
 	t.Logf("replicas converged at %v", time.Since(start).Round(time.Millisecond))
+	for ci, r := range replay {
+		if n, err := engines[ci].BatchRows(ctx, r.id); err != nil || n != uint64(len(r.events)) {
+			t.Errorf("collector %d: BatchRows of the replayed batch = %d, %v; want %d", ci, n, err, len(r.events))
+		}
+	}
 
 	const n = clusterVisitors * clusterHits
 	if got := countOn(t, ctx, c.Servers[1][1], "SELECT count() FROM "+db+".events"); got != n {

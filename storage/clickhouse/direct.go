@@ -80,9 +80,21 @@ type direct struct {
 	pendingShards []int
 }
 
-// openDirect reads the cluster's layout from system.clusters through conn
-// and opens one pool per shard with cfg's credentials and settings.
-func openDirect(ctx context.Context, cfg Config, conn driver.Conn, db string) (*direct, error) {
+// openDirect reads the cluster's layout from system.clusters of the first
+// server that answers (on a connection without a database: Migrate may not
+// have created it yet) and opens one pool per shard with cfg's credentials
+// and settings.
+func openDirect(ctx context.Context, cfg Config, db string) (*direct, error) {
+	opt, _, err := cfg.options()
+	if err != nil {
+		return nil, err
+	}
+	opt.MaxOpenConns, opt.MaxIdleConns = 1, 1
+	conn, err := ch.Open(opt)
+	if err != nil {
+		return nil, fmt.Errorf("read cluster layout: %w", err)
+	}
+	defer conn.Close()
 	rows, err := conn.Query(ctx, "SELECT toUInt64(shard_num), toUInt64(shard_weight), host_name, toUInt64(port) FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", cfg.Cluster)
 	if err != nil {
 		return nil, fmt.Errorf("read cluster layout: %w", err)

@@ -70,7 +70,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	var d *direct
 	if cfg.DirectShardWrites {
-		if d, err = openDirect(ctx, cfg, conn, db); err != nil {
+		if d, err = openDirect(ctx, cfg, db); err != nil {
 			_ = conn.Close()
 			return nil, fmt.Errorf("open clickhouse %v: %w", addr, err)
 		}
