@@ -10,4 +10,9 @@
 // columnar block per batch, which is both the fastest path and what old
 // servers need. Data never travels inline in SQL text: an INSERT ... VALUES
 // over the native protocol makes an old server wait for a data block.
+//
+// In cluster mode the block goes to the Distributed events table, or, with
+// Config.DirectShardWrites, one block per shard straight into the shards'
+// events_local tables, routed as the Distributed table would route them
+// (shard.go, direct.go).
 package clickhouse
