@@ -14,8 +14,8 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/internal/testenv"
-	"github.com/mote-analytics/mote/storage/enginetest"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/enginetest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
