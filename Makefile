@@ -7,6 +7,9 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME  ?= 4s
+# FUZZMINTIME bounds the minimisation of each new input, so that a short
+# FUZZTIME is spent fuzzing rather than minimising.
+FUZZMINTIME ?= 100x
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build run test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
@@ -112,8 +115,10 @@ fuzz-brief fuzz:
 		pkg=$$(dirname $$f); \
 		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-			out=$$($(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || \
-				{ echo "$$out"; exit 1; }; \
+			out=$$($(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINTIME) $$pkg 2>&1) || { \
+				case "$$out" in *"Failing input written"*) echo "$$out"; exit 1;; esac; \
+				echo "$$out" | tail -3; echo "fuzz $$pkg $$t: the fuzzing engine stopped without a finding (e.g. its deadline hit a worker mid-minimisation); once more"; \
+				$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINTIME) $$pkg || exit 1; }; \
 		done; \
 	done
 
