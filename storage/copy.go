@@ -112,12 +112,6 @@ func copyEvents(ctx context.Context, src CopySource, dst CopyDest, progress func
 	return nil
 }
 
-// sessionColumns is the sessions table's column list, in the order of
-// insertSessions.
-const sessionColumns = "site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
-	"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
-	"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version"
-
 func copySessions(ctx context.Context, src CopySource, dst CopyDest, progress func(CopyProgress), rep *CopyReport) error {
 	const perDay = "SELECT toString(toDate(start_ts)), count() FROM sessions GROUP BY toDate(start_ts) ORDER BY toDate(start_ts)"
 	days, err := src.QuerySQL(ctx, perDay)
@@ -149,7 +143,7 @@ func copySessions(ctx context.Context, src CopySource, dst CopyDest, progress fu
 			p.Skipped++
 			rep.SessionDaysSkipped++
 		case 0:
-			got, err := src.QuerySQL(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE toDate(start_ts) = toDate("+Quote(day)+")")
+			got, err := src.QuerySQL(ctx, "SELECT "+SessionColumns+" FROM sessions WHERE toDate(start_ts) = toDate("+Quote(day)+")")
 			if err != nil {
 				return fmt.Errorf("copy sessions of %s: %w", day, err)
 			}

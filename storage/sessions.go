@@ -72,9 +72,13 @@ func NewSessionWriter(db SQL, cfg SessionWriterConfig) *SessionWriter {
 	return &SessionWriter{db: db, cfg: cfg}
 }
 
-const insertSessions = "INSERT INTO sessions (site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
+// SessionColumns are the sessions table's columns in the order every
+// sessions insert sends them.
+const SessionColumns = "site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
 	"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
-	"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version)"
+	"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version"
+
+const insertSessions = "INSERT INTO sessions (" + SessionColumns + ")"
 
 // Append queues rows. Their strings are copied before Append returns.
 func (w *SessionWriter) Append(rows ...*mote.SessionRow) {
@@ -106,10 +110,16 @@ func appendSessionRow(b []byte, r *mote.SessionRow) []byte {
 	return append(b, byte(r.Sign))
 }
 
-// decodeSessionRows turns an Append buffer into InsertRowsSQL rows, in
-// the column order of insertSessions.
-func decodeSessionRows(b []byte, n int) ([][]any, error) {
-	rows := make([][]any, 0, n)
+// SessionInserter is implemented by engines with a fast path for
+// sessions rows (a columnar block, RowBinary); SessionWriter uses it when
+// its SQL has it, else InsertRowsSQL.
+type SessionInserter interface {
+	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
+}
+
+// decodeSessionRows turns an Append buffer back into rows.
+func decodeSessionRows(b []byte, n int) ([]mote.SessionRow, error) {
+	rows := make([]mote.SessionRow, 0, n)
 	var strs [19]string
 	var nums [9]uint64
 	for len(b) > 0 {
@@ -134,14 +144,40 @@ func decodeSessionRows(b []byte, n int) ([][]any, error) {
 		}
 		sign := int8(b[0])
 		b = b[1:]
-		rows = append(rows, []any{
-			strs[0], nums[0], nums[1], time.Unix(int64(nums[2]), 0).UTC(), time.Unix(int64(nums[3]), 0).UTC(),
-			strs[1], strs[2], strs[3], uint32(nums[4]), uint32(nums[5]), uint32(nums[6]), uint8(nums[7]),
-			strs[4], strs[5], strs[6], strs[7], strs[8], strs[9], strs[10], strs[11],
-			strs[12], strs[13], strs[14], strs[15], strs[16], strs[17], strs[18], sign, uint32(nums[8]),
+		rows = append(rows, mote.SessionRow{
+			SiteID: strs[0], Hostname: strs[1], EntryPage: strs[2], ExitPage: strs[3], ReferrerHost: strs[4],
+			ReferrerSource: strs[5], Channel: strs[6], UTMSource: strs[7], UTMMedium: strs[8], UTMCampaign: strs[9],
+			UTMTerm: strs[10], UTMContent: strs[11], Country: strs[12], Region: strs[13], City: strs[14],
+			Browser: strs[15], OS: strs[16], Device: strs[17], Screen: strs[18],
+			SessionID: nums[0], VisitorID: nums[1],
+			StartTS: time.Unix(int64(nums[2]), 0).UTC(), EndTS: time.Unix(int64(nums[3]), 0).UTC(),
+			Pageviews: uint32(nums[4]), Events: uint32(nums[5]), DurationS: uint32(nums[6]), Bounce: uint8(nums[7]),
+			Version: uint32(nums[8]), Sign: sign,
 		})
 	}
 	return rows, nil
+}
+
+// SessionRowValues are rows as InsertRowsSQL values, in the column order
+// of SessionColumns.
+func SessionRowValues(rows []mote.SessionRow) [][]any {
+	out := make([][]any, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		out[i] = []any{r.SiteID, r.SessionID, r.VisitorID, r.StartTS, r.EndTS, r.Hostname, r.EntryPage, r.ExitPage,
+			r.Pageviews, r.Events, r.DurationS, r.Bounce, r.ReferrerHost, r.ReferrerSource, r.Channel,
+			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.Country, r.Region, r.City,
+			r.Browser, r.OS, r.Device, r.Screen, r.Sign, r.Version}
+	}
+	return out
+}
+
+// insertSessionRows uses db's fast path when it has one.
+func insertSessionRows(ctx context.Context, db SQL, rows []mote.SessionRow) error {
+	if ins, ok := db.(SessionInserter); ok {
+		return ins.InsertSessions(ctx, rows)
+	}
+	return db.InsertRowsSQL(ctx, insertSessions, SessionRowValues(rows))
 }
 
 // Flush inserts every pending row. On failure the rows stay pending, in
@@ -158,7 +194,7 @@ func (w *SessionWriter) Flush(ctx context.Context) error {
 
 	rows, err := decodeSessionRows(buf, n)
 	if err == nil {
-		err = w.db.InsertRowsSQL(ctx, insertSessions, rows)
+		err = insertSessionRows(ctx, w.db, rows)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

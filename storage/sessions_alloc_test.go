@@ -22,9 +22,10 @@ func TestSessionWriterAppendAllocs(t *testing.T) {
 	if err != nil || len(rows) != 200 {
 		t.Fatalf("decoded %d rows, %v", len(rows), err)
 	}
-	if got := rows[0]; got[0] != "demo" || got[1] != uint64(1<<63) || got[3] != r.StartTS.UTC() || got[6] != "/a" ||
-		got[8] != uint32(2) || got[11] != uint8(1) || got[20] != "DE" || got[27] != int8(-1) || got[28] != uint32(7) {
-		t.Fatalf("row decoded as %v", got)
+	want := *r
+	want.StartTS, want.EndTS = r.StartTS.UTC(), r.EndTS.UTC()
+	if rows[0] != want || rows[199] != want {
+		t.Fatalf("row decoded as %+v\nwant %+v", rows[0], want)
 	}
 	w.pending, w.rows = w.pending[:0], 0
 	if allocs := testing.AllocsPerRun(100, func() { w.Append(r, r) }); allocs != 0 {

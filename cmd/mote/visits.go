@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 )
@@ -120,4 +121,17 @@ func (l sqlLink) InsertRowsSQL(ctx context.Context, insert string, rows [][]any)
 		return err
 	}
 	return db.InsertRowsSQL(ctx, insert, rows)
+}
+
+// InsertSessions forwards to the engine's fast path for sessions rows
+// (storage.SessionInserter), which both engines have.
+func (l sqlLink) InsertSessions(ctx context.Context, rows []mote.SessionRow) error {
+	db, err := l.db()
+	if err != nil {
+		return err
+	}
+	if ins, ok := db.(storage.SessionInserter); ok {
+		return ins.InsertSessions(ctx, rows)
+	}
+	return db.InsertRowsSQL(ctx, "INSERT INTO sessions ("+storage.SessionColumns+")", storage.SessionRowValues(rows))
 }
