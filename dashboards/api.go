@@ -353,11 +353,7 @@ var aggregateMetrics = []string{"visitors", "visits", "pageviews", "views_per_vi
 	"events", "time_on_page", "scroll_depth"}
 
 func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
-	def := aggregateMetrics
-	if hasGoal(a.peekFilters(r)) {
-		def = append(slices.Clone(def), "conversion_rate")
-	}
-	req, err := a.parse(r, def)
+	req, err := a.parseMetrics(r, aggregateMetrics)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -413,14 +409,19 @@ func (a *api) peekFilters(r *http.Request) []storage.Filter {
 	return fs
 }
 
-var timeseriesMetrics = []string{"visitors", "visits", "pageviews", "bounce_rate", "visit_duration"}
-
-func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
-	def := timeseriesMetrics
+// parseMetrics is parse with def as the default metrics, plus the
+// conversion rate when a filter names a goal.
+func (a *api) parseMetrics(r *http.Request, def []string) (request, error) {
 	if hasGoal(a.peekFilters(r)) {
 		def = append(slices.Clone(def), "conversion_rate")
 	}
-	req, err := a.parse(r, def)
+	return a.parse(r, def)
+}
+
+var timeseriesMetrics = []string{"visitors", "visits", "pageviews", "bounce_rate", "visit_duration"}
+
+func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
+	req, err := a.parseMetrics(r, timeseriesMetrics)
 	if err != nil {
 		a.fail(w, r, err)
 		return
