@@ -338,9 +338,16 @@ func appendSafe(dst []byte, s string, value bool) []byte {
 	return dst
 }
 
-func unsafeByte(c byte) bool {
-	return c <= ' ' || c == 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0
-}
+func unsafeByte(c byte) bool { return unsafeBytes[c] }
+
+// unsafeBytes marks the bytes no stored URL holds raw: controls, space,
+// DEL and "<>\^`{|}, so that a lookup replaces a search per byte.
+var unsafeBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c <= ' ' || c == 0x7f || strings.IndexByte("\"<>\\^`{|}", byte(c)) >= 0
+	}
+	return t
+}()
 
 // capEncoded cuts b to at most n bytes without splitting a UTF-8 sequence
 // or a percent escape.
@@ -404,6 +411,19 @@ func looksLikeEmail(s string) bool {
 //
 // Slugs ("how-to-grow-2024") are short runs between dashes and are kept.
 func looksLikeToken(s string) bool {
+	if len(s) < 16 {
+		// Only the rule of nine digits can match a short value: count
+		// them before paying for the full scan below.
+		digits := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] >= '0' && s[i] <= '9' {
+				digits++
+			}
+		}
+		if digits < 9 {
+			return false
+		}
+	}
 	if len(s) >= 16 && strings.HasPrefix(s, "eyJ") {
 		return true
 	}
