@@ -12,7 +12,7 @@ FUZZTIME  ?= 4s
 FUZZMINTIME ?= 100x
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run demo test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -76,6 +76,12 @@ bench-deps:
 # data under ./data, the demo site from mote.example.yaml.
 run: chdb geoip build
 	deploy/dev/run.sh
+
+# demo fills the demo site with 30 days of synthetic traffic through the
+# real ingest path (stop `make run` first: chDB opens its data directory in
+# one process only).
+demo: chdb geoip build
+	bin/mote demo -config $$([ -f mote.yaml ] && echo mote.yaml || echo mote.example.yaml)
 
 # Everything, with real components: static checks, all tests, each fuzz
 # target briefly.

@@ -27,6 +27,7 @@ const usage = `usage: mote <command> [flags]
 commands:
   serve     run the beacon collector and the admin listener
   migrate   apply the storage schema to the configured ClickHouse and exit
+  demo      fill a site with synthetic traffic through the real ingest path (--days 30 --visitors 50000)
   storage   storage copy --to clickhouse://host:9000/db: move the embedded data set to a server
   campaign  email campaigns: create, list, show, pixel, link, report
   erase     remove a campaign recipient's opens and clicks (--campaign C --token T)
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return eraseMain(ctx, args, getenv, stdout, stderr)
 	case "storage":
 		return storageMain(ctx, args, getenv, stdout, stderr)
+	case "demo":
+		return demoMain(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		return adminMain(args, os.Stdin, stdout, stderr)
 	case "share":

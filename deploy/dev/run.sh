@@ -17,6 +17,7 @@ Mote is starting with $config (embedded storage under data/).
   beacon:    curl -H 'Content-Type: text/plain' -d '{"s":"demo","n":"pageview","u":"http://localhost/"}' http://localhost:8080/api/event
   dashboard: http://127.0.0.1:8081/
   metrics:   http://127.0.0.1:8081/metrics
+  demo data: stop with Ctrl-C, run `make demo` (30 days of synthetic traffic), then `make run` again
 
 MSG
 exec bin/mote serve -config "$config"
