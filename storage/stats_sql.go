@@ -297,6 +297,14 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string) ([]keye
 		"SELECT " + key + " AS k, session_id, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, " +
 		"sum(duration_s * sign) AS vd, sum(pageviews * sign) AS vp FROM sessions WHERE " + p.sessionWhere() +
 		" GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
+	if !p.needsFold(key) {
+		// Every version of a visit has the same start, entry page and
+		// first-touch attributes, so under such a key its rows always sum
+		// to one live state: signed sums need no per-visit fold (which
+		// dominates the cost over millions of visits).
+		q = "SELECT " + key + " AS k, uniqExact(visitor_id) AS vis, sum(sign), sum(bounce * sign), " +
+			"sum(duration_s * sign), sum(pageviews * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
+	}
 	rows, err := db.QuerySQL(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("session stats: %w", err)
@@ -311,6 +319,22 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string) ([]keye
 		r.Visits, r.Bounces, r.DurationS, r.SessionPageviews = clamp(visits), clamp(bounces), clamp(dur), clamp(pv)
 	}
 	return out, nil
+}
+
+// needsFold reports whether sessions grouped by key, under the query's
+// filters, must be folded visit by visit: only the exit page changes
+// between the versions of a visit, so a cancel row can land under another
+// exit page than its new state.
+func (p plan) needsFold(key string) bool {
+	if strings.Contains(key, "exit_page") {
+		return true
+	}
+	for _, f := range p.q.Filters {
+		if d, _ := lookupDimension(f.Dimension); strings.Contains(d.session, "exit_page") {
+			return true
+		}
+	}
+	return false
 }
 
 func (p plan) sessionStats(ctx context.Context, db SQL, key string) (map[string]Stats, error) {
