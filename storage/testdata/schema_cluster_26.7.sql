@@ -27,14 +27,19 @@ ENGINE = Distributed('mote', 'analytics', 'schema_migrations_local', toUInt64(ve
 -- the repeated per-visitor strings well; ts last keeps a visit in order.
 -- Monthly partitions make retention a cheap partition drop (also on servers
 -- without TTL) and keep the part count low.
+--
+-- hostname and pathname are LowCardinality where the server has it: a site
+-- has thousands of pages, not millions (the URL minimiser drops query
+-- strings and redacts tokens), and grouping by the String pathname was the
+-- largest part of the page breakdown (bench/BENCHMARKS.md).
 CREATE TABLE IF NOT EXISTS `analytics`.events_local ON CLUSTER `mote`
 (
     site_id LowCardinality(String),
     ts DateTime('UTC'),
     kind Enum8('pageview' = 1, 'event' = 2, 'engagement' = 3, 'email_open' = 4, 'email_click' = 5),
     name String,
-    hostname String,
-    pathname String,
+    hostname LowCardinality(String),
+    pathname LowCardinality(String),
     referrer_host String,
     referrer_source String,
     channel String,
