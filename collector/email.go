@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -104,13 +105,13 @@ func parseClickQuery(q []byte, sc *scratch) (target, sig string) {
 }
 
 // email routes /o/ and /c/; it reports whether path was one of them.
-func (s *Server) email(ctx *fasthttp.RequestCtx, path []byte) bool {
+func (s *Server) email(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) bool {
 	switch {
 	case bytes.HasPrefix(path, []byte("/o/")) && (ctx.IsGet() || ctx.IsHead()):
-		s.emailOpen(ctx, path)
+		s.emailOpen(ctx, path, ip)
 		return true
 	case bytes.HasPrefix(path, []byte("/c/")) && (ctx.IsGet() || ctx.IsHead()):
-		s.emailClick(ctx, path)
+		s.emailClick(ctx, path, ip)
 		return true
 	}
 	return false
@@ -119,10 +120,10 @@ func (s *Server) email(ctx *fasthttp.RequestCtx, path []byte) bool {
 // emailOpen serves the open pixel. Like /p.gif it always answers the GIF
 // (503 only when the spool refuses): an unknown or closed campaign, a bad
 // token or a HEAD request store nothing but look the same to the client.
-func (s *Server) emailOpen(ctx *fasthttp.RequestCtx, path []byte) {
+func (s *Server) emailOpen(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) {
 	status := fasthttp.StatusOK
 	if ctx.IsGet() {
-		h := s.getHit()
+		h := s.getHit(ip)
 		if s.emailHit(ctx, h, path, mote.KindEmailOpen, "") == failed {
 			status = fasthttp.StatusServiceUnavailable
 		}
@@ -137,8 +138,8 @@ func (s *Server) emailOpen(ctx *fasthttp.RequestCtx, path []byte) {
 // open redirector for phishing. When the spool refuses the click the
 // recipient is still sent on (their click matters more than the count),
 // and the failure is counted as for any hit.
-func (s *Server) emailClick(ctx *fasthttp.RequestCtx, path []byte) {
-	h := s.getHit()
+func (s *Server) emailClick(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) {
+	h := s.getHit(ip)
 	defer s.putHit(h)
 	campaign, _, ok := parseClickPath(path)
 	if !ok {
@@ -216,34 +217,21 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 	}
 	now := s.now()
 	hdr := &ctx.Request.Header
-	reason := mote.SuppressReason(0)
-	switch {
-	case keys.Wiped || !now.Before(keys.WindowEnd):
+	reason := optedOut(hdr, &site.Site)
+	if keys.Wiped || !now.Before(keys.WindowEnd) {
 		reason = mote.SuppressCampaign
-	case !site.IgnoreDNT && string(hdr.Peek("DNT")) == "1":
-		reason = mote.SuppressDNT
-	case !site.IgnoreDNT && string(hdr.Peek("Sec-GPC")) == "1":
-		reason = mote.SuppressGPC
 	}
 	if reason != 0 {
-		s.stats.suppressed[reason].Add(1)
-		if s.cfg.Suppressions != nil {
-			s.cfg.Suppressions.Suppress(site.ID, reason, now)
-		}
+		s.suppress(site.ID, reason, now)
 		return dropped
 	}
 
 	// The full address decides the machine verdict and, truncated, the
 	// country; then it is forgotten.
-	ip := clientAddr(s.trusted, peerAddr(ctx.RemoteIP()), hdr)
+	ip := h.ip
 	ua := b2s(hdr.UserAgent())
-	agent := s.agents.Parse(ua, enrich.ClientHints{
-		UA:       b2s(hdr.Peek("Sec-CH-UA")),
-		Mobile:   b2s(hdr.Peek("Sec-CH-UA-Mobile")),
-		Platform: b2s(hdr.Peek("Sec-CH-UA-Platform")),
-	})
-	machine, why := enrich.DefaultMachineOpens().Verdict(ip, ua, agent.Bot,
-		isPrefetch(hdr.Peek("Sec-Purpose")) || isPrefetch(hdr.Peek("Purpose")))
+	agent := s.agentOf(hdr)
+	machine, why := enrich.DefaultMachineOpens().Verdict(ip, ua, agent.Bot, isPrefetch(hdr))
 	// Email geo is country-level at most: a reader's city says more about
 	// one person than a campaign report needs.
 	loc := s.cfg.Geo.Lookup(ip, max(site.precision, enrich.PrecisionCountry))
@@ -264,13 +252,7 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 	ev.Country, ev.Region, ev.City = loc.Country, loc.Region, loc.City
 	ev.Browser, ev.BrowserVersion = agent.Browser, agent.BrowserVersion
 	ev.OS, ev.OSVersion, ev.Device = agent.OS, agent.OSVersion, agent.Device
-	if err := s.sink.Append(ev); err != nil {
-		s.stats.reject(reasonUnavailable)
-		s.logSinkError(err)
-		return failed
-	}
-	s.stats.accepted.Add(1)
-	return stored
+	return s.store(ev)
 }
 
 // bodyBadLink answers a click link that is not valid (shared read-only).

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"net/netip"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,7 +14,7 @@ import (
 // for the body). It answers 202 with no body whether or not the hit was
 // stored, 400 for a body that is not a beacon, 413 when too large, 415 for
 // another content type and 503 when the Sink fails.
-func (s *Server) event(ctx *fasthttp.RequestCtx) {
+func (s *Server) event(ctx *fasthttp.RequestCtx, ip netip.Addr) {
 	ctx.Response.Header.Set(fasthttp.HeaderVary, "Origin")
 	if !beaconType(ctx.Request.Header.ContentType()) {
 		s.stats.reject(reasonMalformed)
@@ -28,7 +29,7 @@ func (s *Server) event(ctx *fasthttp.RequestCtx) {
 		text(ctx, fasthttp.StatusRequestEntityTooLarge, bodyTooLarge)
 		return
 	}
-	h := s.getHit()
+	h := s.getHit(ip)
 	defer s.putHit(h)
 	b := &h.beacon
 	if err := parseEventBody(body, &h.sc, b); err != nil {

@@ -33,19 +33,14 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		s.stats.reject(reasonBadHostname)
 		return dropped
 	}
-	// The address is parsed on every hit; it is truncated for the geo
-	// lookup and then forgotten.
-	ip := clientAddr(s.trusted, peerAddr(ctx.RemoteIP()), &ctx.Request.Header)
+	// The address (read once, in handle) is truncated for the geo lookup,
+	// hashed into the visitor ID and then forgotten.
+	ip := h.ip
 	if s.onClientIP != nil {
 		s.onClientIP(ip)
 	}
 	hdr := &ctx.Request.Header
-	agent := s.agents.Parse(b2s(hdr.UserAgent()), enrich.ClientHints{
-		UA:              b2s(hdr.Peek("Sec-CH-UA")),
-		Mobile:          b2s(hdr.Peek("Sec-CH-UA-Mobile")),
-		Platform:        b2s(hdr.Peek("Sec-CH-UA-Platform")),
-		PlatformVersion: b2s(hdr.Peek("Sec-CH-UA-Platform-Version")),
-	})
+	agent := s.agentOf(hdr)
 	now := s.now()
 	referral := enrich.ClassifyReferrer(enrich.ReferrerHost(b.ref, page.Host), page.Host, page.UTMSource, page.UTMMedium)
 	reason := gate(hdr, &site.Site, b, agent.Bot)
@@ -53,10 +48,7 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 		reason = mote.SuppressSpam
 	}
 	if reason != 0 {
-		s.stats.suppressed[reason].Add(1)
-		if s.cfg.Suppressions != nil {
-			s.cfg.Suppressions.Suppress(site.ID, reason, now)
-		}
+		s.suppress(site.ID, reason, now)
 		return dropped
 	}
 	loc := s.cfg.Geo.Lookup(ip, site.precision)
@@ -91,7 +83,11 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	if s.cfg.Sessions != nil {
 		s.cfg.Sessions.Track(ev, &h.session)
 	}
+	return s.store(ev)
+}
 
+// store hands an enriched event to the Sink; a refusal is answered 503.
+func (s *Server) store(ev *mote.Event) outcome {
 	if err := s.sink.Append(ev); err != nil {
 		s.stats.reject(reasonUnavailable)
 		s.logSinkError(err)
@@ -99,6 +95,26 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	}
 	s.stats.accepted.Add(1)
 	return stored
+}
+
+// suppress counts a hit the privacy gate kept out of storage: in Stats
+// and, when configured, in the anonymous (site, day, reason) counter.
+func (s *Server) suppress(siteID string, reason mote.SuppressReason, now time.Time) {
+	s.stats.suppressed[reason].Add(1)
+	if s.cfg.Suppressions != nil {
+		s.cfg.Suppressions.Suppress(siteID, reason, now)
+	}
+}
+
+// agentOf parses the request's User-Agent with the client hints that
+// win over it (Accept-CH asks for exactly these).
+func (s *Server) agentOf(h *fasthttp.RequestHeader) enrich.Agent {
+	return s.agents.Parse(b2s(h.UserAgent()), enrich.ClientHints{
+		UA:              b2s(h.Peek("Sec-CH-UA")),
+		Mobile:          b2s(h.Peek("Sec-CH-UA-Mobile")),
+		Platform:        b2s(h.Peek("Sec-CH-UA-Platform")),
+		PlatformVersion: b2s(h.Peek("Sec-CH-UA-Platform-Version")),
+	})
 }
 
 func clamp(v, lo, hi int64) int64 {
@@ -123,24 +139,41 @@ func (s *Server) logSinkError(err error) {
 // apply: the visitor's own signals (DNT, GPC) first, then the site's
 // consent rule, then traffic that is not a person viewing a page.
 func gate(h *fasthttp.RequestHeader, site *mote.Site, b *beacon, bot bool) mote.SuppressReason {
-	switch {
-	case !site.IgnoreDNT && string(h.Peek("DNT")) == "1":
-		return mote.SuppressDNT
-	case !site.IgnoreDNT && string(h.Peek("Sec-GPC")) == "1":
-		return mote.SuppressGPC
+	switch reason := optedOut(h, site); {
+	case reason != 0:
+		return reason
 	case site.Consent == mote.ConsentRequired && !b.consent:
 		return mote.SuppressNoConsent
 	case bot:
 		return mote.SuppressBot
-	case isPrefetch(h.Peek("Sec-Purpose")) || isPrefetch(h.Peek("Purpose")):
+	case isPrefetch(h):
 		return mote.SuppressPrefetch
 	}
 	return 0
 }
 
-// isPrefetch reports whether a Purpose / Sec-Purpose header value names a
+// optedOut is the visitor's own signal, which every kind of hit honours
+// (pageviews, events, email opens): DNT: 1, then Sec-GPC: 1, unless the
+// site ignores them.
+func optedOut(h *fasthttp.RequestHeader, site *mote.Site) mote.SuppressReason {
+	switch {
+	case site.IgnoreDNT:
+	case string(h.Peek("DNT")) == "1":
+		return mote.SuppressDNT
+	case string(h.Peek("Sec-GPC")) == "1":
+		return mote.SuppressGPC
+	}
+	return 0
+}
+
+// isPrefetch reports whether the Purpose / Sec-Purpose header names a
 // prefetch ("prefetch", "prefetch;prerender", "prefetch;anonymous-client-ip"):
 // a page fetched speculatively has not been seen by anyone.
-func isPrefetch(v []byte) bool {
-	return bytes.HasPrefix(bytes.TrimSpace(v), []byte("prefetch"))
+func isPrefetch(h *fasthttp.RequestHeader) bool {
+	for _, v := range [...][]byte{h.Peek("Sec-Purpose"), h.Peek("Purpose")} {
+		if bytes.HasPrefix(bytes.TrimSpace(v), []byte("prefetch")) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"net/netip"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/mote-analytics/mote"
@@ -12,10 +14,10 @@ import (
 // status, to 503, so that monitoring sees back-pressure. A HEAD request
 // gets the same answer and stores nothing: link checkers and prefetchers
 // send HEAD, visitors do not.
-func (s *Server) pixel(ctx *fasthttp.RequestCtx) {
+func (s *Server) pixel(ctx *fasthttp.RequestCtx, ip netip.Addr) {
 	status := fasthttp.StatusOK
 	if ctx.IsGet() {
-		h := s.getHit()
+		h := s.getHit(ip)
 		if s.pixelHit(ctx, h) == failed {
 			status = fasthttp.StatusServiceUnavailable
 		}

@@ -122,11 +122,10 @@ func (l *rateLimiter) allow(ip netip.Addr) bool {
 // limit, and if so answers it 429. It runs before any parsing of the
 // request, on the client address (forwarding headers of trusted proxies
 // included: behind a proxy the socket peer is the proxy).
-func (s *Server) rateLimited(ctx *fasthttp.RequestCtx) bool {
+func (s *Server) rateLimited(ctx *fasthttp.RequestCtx, ip netip.Addr) bool {
 	if s.limiter == nil {
 		return false
 	}
-	ip := clientAddr(s.trusted, peerAddr(ctx.RemoteIP()), &ctx.Request.Header)
 	if s.limiter.allow(ip) {
 		return false
 	}

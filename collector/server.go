@@ -72,6 +72,7 @@ type hit struct {
 	ev      mote.Event
 	page    enrich.Page
 	session enrich.SessionUpdate
+	ip      netip.Addr // the client address, for enrichment only
 }
 
 // New validates cfg and returns a Server that hands accepted events to sink.
@@ -196,19 +197,28 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.stats.received.Add(1)
 	path := ctx.Path()
-	if !exemptFromLimits(path) && (s.uriTooLong(ctx) || s.rateLimited(ctx)) {
-		return
+	// The client address is read once per hit, here: the rate limit keys
+	// on its network, and enrichment uses it before forgetting it.
+	var ip netip.Addr
+	if !exemptFromLimits(path) {
+		if s.uriTooLong(ctx) {
+			return
+		}
+		ip = clientAddr(s.trusted, peerAddr(ctx.RemoteIP()), &ctx.Request.Header)
+		if s.rateLimited(ctx, ip) {
+			return
+		}
 	}
 	switch string(path) {
 	case "/p.gif":
 		if ctx.IsGet() || ctx.IsHead() {
-			s.pixel(ctx)
+			s.pixel(ctx, ip)
 			return
 		}
 	case "/api/event":
 		switch {
 		case ctx.IsPost():
-			s.event(ctx)
+			s.event(ctx, ip)
 			return
 		case ctx.IsOptions():
 			s.preflight(ctx)
@@ -234,7 +244,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	default:
-		if s.email(ctx, path) {
+		if s.email(ctx, path, ip) {
 			return
 		}
 	}
@@ -265,8 +275,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-func (s *Server) getHit() *hit {
+func (s *Server) getHit(ip netip.Addr) *hit {
 	h := s.hits.Get().(*hit)
+	h.ip = ip
 	h.sc.reset()
 	h.beacon.reset()
 	h.ev.Reset()
