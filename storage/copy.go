@@ -147,7 +147,11 @@ func copySessions(ctx context.Context, src CopySource, dst CopyDest, progress fu
 			if err != nil {
 				return fmt.Errorf("copy sessions of %s: %w", day, err)
 			}
-			if err := dst.InsertRowsSQL(ctx, insertSessions, sessionValues(got)); err != nil {
+			rows, err := scanSessionRows(got)
+			if err == nil {
+				err = InsertSessionRows(ctx, dst, rows)
+			}
+			if err != nil {
 				return fmt.Errorf("copy sessions of %s: %w", day, err)
 			}
 			rep.Sessions += uint64(len(got.Values))
@@ -161,22 +165,20 @@ func copySessions(ctx context.Context, src CopySource, dst CopyDest, progress fu
 	return nil
 }
 
-// sessionValues converts query results into the Go types the sessions
-// columns take (a server engine's insert wants exact widths).
-func sessionValues(rows *Rows) [][]any {
-	out := make([][]any, len(rows.Values))
-	for i, r := range rows.Values {
-		v := make([]any, len(r))
-		copy(v, r)
-		u32 := func(j int) { v[j] = uint32(r[j].(uint64)) }
-		for _, j := range []int{8, 9, 10, 28} { // pageviews, events, duration_s, version
-			u32(j)
+// scanSessionRows reads a SELECT of SessionColumns into rows.
+func scanSessionRows(rows *Rows) ([]mote.SessionRow, error) {
+	out := make([]mote.SessionRow, len(rows.Values))
+	for i := range out {
+		r := &out[i]
+		err := rows.Scan(i, &r.SiteID, &r.SessionID, &r.VisitorID, &r.StartTS, &r.EndTS, &r.Hostname, &r.EntryPage, &r.ExitPage,
+			&r.Pageviews, &r.Events, &r.DurationS, &r.Bounce, &r.ReferrerHost, &r.ReferrerSource, &r.Channel,
+			&r.UTMSource, &r.UTMMedium, &r.UTMCampaign, &r.UTMTerm, &r.UTMContent, &r.Country, &r.Region, &r.City,
+			&r.Browser, &r.OS, &r.Device, &r.Screen, &r.Sign, &r.Version)
+		if err != nil {
+			return nil, err
 		}
-		v[11] = uint8(r[11].(uint64)) // bounce
-		v[27] = int8(r[27].(int64))   // sign
-		out[i] = v
 	}
-	return out
+	return out, nil
 }
 
 func copySuppressed(ctx context.Context, src CopySource, dst CopyDest, progress func(CopyProgress), rep *CopyReport) error {

@@ -158,9 +158,9 @@ func decodeSessionRows(b []byte, n int) ([]mote.SessionRow, error) {
 	return rows, nil
 }
 
-// SessionRowValues are rows as InsertRowsSQL values, in the column order
+// sessionRowValues are rows as InsertRowsSQL values, in the column order
 // of SessionColumns.
-func SessionRowValues(rows []mote.SessionRow) [][]any {
+func sessionRowValues(rows []mote.SessionRow) [][]any {
 	out := make([][]any, len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -172,12 +172,13 @@ func SessionRowValues(rows []mote.SessionRow) [][]any {
 	return out
 }
 
-// insertSessionRows uses db's fast path when it has one.
-func insertSessionRows(ctx context.Context, db SQL, rows []mote.SessionRow) error {
+// InsertSessionRows writes sessions rows through db's fast path
+// (SessionInserter) when it has one, else as InsertRowsSQL values.
+func InsertSessionRows(ctx context.Context, db SQL, rows []mote.SessionRow) error {
 	if ins, ok := db.(SessionInserter); ok {
 		return ins.InsertSessions(ctx, rows)
 	}
-	return db.InsertRowsSQL(ctx, insertSessions, SessionRowValues(rows))
+	return db.InsertRowsSQL(ctx, insertSessions, sessionRowValues(rows))
 }
 
 // Flush inserts every pending row. On failure the rows stay pending, in
@@ -194,7 +195,7 @@ func (w *SessionWriter) Flush(ctx context.Context) error {
 
 	rows, err := decodeSessionRows(buf, n)
 	if err == nil {
-		err = insertSessionRows(ctx, w.db, rows)
+		err = InsertSessionRows(ctx, w.db, rows)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -58,7 +58,7 @@ func QueryRow(ctx context.Context, db SQL, query string, dest ...any) error {
 }
 
 // Scan copies row i into dest, one pointer per column: *string, *uint64,
-// *uint32, *uint16, *uint8, *int64, *int, *float64, *bool, *time.Time,
+// *uint32, *uint16, *uint8, *int64, *int, *int8, *float64, *bool, *time.Time,
 // *[]string or *any. A number that does not fit its destination is an
 // error, never silently wrapped.
 func (r *Rows) Scan(i int, dest ...any) error {
@@ -155,6 +155,11 @@ func assign(dest, v any) error {
 			return fmt.Errorf("%v overflows int", v)
 		}
 		*d = int(n.signed())
+	case *int8:
+		if n.abs > math.MaxInt8+uint64(b2u(n.neg)) {
+			return fmt.Errorf("%v overflows int8", v)
+		}
+		*d = int8(n.signed())
 	default:
 		return fmt.Errorf("unsupported destination %T", dest)
 	}

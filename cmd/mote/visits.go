@@ -130,8 +130,5 @@ func (l sqlLink) InsertSessions(ctx context.Context, rows []mote.SessionRow) err
 	if err != nil {
 		return err
 	}
-	if ins, ok := db.(storage.SessionInserter); ok {
-		return ins.InsertSessions(ctx, rows)
-	}
-	return db.InsertRowsSQL(ctx, "INSERT INTO sessions ("+storage.SessionColumns+")", storage.SessionRowValues(rows))
+	return storage.InsertSessionRows(ctx, db, rows)
 }
