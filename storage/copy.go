@@ -219,7 +219,7 @@ func copySuppressed(ctx context.Context, src CopySource, dst CopyDest, progress 
 		}
 	}
 	if len(rows) > 0 {
-		if err := dst.InsertRowsSQL(ctx, "INSERT INTO suppressed (site_id, day, reason, count)", rows); err != nil {
+		if err := dst.InsertRowsSQL(ctx, insertSuppressed, rows); err != nil {
 			return fmt.Errorf("copy suppressed: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -19,9 +20,29 @@ type SuppressedCount struct {
 }
 
 // SuppressedWriter is an engine that can add suppression counts; the
-// suppressed table sums the rows it receives.
+// suppressed table sums the rows it receives. Both engines implement it
+// with InsertSuppressed.
 type SuppressedWriter interface {
 	InsertSuppressed(ctx context.Context, rows []SuppressedCount) error
+}
+
+// insertSuppressed is the suppressed table's insert, in its column order.
+const insertSuppressed = "INSERT INTO suppressed (site_id, day, reason, count)"
+
+// InsertSuppressed adds rows to db's suppressed table (a SummingMergeTree:
+// readers sum(count)) as one block.
+func InsertSuppressed(ctx context.Context, db SQL, rows []SuppressedCount) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{r.SiteID, r.Day.UTC(), r.Reason.String(), r.Count}
+	}
+	if err := db.InsertRowsSQL(ctx, insertSuppressed, values); err != nil {
+		return fmt.Errorf("insert suppressed: %w", err)
+	}
+	return nil
 }
 
 // Suppressions accumulates suppression counters in memory between flushes.
