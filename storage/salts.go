@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -56,7 +57,7 @@ func (s *Salts) GetSalt(ctx context.Context, day time.Time) (salt [32]byte, ok b
 // PutSalt offers salt for day, minted at mintedAt.
 func (s *Salts) PutSalt(ctx context.Context, day time.Time, salt [32]byte, mintedAt time.Time) error {
 	d := dateOf(day)
-	err := s.conn.InsertRowSQL(ctx, insertSalt, d, string(salt[:]), mintedAt.UTC().Truncate(time.Second))
+	err := s.insert(ctx, d, string(salt[:]), mintedAt.UTC().Truncate(time.Second))
 	if err != nil {
 		return fmt.Errorf("store salt of %s: %w", d.Format(time.DateOnly), err)
 	}
@@ -122,7 +123,7 @@ func (s *Salts) rewriteFrom(ctx context.Context, cut time.Time) error {
 		return err
 	}
 	for _, r := range keep {
-		if err := s.conn.InsertRowSQL(ctx, insertSalt, r.day, r.salt, r.minted); err != nil {
+		if err := s.insert(ctx, r.day, r.salt, r.minted); err != nil {
 			return err
 		}
 	}
@@ -135,6 +136,21 @@ const insertSalt = "INSERT INTO salts (day, salt, minted_at)"
 func dateOf(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// insert writes one salts row. An engine's error may quote the data it
+// failed to read (chDB's Values parser does), so the salt, raw, in hex or
+// as a literal, is cut out of the error before it can reach a log.
+func (s *Salts) insert(ctx context.Context, day time.Time, salt string, minted time.Time) error {
+	err := s.conn.InsertRowSQL(ctx, insertSalt, day, salt, minted)
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, form := range []string{salt, hex.EncodeToString([]byte(salt)), strings.ToUpper(hex.EncodeToString([]byte(salt))), Quote(salt)} {
+		msg = strings.ReplaceAll(msg, form, "[salt]")
+	}
+	return errors.New(msg)
 }
 
 // dateLiteral renders the UTC date of t for SQL text (a date is not a

@@ -1,6 +1,13 @@
 package storage
 
-import "testing"
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
 
 // clusterSQL is a storage.SQL that says it runs on a cluster; only the
 // names matter to MutationTarget.
@@ -34,6 +41,28 @@ func TestQuote(t *testing.T) {
 	} {
 		if got := Quote(in); got != want {
 			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// failingSQL fails every insert with a message that quotes its data, as
+// chDB's Values parser does.
+type failingSQL struct{ SQL }
+
+func (failingSQL) InsertRowSQL(_ context.Context, _ string, values ...any) error {
+	return fmt.Errorf("Cannot parse input: expected ')' before: %v", values)
+}
+
+// A salt never reaches an error message (and so never a log), in any form.
+func TestSaltKeptOutOfErrors(t *testing.T) {
+	salt := [32]byte{'s', 'e', 'c', 'r', 'e', 't', 0xff, 0x01}
+	err := NewSalts(failingSQL{}).PutSalt(context.Background(), time.Now(), salt, time.Now())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, form := range []string{string(salt[:]), hex.EncodeToString(salt[:]), "secret"} {
+		if strings.Contains(err.Error(), form) {
+			t.Errorf("error %q holds the salt", err)
 		}
 	}
 }
