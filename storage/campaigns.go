@@ -80,9 +80,10 @@ func (s *Campaigns) Create(ctx context.Context, c Campaign) error {
 }
 
 func (s *Campaigns) insert(ctx context.Context, c Campaign) error {
-	return s.conn.InsertRowSQL(ctx, insertCampaign, c.SiteID, c.ID, c.Name, c.Created.UTC(),
+	err := s.conn.InsertRowSQL(ctx, insertCampaign, c.SiteID, c.ID, c.Name, c.Created.UTC(),
 		c.WindowEnd.UTC().Truncate(time.Second), c.Sends,
 		hex.EncodeToString(c.RecipientKey), hex.EncodeToString(c.LinkKey), c.Updated.UTC().Truncate(time.Second))
+	return withoutSecrets(err, string(c.RecipientKey), string(c.LinkKey))
 }
 
 // Get returns the latest version of campaign id, or ErrNoCampaign.

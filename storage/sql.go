@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -309,4 +310,29 @@ func MutationTarget(db SQL, table string) string {
 		return "`" + c.Database() + "`." + table + "_local ON CLUSTER " + c.Cluster()
 	}
 	return table
+}
+
+// withoutSecrets returns err with every secret (raw, in hex either case, or
+// as a quoted literal) cut out of its message. An engine's error may quote
+// the data it failed to read (chDB's Values parser does), and errors end
+// up in logs; salts and campaign keys must not.
+func withoutSecrets(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	orig := err.Error()
+	msg := orig
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		h := hex.EncodeToString([]byte(s))
+		for _, form := range []string{s, h, strings.ToUpper(h), Quote(s)} {
+			msg = strings.ReplaceAll(msg, form, "[secret]")
+		}
+	}
+	if msg == orig {
+		return err // nothing quoted: keep the error's chain
+	}
+	return errors.New(msg)
 }
