@@ -328,7 +328,7 @@ func withoutSecrets(err error, secrets ...string) error {
 		}
 		h := hex.EncodeToString([]byte(s))
 		for _, form := range []string{s, h, strings.ToUpper(h), Quote(s)} {
-			msg = strings.ReplaceAll(msg, form, "[secret]")
+			msg = strings.ReplaceAll(msg, form, "[redacted]")
 		}
 	}
 	if msg == orig {
