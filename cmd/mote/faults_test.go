@@ -234,7 +234,7 @@ func TestFaultSlowClickHouse(t *testing.T) {
 	}
 	for range faultRounds {
 		time.Sleep(1500 * time.Millisecond)
-		proxy.cut()
+		proxy.cutInFlight()
 	}
 	time.Sleep(time.Second)
 	l.finish()
@@ -277,6 +277,9 @@ type slowProxy struct {
 	target string
 	delay  time.Duration
 	cuts   atomic.Int64
+	// held counts chunks read but not yet passed on: a cut while it is
+	// above zero lands in the middle of a request or its answer.
+	held atomic.Int64
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -330,8 +333,11 @@ func (p *slowProxy) pipe(src, dst net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			p.held.Add(1)
 			time.Sleep(p.delay)
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			_, werr := dst.Write(buf[:n])
+			p.held.Add(-1)
+			if werr != nil {
 				return
 			}
 		}
@@ -351,6 +357,17 @@ func (p *slowProxy) cut() {
 	for c := range p.conns {
 		c.Close()
 	}
+}
+
+// cutInFlight waits (up to a few seconds) until a chunk is held in the
+// proxy and then cuts, so that the cut is felt by the client: a cut between
+// requests only closes idle pooled connections, which a driver may replace
+// without an error.
+func (p *slowProxy) cutInFlight() {
+	for deadline := time.Now().Add(5 * time.Second); p.held.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	p.cut()
 }
 
 // TestSlowProxyDelays checks the test's own proxy: a round trip through it
