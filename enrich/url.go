@@ -33,10 +33,7 @@ func SplitURL(raw string) (host, path string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
+	end := authorityEnd(rest)
 	authority := rest[:end]
 	rest = rest[end:]
 
@@ -64,6 +61,18 @@ func cutScheme(raw string) (string, bool) {
 		return raw[len(s4):], true
 	}
 	return "", false
+}
+
+// authorityEnd returns the index of the first '/', '?' or '#' in rest,
+// or len(rest): where the authority of a URL without its scheme ends. A
+// loop over the few bytes of a host beats IndexAny, which builds a set.
+func authorityEnd(rest string) int {
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return len(rest)
 }
 
 // hostOf reduces an authority (userinfo@host:port) to a validated,
@@ -96,16 +105,30 @@ func hostOf(authority string) (string, bool) {
 			host = host[:i]
 		}
 		host = strings.TrimSuffix(host, ".")
-		// Empty labels ("", ".a", "a..b") are not host names.
-		if host == "" || host[0] == '.' || host[len(host)-1] == '.' || strings.Contains(host, "..") {
+		// Empty labels ("", ".a", "a..b") are not host names. One loop
+		// checks the bytes and the labels and notes upper case.
+		if host == "" || host[0] == '.' || host[len(host)-1] == '.' {
 			return "", false
 		}
+		upper := false
 		for j := 0; j < len(host); j++ {
 			c := host[j]
-			if !(c == '-' || c == '.' || c == '_' || isAlnum(c)) {
+			switch {
+			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+			case c >= 'A' && c <= 'Z':
+				upper = true
+			case c == '.' && host[j-1] != '.': // j > 0: host[0] is not '.'
+			default:
 				return "", false
 			}
 		}
+		if len(host) > MaxHostLen {
+			return "", false
+		}
+		if upper {
+			host = strings.ToLower(host)
+		}
+		return host, true
 	}
 	if len(host) > MaxHostLen {
 		return "", false
@@ -127,10 +150,6 @@ func validPort(s string) bool {
 		}
 	}
 	return true
-}
-
-func isAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func isHex(c byte) bool {

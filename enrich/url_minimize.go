@@ -73,10 +73,7 @@ func MinimizeURL(raw string, opt URLOptions, dst *Page) bool {
 	if !ok {
 		return false
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
+	end := authorityEnd(rest)
 	host, ok := hostOf(rest[:end])
 	if !ok {
 		return false
@@ -98,15 +95,17 @@ func MinimizeURL(raw string, opt URLOptions, dst *Page) bool {
 	}
 
 	m := minimizer{buf: buf, keys: opt.KeepKeys, dst: dst}
-	m.utms(query)
-	m.utms(routeQuery)
+	keep := m.utms(query)
+	keepRoute := m.utms(routeQuery)
 
 	start := len(m.buf)
 	if path == "" {
 		path = "/"
 	}
 	m.buf = appendPath(m.buf, path)
-	m.appendKept(query)
+	if keep {
+		m.appendKept(query)
+	}
 	if route != "" {
 		m.buf = append(m.buf, '#')
 		if route[0] == '!' {
@@ -114,7 +113,9 @@ func MinimizeURL(raw string, opt URLOptions, dst *Page) bool {
 			route = route[1:]
 		}
 		m.buf = appendPath(m.buf, route)
-		m.appendKept(routeQuery)
+		if keepRoute {
+			m.appendKept(routeQuery)
+		}
 	}
 	built := capEncoded(m.buf[start:], MaxPathLen)
 	if string(built) == path {
@@ -135,57 +136,152 @@ type minimizer struct {
 	dst  *Page
 }
 
-// utms fills the campaign fields from query; the first occurrence wins.
-func (m *minimizer) utms(query string) {
+// utms fills the campaign fields from query; the first occurrence that
+// is not empty once decoded wins. It also reports whether query holds an
+// allow-listed key, so that appendKept, which must write after the path,
+// reads the query a second time only when there is something to keep
+// (most URLs have no such key).
+func (m *minimizer) utms(query string) (keep bool) {
 	for query != "" {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		key, val, _ := strings.Cut(pair, "=")
-		if len(key) < 5 || !strings.EqualFold(key[:4], "utm_") {
-			continue
+		var key, val string
+		key, val, query = nextPair(query)
+		if !keep {
+			_, keep = m.keep(key)
 		}
-		var f *string
-		switch k := key[4:]; {
-		case strings.EqualFold(k, "source"):
-			f = &m.dst.UTMSource
-		case strings.EqualFold(k, "medium"):
-			f = &m.dst.UTMMedium
-		case strings.EqualFold(k, "campaign"):
-			f = &m.dst.UTMCampaign
-		case strings.EqualFold(k, "term"):
-			f = &m.dst.UTMTerm
-		case strings.EqualFold(k, "content"):
-			f = &m.dst.UTMContent
-		default:
-			continue
-		}
-		if *f == "" {
+		if f := m.utmField(key); f != nil && *f == "" {
 			*f = m.decodeValue(val)
 		}
 	}
+	return keep
+}
+
+// nextPair splits the first "key=value" pair off query, as cutting at the
+// first '&' and then at the pair's first '=' would.
+func nextPair(query string) (key, val, rest string) {
+	pair := query
+	if i := strings.IndexByte(query, '&'); i >= 0 {
+		pair, rest = query[:i], query[i+1:]
+	}
+	if i := strings.IndexByte(pair, '='); i >= 0 {
+		return pair[:i], pair[i+1:], rest
+	}
+	return pair, "", rest
+}
+
+// utmField returns the campaign field that key (utm_source, UTM_Medium,
+// ...) fills, or nil.
+func (m *minimizer) utmField(key string) *string {
+	var b [len("utm_campaign")]byte
+	if len(key) < 5 {
+		return nil
+	}
+	if n, ok := lowerKey(&b, key); ok {
+		switch string(b[:n]) { // no allocation: the compiler compares in place
+		case "utm_source":
+			return &m.dst.UTMSource
+		case "utm_medium":
+			return &m.dst.UTMMedium
+		case "utm_campaign":
+			return &m.dst.UTMCampaign
+		case "utm_term":
+			return &m.dst.UTMTerm
+		case "utm_content":
+			return &m.dst.UTMContent
+		}
+		return nil
+	}
+	if isASCII(key) {
+		return nil // longer than any campaign key
+	}
+	// Unicode folds two non-ASCII letters to ASCII ones ('ſ' to 's', the
+	// Kelvin sign to 'k'), so "utm_ſource" is utm_source too.
+	if !strings.EqualFold(key[:4], "utm_") {
+		return nil
+	}
+	switch k := key[4:]; {
+	case strings.EqualFold(k, "source"):
+		return &m.dst.UTMSource
+	case strings.EqualFold(k, "medium"):
+		return &m.dst.UTMMedium
+	case strings.EqualFold(k, "campaign"):
+		return &m.dst.UTMCampaign
+	case strings.EqualFold(k, "term"):
+		return &m.dst.UTMTerm
+	case strings.EqualFold(k, "content"):
+		return &m.dst.UTMContent
+	}
+	return nil
+}
+
+// lowerKey writes key lower-cased into b and returns its length, or false
+// when key is not ASCII or longer than b.
+func lowerKey(b *[len("utm_campaign")]byte, key string) (int, bool) {
+	if len(key) > len(b) {
+		return 0, false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= utf8.RuneSelf {
+			return 0, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return len(key), true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeValue percent-decodes a campaign value ('+' is a space), replaces
 // invalid UTF-8 and control characters, trims spaces, caps the length and
 // redacts e-mail addresses and tokens.
 func (m *minimizer) decodeValue(v string) string {
+	if n, digits, class := scanText(v, 0); class&(classPercent|classPlus|classUnsafe) == 0 {
+		// The usual campaign value ("newsletter", "spring_sale"): printable
+		// ASCII with nothing to decode, sanitise or trim, so v is its own
+		// decoding and only the cap and the redaction apply.
+		switch {
+		case n > MaxUTMLen:
+			return redact(truncate(v, MaxUTMLen))
+		case mayBeEmail(class) && looksLikeEmail(v):
+			return RedactedEmail
+		case mayBeToken(n, digits) && looksLikeToken(v):
+			return RedactedToken
+		}
+		return v
+	}
 	start := len(m.buf)
 	m.buf = AppendQueryUnescape(m.buf, v)
 	out := sanitizeText(m.buf[start:])
 	m.buf = append(m.buf[:start], out...)
 	s := strings.TrimSpace(bytesString(m.buf[start:]))
-	s = truncate(s, MaxUTMLen)
-	switch {
-	case looksLikeEmail(s):
-		s = RedactedEmail
-	case looksLikeToken(s):
-		s = RedactedToken
-	}
+	s = redact(truncate(s, MaxUTMLen))
 	if s == "" || s == v {
 		m.buf = m.buf[:start]
 		if s == v {
 			return v
 		}
+	}
+	return s
+}
+
+// redact returns RedactedEmail or RedactedToken in place of a value that
+// looks like an e-mail address or a token, else s.
+func redact(s string) string {
+	switch {
+	case looksLikeEmail(s):
+		return RedactedEmail
+	case looksLikeToken(s):
+		return RedactedToken
 	}
 	return s
 }
@@ -234,9 +330,8 @@ func (m *minimizer) appendKept(query string) {
 	var seen [maxKeptKeys]string
 	nseen := 0
 	for query != "" && nseen < maxKeptKeys {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		key, val, _ := strings.Cut(pair, "=")
+		var key, val string
+		key, val, query = nextPair(query)
 		canon, ok := m.keep(key)
 		if !ok {
 			continue
@@ -289,53 +384,125 @@ func (m *minimizer) keep(key string) (string, bool) {
 // appendPath appends p ("/a/b") segment by segment: matrix parameters
 // (";jsessionid=...") dropped, e-mail and token segments redacted, bytes no
 // URL may hold percent-encoded.
+//
+// One scan of each segment finds its end and tells whether the segment can
+// be an e-mail address (it holds '@' or '%'), a token (16 bytes or more, or
+// nine digits) or need escapes; looksLikeEmail, looksLikeToken and
+// appendSafe run only when it can, so a plain segment ("blog") costs the
+// scan and one copy.
 func appendPath(dst []byte, p string) []byte {
-	for i := 0; ; i++ {
-		seg, rest, more := strings.Cut(p, "/")
-		if i > 0 || seg != "" {
-			if j := strings.IndexByte(seg, ';'); j >= 0 {
-				seg = seg[:j]
-			}
-			switch {
-			case looksLikeEmail(seg):
-				dst = append(dst, RedactedEmail...)
-			case looksLikeToken(seg):
-				dst = append(dst, RedactedToken...)
-			default:
-				dst = appendSafe(dst, seg, false)
+	for {
+		n, digits, class := scanText(p, classSlash|classSemi)
+		seg, end := p[:n], n
+		if n < len(p) && p[n] == ';' {
+			if j := strings.IndexByte(p[n:], '/'); j >= 0 {
+				end = n + j
+			} else {
+				end = len(p)
 			}
 		}
-		if !more {
+		switch {
+		case mayBeEmail(class) && looksLikeEmail(seg):
+			dst = append(dst, RedactedEmail...)
+		case mayBeToken(len(seg), digits) && looksLikeToken(seg):
+			dst = append(dst, RedactedToken...)
+		case class&classUnsafe != 0:
+			dst = appendSafe(dst, seg, false)
+		default:
+			dst = append(dst, seg...)
+		}
+		if end == len(p) {
 			return dst
 		}
 		dst = append(dst, '/')
-		p = rest
+		p = p[end+1:]
 	}
 }
+
+// Byte classes of scanText.
+const (
+	classSlash   = 1 << iota // '/'
+	classSemi                // ';'
+	classDigit               // counts toward looksLikeToken's nine digits
+	classAt                  // '@'
+	classPercent             // '%': an escape, maybe "%40"
+	classPlus                // '+': a space in a query value
+	classUnsafe              // a byte appendSafe escapes, or non-ASCII
+)
+
+var textClass = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c == '/':
+			t[c] = classSlash
+		case c == ';':
+			t[c] = classSemi
+		case c >= '0' && c <= '9':
+			t[c] = classDigit
+		case c == '@':
+			t[c] = classAt
+		case c == '%':
+			t[c] = classPercent
+		case c == '+':
+			t[c] = classPlus
+		case c >= utf8.RuneSelf || unsafeBytes[c]:
+			t[c] = classUnsafe
+		}
+	}
+	return t
+}()
+
+// scanText reads s up to its first byte of a class in stop and returns
+// that length, the digits read and the union of the classes read. The
+// classes say what work s can need: MinimizeURL scans each path segment
+// and campaign value once and skips the checks that cannot apply.
+func scanText(s string, stop byte) (n, digits int, class byte) {
+	for ; n < len(s); n++ {
+		k := textClass[s[n]]
+		if k&stop != 0 {
+			break
+		}
+		if k&classDigit != 0 {
+			digits++
+		}
+		class |= k
+	}
+	return n, digits, class
+}
+
+// mayBeEmail reports whether text of these classes can be an e-mail
+// address to looksLikeEmail, which needs an '@' or "%40".
+func mayBeEmail(class byte) bool { return class&(classAt|classPercent) != 0 }
+
+// mayBeToken reports whether text of n bytes with this many digits can be
+// a token to looksLikeToken: below 16 bytes only nine digits make one.
+func mayBeToken(n, digits int) bool { return n >= 16 || digits >= 9 }
 
 // appendSafe appends s, percent-encoding control bytes, spaces, the
 // characters no URL may hold unescaped, and invalid UTF-8 bytes. In a
 // query value '#' and '&' are encoded too so the value stays one value.
+// Runs of bytes that need no escape are copied whole.
 func appendSafe(dst []byte, s string, value bool) []byte {
 	const hexDigits = "0123456789ABCDEF"
+	run := 0 // start of the bytes not yet copied
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r != utf8.RuneError || size > 1 {
-				dst = append(dst, s[i:i+size]...)
 				i += size
 				continue
 			}
 		} else if !unsafeByte(c) && !(value && (c == '#' || c == '&')) {
-			dst = append(dst, c)
 			i++
 			continue
 		}
+		dst = append(dst, s[run:i]...)
 		dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
 		i++
+		run = i
 	}
-	return dst
+	return append(dst, s[run:]...)
 }
 
 func unsafeByte(c byte) bool { return unsafeBytes[c] }
