@@ -53,6 +53,13 @@ type BatcherConfig struct {
 	// of a failed insert or replay check. Defaults 100ms and 10s.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// InsertTimeout bounds one insert. An insert runs to its end (or this
+	// timeout) even when Run's context ends meanwhile: the server may
+	// commit an insert the client abandoned after the replay check that
+	// follows has looked, and the batch would then be stored twice where
+	// the server has no insert_deduplication_token (seen with mote demo
+	// on ClickHouse 18.16). Default 1m.
+	InsertTimeout time.Duration
 }
 
 // BatcherStats is a snapshot of a Batcher's counters.
@@ -110,6 +117,9 @@ func NewBatcher(sp *Spool, eng Engine, cfg BatcherConfig, log *slog.Logger) *Bat
 		cfg.MaxBackoff = 10 * time.Second
 	}
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.InsertTimeout <= 0 {
+		cfg.InsertTimeout = time.Minute
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -293,7 +303,9 @@ func (b *Batcher) flush(ctx context.Context) error {
 		}
 		n := sameMonthPrefix(b.rows)
 		t0 := time.Now()
-		err := b.eng.InsertEvents(ctx, id, b.rows[:n])
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
+		err := b.eng.InsertEvents(ictx, id, b.rows[:n])
+		cancel()
 		if err != nil {
 			b.verify = true // the block may have been stored anyway
 			if err := retry("insert", id, err); err != nil {
