@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
 )
 
 // benchEvents returns n realistic pageviews in one month (so an insert
@@ -26,7 +27,7 @@ func benchEvents(n int) []mote.Event {
 	return events
 }
 
-// BenchmarkInsertEvents measures InsertEvents end to end (RowBinary
+// BenchmarkInsertEvents measures InsertEvents end to end (Native
 // encoding, streaming into chDB, writing the part) in rows per second.
 func BenchmarkInsertEvents(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
@@ -47,16 +48,17 @@ func BenchmarkInsertEvents(b *testing.B) {
 	}
 }
 
-// BenchmarkEncode is the RowBinary encoding alone.
+// BenchmarkEncode is the Native encoding alone.
 func BenchmarkEncode(b *testing.B) {
 	events := benchEvents(10_000)
+	types := make([]string, len(storage.EventColumns))
+	for i := range types {
+		types[i] = "String"
+	}
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = buf[:0]
-		for i := range events {
-			buf, _ = appendEvent(buf, &events[i], 1)
-		}
+		buf = appendNativeEvents(buf[:0], types, events, 1)
 	}
 	b.ReportMetric(float64(len(events))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -28,9 +28,10 @@ type Engine struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 
-	insertMu  sync.Mutex // guards buf, the reused RowBinary buffer
-	buf       []byte
-	insertSQL string
+	insertMu   sync.Mutex // guards buf and eventTypes
+	buf        []byte     // the reused Native block
+	eventTypes []string   // the Native header's types (nativeTypes)
+	insertSQL  string
 }
 
 var _ storage.Engine = (*Engine)(nil)

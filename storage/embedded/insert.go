@@ -10,11 +10,12 @@ import (
 )
 
 // InsertEvents writes events as one INSERT with every row's batch_id set
-// to batchID, in RowBinary through chDB's streaming insert
-// (chdb_stream_insert_n, chdb_stream_append, chdb_stream_done). The data
-// never travels in the query text: RowBinary sent inline through
+// to batchID, as one Native block (native.go) through chDB's streaming
+// insert (chdb_stream_insert_n, chdb_stream_append, chdb_stream_done). The
+// data never travels in the query text: RowBinary sent inline through
 // chdb_query_n was cut at the first "\n\n" byte pair, which ClickHouse
-// takes for the end of inline data.
+// takes for the end of inline data, and the query text is capped by
+// max_query_size.
 //
 // The insert carries the same insert_deduplication_token as the server
 // engine's (storage.DedupToken), so a batch replayed within the dedup
@@ -28,20 +29,22 @@ func (e *Engine) InsertEvents(ctx context.Context, batchID uint64, events []mote
 	if len(events) == 0 {
 		return nil
 	}
-	e.insertMu.Lock()
-	defer e.insertMu.Unlock()
-	buf := e.buf[:0]
 	for i := range events {
-		var err error
-		if buf, err = appendEvent(buf, &events[i], batchID); err != nil {
-			e.buf = buf[:0]
+		if err := checkEvent(&events[i]); err != nil {
 			return fmt.Errorf("insert batch %d: event %d: %w", batchID, i, err)
 		}
 	}
+	e.insertMu.Lock()
+	defer e.insertMu.Unlock()
+	types, err := e.nativeTypes(ctx)
+	if err != nil {
+		return fmt.Errorf("insert batch %d: %w", batchID, err)
+	}
+	buf := appendNativeEvents(e.buf[:0], types, events, batchID)
 	e.buf = buf[:0]
 	q := e.insertQuery(batchID, len(events))
-	err := e.run(ctx, true, func(c *conn) error {
-		_, err := c.insert(q, "RowBinary", buf)
+	err = e.run(ctx, true, func(c *conn) error {
+		_, err := c.insert(q, "Native", buf)
 		return err
 	})
 	if err != nil {

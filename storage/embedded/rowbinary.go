@@ -9,14 +9,13 @@ import (
 	"github.com/mote-analytics/mote"
 )
 
-// The engine inserts and reads events in ClickHouse's RowBinary format: per
-// row, each column of storage.EventColumns in order, little-endian numbers,
-// strings as a LEB128 length and the bytes, arrays as a LEB128 count and the
-// elements. LowCardinality(String) travels as a plain String, Enum8 as its
-// Int8 value and DateTime as UInt32 seconds since the epoch. It is the
-// fastest input format chDB parses (measured here: RowBinary 430–675k
-// rows/s against 100–210k for JSONEachRow), and it needs no escaping, so any
-// byte in a string arrives as it was.
+// The engine reads events back (ReadEvents) in ClickHouse's RowBinary
+// format; it writes them in Native (native.go). RowBinary is per row, each
+// column of storage.EventColumns in order, little-endian numbers, strings
+// as a LEB128 length and the bytes, arrays as a LEB128 count and the
+// elements; LowCardinality(String) arrives as a plain String, Enum8 as its
+// Int8 value and DateTime as UInt32 seconds since the epoch. It needs no
+// escaping, so any byte in a string arrives as it was.
 
 // DateTime's range. Mirrors clickhouse-go, which refuses to send a time
 // outside it rather than let the server wrap it around.
@@ -24,47 +23,6 @@ var (
 	minDateTime = time.Unix(0, 0)
 	maxDateTime = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
 )
-
-// appendEvent appends ev's row (with batch_id = batchID) to b. It refuses,
-// as the server engine does, an undeclared kind, props keys and values of
-// different lengths and a time outside DateTime's range: those are bugs
-// upstream and storing a guess would be worse.
-func appendEvent(b []byte, ev *mote.Event, batchID uint64) ([]byte, error) {
-	if !ev.Kind.Valid() {
-		return b, fmt.Errorf("invalid kind %d", ev.Kind)
-	}
-	if len(ev.PropKeys) != len(ev.PropValues) {
-		return b, fmt.Errorf("%d prop keys but %d values", len(ev.PropKeys), len(ev.PropValues))
-	}
-	if ev.TS.Before(minDateTime) || ev.TS.After(maxDateTime) {
-		return b, fmt.Errorf("time %s outside DateTime range", ev.TS.UTC().Format(time.RFC3339))
-	}
-	b = appendString(b, ev.SiteID)
-	b = binary.LittleEndian.AppendUint32(b, uint32(ev.TS.Unix()))
-	b = append(b, byte(ev.Kind))
-	for _, s := range [...]string{
-		ev.Name, ev.Hostname, ev.Pathname,
-		ev.ReferrerHost, ev.ReferrerSource, ev.Channel,
-		ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, ev.UTMTerm, ev.UTMContent,
-		ev.Country, ev.Region, ev.City,
-		ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device, ev.Screen,
-	} {
-		b = appendString(b, s)
-	}
-	b = binary.LittleEndian.AppendUint64(b, ev.VisitorID)
-	b = binary.LittleEndian.AppendUint64(b, ev.SessionID)
-	b = binary.LittleEndian.AppendUint32(b, ev.EngagementMS)
-	b = append(b, ev.ScrollDepth)
-	b = appendStrings(b, ev.PropKeys)
-	b = appendStrings(b, ev.PropValues)
-	b = appendString(b, ev.CampaignID)
-	b = binary.LittleEndian.AppendUint64(b, ev.RecipientID)
-	b = append(b, ev.MachineOpen)
-	b = appendString(b, ev.MachineReason)
-	b = appendString(b, ev.LinkURL)
-	b = binary.LittleEndian.AppendUint64(b, batchID)
-	return b, nil
-}
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

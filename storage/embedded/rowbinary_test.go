@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"encoding/binary"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,10 +43,10 @@ func TestRowBinaryRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRowBinaryRejects(t *testing.T) {
+func TestCheckEventRejects(t *testing.T) {
 	f := func(ev mote.Event, want string) {
 		t.Helper()
-		if _, err := appendEvent(nil, &ev, 1); err == nil || !strings.Contains(err.Error(), want) {
+		if err := checkEvent(&ev); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
 		}
 	}
@@ -95,4 +96,37 @@ func FuzzDecodeEvents(f *testing.F) {
 			t.Fatalf("round trip: %v\n%#v\n%#v", err, again, events)
 		}
 	})
+}
+
+// appendEvent appends ev's RowBinary row (with batch_id = batchID) to b:
+// the rows chDB answers to ReadEvents, written here to test the decoder.
+func appendEvent(b []byte, ev *mote.Event, batchID uint64) ([]byte, error) {
+	if err := checkEvent(ev); err != nil {
+		return b, err
+	}
+	b = appendString(b, ev.SiteID)
+	b = binary.LittleEndian.AppendUint32(b, uint32(ev.TS.Unix()))
+	b = append(b, byte(ev.Kind))
+	for _, s := range [...]string{
+		ev.Name, ev.Hostname, ev.Pathname,
+		ev.ReferrerHost, ev.ReferrerSource, ev.Channel,
+		ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, ev.UTMTerm, ev.UTMContent,
+		ev.Country, ev.Region, ev.City,
+		ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device, ev.Screen,
+	} {
+		b = appendString(b, s)
+	}
+	b = binary.LittleEndian.AppendUint64(b, ev.VisitorID)
+	b = binary.LittleEndian.AppendUint64(b, ev.SessionID)
+	b = binary.LittleEndian.AppendUint32(b, ev.EngagementMS)
+	b = append(b, ev.ScrollDepth)
+	b = appendStrings(b, ev.PropKeys)
+	b = appendStrings(b, ev.PropValues)
+	b = appendString(b, ev.CampaignID)
+	b = binary.LittleEndian.AppendUint64(b, ev.RecipientID)
+	b = append(b, ev.MachineOpen)
+	b = appendString(b, ev.MachineReason)
+	b = appendString(b, ev.LinkURL)
+	b = binary.LittleEndian.AppendUint64(b, batchID)
+	return b, nil
 }
