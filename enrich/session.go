@@ -89,15 +89,21 @@ type sessionShard struct {
 	n    int
 }
 
-// sessionEntry is one visit. row's first-touch strings point into arena
-// and ExitPage into exit; both are reused when the entry is.
+// sessionEntry is one visit. row's first-touch strings point into arena,
+// where they lie back to back (see appendFirstTouch), and ExitPage into
+// exit; both are reused when the entry is.
+//
+// The fields that evicting or expiring the coldest entry reads (the LRU
+// links, last, the visitor ID early in row) come first: with a full cache
+// every new visit evicts an entry that is no longer in the CPU's caches,
+// and they then share its first cache lines.
 type sessionEntry struct {
-	row        mote.SessionRow
+	prev, next *sessionEntry
 	last       time.Time
 	engaged    bool
+	row        mote.SessionRow
 	arena      []byte
 	exit       []byte
-	prev, next *sessionEntry
 }
 
 // NewSessions returns an empty cache.
@@ -194,12 +200,12 @@ func (s *Sessions) Track(ev *mote.Event, out *SessionUpdate) bool {
 		sh.n++
 	} else {
 		out.HasCancel = true
-		out.buf = copyRow(&out.Cancel, &e.row, out.buf)
+		out.buf = e.copyRow(&out.Cancel, out.buf)
 		out.Cancel.Sign = -1
 		s.update(e, ev, ts)
 	}
 	sh.touch(e)
-	out.buf = copyRow(&out.State, &e.row, out.buf)
+	out.buf = e.copyRow(&out.State, out.buf)
 	ev.SessionID = e.row.SessionID
 	sh.mu.Unlock()
 	if s.cfg.Sink != nil {
@@ -213,46 +219,45 @@ func (s *Sessions) start(e *sessionEntry, ev *mote.Event, ts time.Time) {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], ev.VisitorID)
 	binary.LittleEndian.PutUint64(b[8:], uint64(ts.UnixNano()))
-	a := e.arena[:0]
-	n := len(ev.SiteID) + len(ev.Hostname) + len(ev.Pathname) + len(ev.ReferrerHost) + len(ev.ReferrerSource) +
-		len(ev.Channel) + len(ev.UTMSource) + len(ev.UTMMedium) + len(ev.UTMCampaign) + len(ev.UTMTerm) +
-		len(ev.UTMContent) + len(ev.Country) + len(ev.Region) + len(ev.City) + len(ev.Browser) + len(ev.OS) +
-		len(ev.Device) + len(ev.Screen)
-	if cap(a) < n {
-		a = make([]byte, 0, n+n/2)
-	}
-	put := func(v string) string {
-		i := len(a)
-		a = append(a, v...)
-		return bytesString(a[i:len(a):len(a)])
-	}
 	e.row = mote.SessionRow{
-		SiteID:         put(ev.SiteID),
+		SiteID:         ev.SiteID,
 		SessionID:      siphash.Hash(s.k0, s.k1, b[:]),
 		VisitorID:      ev.VisitorID,
 		StartTS:        ts,
 		EndTS:          ts,
-		Hostname:       put(ev.Hostname),
-		EntryPage:      put(ev.Pathname),
-		ReferrerHost:   put(ev.ReferrerHost),
-		ReferrerSource: put(ev.ReferrerSource),
-		Channel:        put(ev.Channel),
-		UTMSource:      put(ev.UTMSource),
-		UTMMedium:      put(ev.UTMMedium),
-		UTMCampaign:    put(ev.UTMCampaign),
-		UTMTerm:        put(ev.UTMTerm),
-		UTMContent:     put(ev.UTMContent),
-		Country:        put(ev.Country),
-		Region:         put(ev.Region),
-		City:           put(ev.City),
-		Browser:        put(ev.Browser),
-		OS:             put(ev.OS),
-		Device:         put(ev.Device),
-		Screen:         put(ev.Screen),
+		Hostname:       ev.Hostname,
+		EntryPage:      ev.Pathname,
+		ReferrerHost:   ev.ReferrerHost,
+		ReferrerSource: ev.ReferrerSource,
+		Channel:        ev.Channel,
+		UTMSource:      ev.UTMSource,
+		UTMMedium:      ev.UTMMedium,
+		UTMCampaign:    ev.UTMCampaign,
+		UTMTerm:        ev.UTMTerm,
+		UTMContent:     ev.UTMContent,
+		Country:        ev.Country,
+		Region:         ev.Region,
+		City:           ev.City,
+		Browser:        ev.Browser,
+		OS:             ev.OS,
+		Device:         ev.Device,
+		Screen:         ev.Screen,
 		Sign:           1,
 		Version:        1,
 	}
-	e.arena = a
+	// Copy the first-touch strings out of the event into the arena and
+	// point the row at the copies. A short arena is replaced at once, with
+	// room for longer strings of a later visit.
+	n := len(ev.SiteID) + len(ev.Hostname) + len(ev.Pathname) + len(ev.ReferrerHost) + len(ev.ReferrerSource) +
+		len(ev.Channel) + len(ev.UTMSource) + len(ev.UTMMedium) + len(ev.UTMCampaign) + len(ev.UTMTerm) +
+		len(ev.UTMContent) + len(ev.Country) + len(ev.Region) + len(ev.City) + len(ev.Browser) + len(ev.OS) +
+		len(ev.Device) + len(ev.Screen)
+	a := e.arena[:0]
+	if cap(a) < n {
+		a = make([]byte, 0, n+n/2)
+	}
+	e.arena = appendFirstTouch(a, &e.row)
+	pointFirstTouch(&e.row, e.arena)
 	e.exit = append(e.exit[:0], ev.Pathname...)
 	e.row.ExitPage = bytesString(e.exit)
 	e.engaged = false
@@ -334,8 +339,10 @@ func (s *Sessions) take(sh *sessionShard) *sessionEntry {
 func (s *Sessions) remove(sh *sessionShard, e *sessionEntry) {
 	delete(sh.m, e.row.VisitorID)
 	e.prev.next, e.next.prev = e.next, e.prev
+	// e.row is not cleared: a free entry's row is never read, start
+	// overwrites all of it, and its strings point only into the entry's
+	// own arena and exit buffers.
 	e.prev = nil
-	e.row = mote.SessionRow{}
 	e.next = sh.free
 	sh.free = e
 	sh.n--
@@ -364,17 +371,71 @@ func (s *Sessions) Stats() SessionStats {
 	return st
 }
 
-// copyRow copies src into dst with every string copied into buf.
-func copyRow(dst, src *mote.SessionRow, buf []byte) []byte {
-	*dst = *src
-	for _, f := range [...]*string{
-		&dst.SiteID, &dst.Hostname, &dst.EntryPage, &dst.ExitPage, &dst.ReferrerHost, &dst.ReferrerSource,
-		&dst.Channel, &dst.UTMSource, &dst.UTMMedium, &dst.UTMCampaign, &dst.UTMTerm, &dst.UTMContent,
-		&dst.Country, &dst.Region, &dst.City, &dst.Browser, &dst.OS, &dst.Device, &dst.Screen,
-	} {
-		i := len(buf)
-		buf = append(buf, *f...)
-		*f = bytesString(buf[i:len(buf):len(buf)])
-	}
+// copyRow copies the entry's row into dst with every string copied into
+// buf, and returns buf. The first-touch strings lie back to back in the
+// arena, so one copy of the arena and a re-slicing by their lengths
+// replace a copy per string; only the exit page, which moves, is copied
+// apart.
+func (e *sessionEntry) copyRow(dst *mote.SessionRow, buf []byte) []byte {
+	*dst = e.row
+	i := len(buf)
+	buf = append(buf, e.arena...)
+	pointFirstTouch(dst, buf[i:])
+	i = len(buf)
+	buf = append(buf, e.exit...)
+	dst.ExitPage = bytesString(buf[i:len(buf):len(buf)])
 	return buf
+}
+
+// appendFirstTouch appends r's first-touch strings (those set once, when
+// the visit starts) to b back to back: the layout of a sessionEntry's
+// arena, which pointFirstTouch reads back in the same order.
+func appendFirstTouch(b []byte, r *mote.SessionRow) []byte {
+	b = append(b, r.SiteID...)
+	b = append(b, r.Hostname...)
+	b = append(b, r.EntryPage...)
+	b = append(b, r.ReferrerHost...)
+	b = append(b, r.ReferrerSource...)
+	b = append(b, r.Channel...)
+	b = append(b, r.UTMSource...)
+	b = append(b, r.UTMMedium...)
+	b = append(b, r.UTMCampaign...)
+	b = append(b, r.UTMTerm...)
+	b = append(b, r.UTMContent...)
+	b = append(b, r.Country...)
+	b = append(b, r.Region...)
+	b = append(b, r.City...)
+	b = append(b, r.Browser...)
+	b = append(b, r.OS...)
+	b = append(b, r.Device...)
+	b = append(b, r.Screen...)
+	return b
+}
+
+// pointFirstTouch points r's first-touch strings, keeping their lengths,
+// at consecutive bytes of b laid out by appendFirstTouch.
+func pointFirstTouch(r *mote.SessionRow, b []byte) {
+	next := func(s string) string {
+		n := len(s)
+		s, b = bytesString(b[:n:n]), b[n:]
+		return s
+	}
+	r.SiteID = next(r.SiteID)
+	r.Hostname = next(r.Hostname)
+	r.EntryPage = next(r.EntryPage)
+	r.ReferrerHost = next(r.ReferrerHost)
+	r.ReferrerSource = next(r.ReferrerSource)
+	r.Channel = next(r.Channel)
+	r.UTMSource = next(r.UTMSource)
+	r.UTMMedium = next(r.UTMMedium)
+	r.UTMCampaign = next(r.UTMCampaign)
+	r.UTMTerm = next(r.UTMTerm)
+	r.UTMContent = next(r.UTMContent)
+	r.Country = next(r.Country)
+	r.Region = next(r.Region)
+	r.City = next(r.City)
+	r.Browser = next(r.Browser)
+	r.OS = next(r.OS)
+	r.Device = next(r.Device)
+	r.Screen = next(r.Screen)
 }

@@ -3,6 +3,8 @@ package enrich
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +213,54 @@ func BenchmarkSessionsTrack(b *testing.B) {
 		ev.TS = ev.TS.Add(time.Second)
 		s.Track(ev, &u)
 		i++
+	}
+}
+
+// TestSessionsFirstTouchFields: every first-touch string comes back from
+// the entry's arena as it was sent (the arena layout and its reading agree
+// field by field), in the State of the first hit and in the Cancel and
+// State of the next, which brings other values.
+func TestSessionsFirstTouchFields(t *testing.T) {
+	s := NewSessions(SessionConfig{})
+	var u SessionUpdate
+	fields := func(e *mote.Event) []*string {
+		return []*string{&e.SiteID, &e.Hostname, &e.Pathname, &e.ReferrerHost, &e.ReferrerSource, &e.Channel,
+			&e.UTMSource, &e.UTMMedium, &e.UTMCampaign, &e.UTMTerm, &e.UTMContent,
+			&e.Country, &e.Region, &e.City, &e.Browser, &e.OS, &e.Device, &e.Screen}
+	}
+	rowFields := func(r *mote.SessionRow) []string {
+		return []string{r.SiteID, r.Hostname, r.EntryPage, r.ReferrerHost, r.ReferrerSource, r.Channel,
+			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent,
+			r.Country, r.Region, r.City, r.Browser, r.OS, r.Device, r.Screen}
+	}
+	first := &mote.Event{Kind: mote.KindPageview, VisitorID: 5, TS: t0}
+	var want []string
+	for i, f := range fields(first) {
+		*f = fmt.Sprintf("v%d-%s", i, strings.Repeat("x", i)) // distinct values and lengths
+		want = append(want, *f)
+	}
+	first.Region = "" // an empty field in the middle
+	want[12] = ""
+	check := func(what string, r *mote.SessionRow) {
+		t.Helper()
+		if got := rowFields(r); !slices.Equal(got, want) {
+			t.Fatalf("%s first-touch fields\n got %q\nwant %q", what, got, want)
+		}
+	}
+	s.Track(first, &u)
+	check("first state", &u.State)
+	if u.State.ExitPage != first.Pathname {
+		t.Fatalf("exit page %q", u.State.ExitPage)
+	}
+	next := &mote.Event{Kind: mote.KindPageview, VisitorID: 5, TS: t0.Add(time.Minute)}
+	for _, f := range fields(next) {
+		*f = "other"
+	}
+	next.Pathname = "/next"
+	s.Track(next, &u)
+	check("cancel", &u.Cancel)
+	check("second state", &u.State)
+	if u.Cancel.ExitPage != first.Pathname || u.State.ExitPage != "/next" {
+		t.Fatalf("exit pages %q, %q", u.Cancel.ExitPage, u.State.ExitPage)
 	}
 }
