@@ -37,7 +37,8 @@ type SessionWriterConfig struct {
 // collector's session cache) into the sessions table. Append runs on the
 // hit path: it encodes each row into a byte buffer under one short lock
 // and, after warm-up, allocates nothing. Run decodes the buffer every
-// Flush and inserts it as one block through SQL.InsertRowsSQL.
+// Flush, leaves out the pairs that cancel each other within it
+// (collapsePairs) and inserts the rest as one block (InsertSessionRows).
 type SessionWriter struct {
 	db  SQL
 	cfg SessionWriterConfig
@@ -47,15 +48,18 @@ type SessionWriter struct {
 	rows    int
 	spare   []byte
 
-	written, dropped, failures atomic.Uint64
+	states map[sessionVersion]int // reused by collapsePairs (Flush only)
+
+	written, dropped, failures, collapsed atomic.Uint64
 }
 
 // SessionWriterStats counts what the writer did.
 type SessionWriterStats struct {
-	Written  uint64 // rows inserted
-	Dropped  uint64 // rows dropped because MaxBytes was reached
-	Failures uint64 // inserts that failed (their rows stay pending)
-	Pending  int    // rows waiting
+	Written   uint64 // rows inserted
+	Dropped   uint64 // rows dropped because MaxBytes was reached
+	Failures  uint64 // inserts that failed (their rows stay pending)
+	Collapsed uint64 // rows left out because their pair was in the same flush (collapsePairs)
+	Pending   int    // rows waiting
 }
 
 // NewSessionWriter returns a writer inserting into db's sessions table.
@@ -195,6 +199,7 @@ func (w *SessionWriter) Flush(ctx context.Context) error {
 
 	rows, err := decodeSessionRows(buf, n)
 	if err == nil {
+		rows = w.collapsePairs(rows)
 		err = InsertSessionRows(ctx, w.db, rows)
 	}
 	w.mu.Lock()
@@ -204,9 +209,65 @@ func (w *SessionWriter) Flush(ctx context.Context) error {
 		w.pending, w.rows = append(buf, w.pending...), n+w.rows
 		return fmt.Errorf("insert %d sessions rows: %w", n, err)
 	}
-	w.written.Add(uint64(n))
+	w.written.Add(uint64(len(rows)))
+	w.collapsed.Add(uint64(n - len(rows)))
 	w.spare = buf[:0]
 	return nil
+}
+
+// sessionVersion identifies one version of a visit.
+type sessionVersion struct {
+	site             string
+	session, visitor uint64
+	version          uint32
+}
+
+// collapsePairs leaves out each state row whose cancel row is in the same
+// flush, and that cancel row: VersionedCollapsingMergeTree folds such a
+// pair away at its next merge and every query sums signs, so the table
+// reads the same without them. A visit updated k times within one flush
+// then costs two rows (the cancel of the state stored earlier and the
+// newest state) instead of 2k: a page view and its engagement beacon a
+// moment later, or a burst of custom events, write one state. A cancel row
+// is paired only with a state row equal to it in every column but the
+// sign. The order of the rows kept is unchanged.
+func (w *SessionWriter) collapsePairs(rows []mote.SessionRow) []mote.SessionRow {
+	if w.states == nil {
+		w.states = make(map[sessionVersion]int)
+	}
+	defer clear(w.states)
+	drop := make([]bool, len(rows))
+	dropped := 0
+	for i := range rows {
+		r := &rows[i]
+		k := sessionVersion{r.SiteID, r.SessionID, r.VisitorID, r.Version}
+		switch r.Sign {
+		case 1:
+			w.states[k] = i
+		case -1:
+			j, ok := w.states[k]
+			if !ok {
+				continue
+			}
+			state := rows[j]
+			state.Sign = -1
+			if state == *r {
+				drop[i], drop[j] = true, true
+				dropped += 2
+				delete(w.states, k)
+			}
+		}
+	}
+	if dropped == 0 {
+		return rows
+	}
+	kept := rows[:0]
+	for i := range rows {
+		if !drop[i] {
+			kept = append(kept, rows[i])
+		}
+	}
+	return kept
 }
 
 // Run flushes every Flush until ctx ends, then once more.
@@ -248,5 +309,6 @@ func (w *SessionWriter) Stats() SessionWriterStats {
 	w.mu.Lock()
 	pending := w.rows
 	w.mu.Unlock()
-	return SessionWriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), Failures: w.failures.Load(), Pending: pending}
+	return SessionWriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), Failures: w.failures.Load(),
+		Collapsed: w.collapsed.Load(), Pending: pending}
 }

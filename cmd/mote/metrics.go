@@ -26,6 +26,7 @@ type statsCollector struct {
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
 	sessionsActive, sessionsEvicted, sessionsExpired  *prometheus.Desc
 	sessionRowsWritten, sessionRowsDropped            *prometheus.Desc
+	sessionRowsCollapsed                              *prometheus.Desc
 }
 
 func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) *statsCollector {
@@ -52,6 +53,8 @@ func newStatsCollector(col *collector.Server, spool *storage.Spool, store *stora
 		sessionsEvicted:    d("sessions_evicted_total", "Visits dropped from the full session cache (a later hit starts a new visit)."),
 		sessionsExpired:    d("sessions_expired_total", "Visits ended by 30 minutes of inactivity."),
 		sessionRowsWritten: d("session_rows_written_total", "Rows written to the sessions table."),
+		sessionRowsCollapsed: d("session_rows_collapsed_total",
+			"Sessions rows left out because they and their cancel row were in the same flush."),
 		sessionRowsDropped: d("session_rows_dropped_total", "Sessions rows dropped while storage was unreachable and the buffer full."),
 	}
 }
@@ -93,6 +96,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ws := c.vis.writer.Stats()
 	counter(c.sessionRowsWritten, float64(ws.Written))
 	counter(c.sessionRowsDropped, float64(ws.Dropped))
+	counter(c.sessionRowsCollapsed, float64(ws.Collapsed))
 }
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the

@@ -51,4 +51,33 @@ func testSessionWriter(t *testing.T, e Inspector) {
 		t.Fatalf("visit read back: visits %d pageviews %d bounces %d duration %d entry %q exit %q campaign %q",
 			visits, pageviews, bounces, duration, entry, exit, campaign)
 	}
+
+	// Two more updates within one flush: the state of version 3 and its
+	// cancel cancel each other and are left out; what reaches the table is
+	// the cancel of version 2 (stored before) and the state of version 4.
+	cancel2 := second
+	cancel2.Sign = -1
+	third := second
+	third.ExitPage, third.Pageviews, third.Version = "/c", 3, 3
+	cancel3 := third
+	cancel3.Sign = -1
+	fourth := third
+	fourth.ExitPage, fourth.Pageviews, fourth.Version = "/d", 4, 4
+	w.Append(&cancel2, &third, &cancel3, &fourth)
+	if err := w.Flush(c); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Written != 5 || st.Collapsed != 2 || st.Pending != 0 {
+		t.Fatalf("stats %+v, want 5 written and 2 collapsed", st)
+	}
+	var rows uint64
+	err = storage.QueryRow(c, e, `SELECT count(), sum(sign), sum(pageviews * sign), argMax(exit_page, version) FROM sessions WHERE site_id = 'demo'`,
+		&rows, &visits, &pageviews, &exit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 5 || visits != 1 || pageviews != 4 || exit != "/d" {
+		t.Fatalf("after a collapsed update: %d rows, visits %d pageviews %d exit %q; want 5 rows, 1 visit of 4 pageviews ending on /d",
+			rows, visits, pageviews, exit)
+	}
 }
