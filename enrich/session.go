@@ -415,27 +415,27 @@ func appendFirstTouch(b []byte, r *mote.SessionRow) []byte {
 // pointFirstTouch points r's first-touch strings, keeping their lengths,
 // at consecutive bytes of b laid out by appendFirstTouch.
 func pointFirstTouch(r *mote.SessionRow, b []byte) {
-	next := func(s string) string {
-		n := len(s)
-		s, b = bytesString(b[:n:n]), b[n:]
-		return s
-	}
-	r.SiteID = next(r.SiteID)
-	r.Hostname = next(r.Hostname)
-	r.EntryPage = next(r.EntryPage)
-	r.ReferrerHost = next(r.ReferrerHost)
-	r.ReferrerSource = next(r.ReferrerSource)
-	r.Channel = next(r.Channel)
-	r.UTMSource = next(r.UTMSource)
-	r.UTMMedium = next(r.UTMMedium)
-	r.UTMCampaign = next(r.UTMCampaign)
-	r.UTMTerm = next(r.UTMTerm)
-	r.UTMContent = next(r.UTMContent)
-	r.Country = next(r.Country)
-	r.Region = next(r.Region)
-	r.City = next(r.City)
-	r.Browser = next(r.Browser)
-	r.OS = next(r.OS)
-	r.Device = next(r.Device)
-	r.Screen = next(r.Screen)
+	r.SiteID, b = nextString(b, len(r.SiteID))
+	r.Hostname, b = nextString(b, len(r.Hostname))
+	r.EntryPage, b = nextString(b, len(r.EntryPage))
+	r.ReferrerHost, b = nextString(b, len(r.ReferrerHost))
+	r.ReferrerSource, b = nextString(b, len(r.ReferrerSource))
+	r.Channel, b = nextString(b, len(r.Channel))
+	r.UTMSource, b = nextString(b, len(r.UTMSource))
+	r.UTMMedium, b = nextString(b, len(r.UTMMedium))
+	r.UTMCampaign, b = nextString(b, len(r.UTMCampaign))
+	r.UTMTerm, b = nextString(b, len(r.UTMTerm))
+	r.UTMContent, b = nextString(b, len(r.UTMContent))
+	r.Country, b = nextString(b, len(r.Country))
+	r.Region, b = nextString(b, len(r.Region))
+	r.City, b = nextString(b, len(r.City))
+	r.Browser, b = nextString(b, len(r.Browser))
+	r.OS, b = nextString(b, len(r.OS))
+	r.Device, b = nextString(b, len(r.Device))
+	r.Screen, _ = nextString(b, len(r.Screen))
+}
+
+// nextString returns the first n bytes of b as a string, and the rest.
+func nextString(b []byte, n int) (string, []byte) {
+	return bytesString(b[:n:n]), b[n:]
 }
