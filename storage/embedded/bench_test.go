@@ -56,9 +56,10 @@ func BenchmarkEncode(b *testing.B) {
 		types[i] = "String"
 	}
 	var buf []byte
+	var block nativeBlock
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = appendNativeEvents(buf[:0], types, events, 1)
+		buf = block.appendEvents(buf[:0], types, events, 1)
 	}
 	b.ReportMetric(float64(len(events))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -28,9 +28,10 @@ type Engine struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 
-	insertMu   sync.Mutex // guards buf and eventTypes
+	insertMu   sync.Mutex // guards buf, block and eventTypes
 	buf        []byte     // the reused Native block
-	eventTypes []string   // the Native header's types (nativeTypes)
+	block      nativeBlock
+	eventTypes []string // the Native header's types (nativeTypes)
 	insertSQL  string
 }
 

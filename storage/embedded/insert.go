@@ -40,7 +40,7 @@ func (e *Engine) InsertEvents(ctx context.Context, batchID uint64, events []mote
 	if err != nil {
 		return fmt.Errorf("insert batch %d: %w", batchID, err)
 	}
-	buf := appendNativeEvents(e.buf[:0], types, events, batchID)
+	buf := e.block.appendEvents(e.buf[:0], types, events, batchID)
 	e.buf = buf[:0]
 	q := e.insertQuery(batchID, len(events))
 	err = e.run(ctx, true, func(c *conn) error {

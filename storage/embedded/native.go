@@ -76,117 +76,85 @@ func checkEvent(ev *mote.Event) error {
 	return nil
 }
 
-// appendNativeEvents appends events (each with batch_id = batchID) to b as
-// one Native block whose header names types[i] for EventColumns[i]. The
-// events must have passed checkEvent.
+// nativeBlock builds a Native block row by row: each event is read once
+// and its fields appended to one buffer per column, which are then
+// concatenated behind their headers. Encoding column by column read every
+// event once per column, from an array larger than the caches. The
+// buffers are reused from one block to the next.
+type nativeBlock struct {
+	vals  [nativeColumns][]byte // values; for props.key and props.value, the end offsets
+	elems [2][]byte             // the elements of props.key and props.value
+	ends  [2]uint64             // elements so far in each
+}
+
+// nativeColumns is len(storage.EventColumns); add writes the columns in
+// that order (a test holds the two together, and the engines' conformance
+// suite reads every field back).
+const nativeColumns = 35
+
+// appendEvents appends events (each with batch_id = batchID) to dst as one
+// Native block whose header names types[i] for EventColumns[i]. The events
+// must have passed checkEvent.
 //
 // The rows go in the batch's order. Sorting them by the table's key first
 // (so that ClickHouse need not sort and permute the block) was measured
-// slower: encoding in key order reads the events out of order once per
-// column.
-func appendNativeEvents(b []byte, types []string, events []mote.Event, batchID uint64) []byte {
-	b = binary.AppendUvarint(b, uint64(len(storage.EventColumns)))
-	b = binary.AppendUvarint(b, uint64(len(events)))
-	for i, col := range storage.EventColumns {
-		b = appendString(b, col)
-		b = appendString(b, types[i])
-		b = appendNativeColumn(b, col, events, batchID)
+// slower.
+func (b *nativeBlock) appendEvents(dst []byte, types []string, events []mote.Event, batchID uint64) []byte {
+	for c := range b.vals {
+		b.vals[c] = b.vals[c][:0]
 	}
-	return b
-}
-
-// eventStrings reads each String (or LowCardinality(String)) column of an
-// event.
-var eventStrings = map[string]func(*mote.Event) string{
-	"site_id": func(e *mote.Event) string { return e.SiteID },
-	"name":    func(e *mote.Event) string { return e.Name },
-
-	"hostname": func(e *mote.Event) string { return e.Hostname },
-	"pathname": func(e *mote.Event) string { return e.Pathname },
-
-	"referrer_host":   func(e *mote.Event) string { return e.ReferrerHost },
-	"referrer_source": func(e *mote.Event) string { return e.ReferrerSource },
-	"channel":         func(e *mote.Event) string { return e.Channel },
-
-	"utm_source":   func(e *mote.Event) string { return e.UTMSource },
-	"utm_medium":   func(e *mote.Event) string { return e.UTMMedium },
-	"utm_campaign": func(e *mote.Event) string { return e.UTMCampaign },
-	"utm_term":     func(e *mote.Event) string { return e.UTMTerm },
-	"utm_content":  func(e *mote.Event) string { return e.UTMContent },
-
-	"country": func(e *mote.Event) string { return e.Country },
-	"region":  func(e *mote.Event) string { return e.Region },
-	"city":    func(e *mote.Event) string { return e.City },
-
-	"browser":         func(e *mote.Event) string { return e.Browser },
-	"browser_version": func(e *mote.Event) string { return e.BrowserVersion },
-	"os":              func(e *mote.Event) string { return e.OS },
-	"os_version":      func(e *mote.Event) string { return e.OSVersion },
-	"device":          func(e *mote.Event) string { return e.Device },
-	"screen":          func(e *mote.Event) string { return e.Screen },
-
-	"campaign_id":    func(e *mote.Event) string { return e.CampaignID },
-	"machine_reason": func(e *mote.Event) string { return e.MachineReason },
-	"link_url":       func(e *mote.Event) string { return e.LinkURL },
-}
-
-// appendNativeColumn appends the values of one column for all events.
-func appendNativeColumn(b []byte, col string, events []mote.Event, batchID uint64) []byte {
-	if get, ok := eventStrings[col]; ok {
-		for i := range events {
-			b = appendString(b, get(&events[i]))
-		}
-		return b
-	}
-	le := binary.LittleEndian
+	b.elems[0], b.elems[1] = b.elems[0][:0], b.elems[1][:0]
+	b.ends = [2]uint64{}
 	for i := range events {
-		ev := &events[i]
+		b.add(&events[i], batchID)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(storage.EventColumns)))
+	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	for c, col := range storage.EventColumns {
+		dst = appendString(dst, col)
+		dst = appendString(dst, types[c])
+		dst = append(dst, b.vals[c]...)
 		switch col {
-		case "ts":
-			b = le.AppendUint32(b, uint32(ev.TS.Unix()))
-		case "kind":
-			b = append(b, byte(ev.Kind))
-		case "visitor_id":
-			b = le.AppendUint64(b, ev.VisitorID)
-		case "session_id":
-			b = le.AppendUint64(b, ev.SessionID)
-		case "engagement_ms":
-			b = le.AppendUint32(b, ev.EngagementMS)
-		case "scroll_depth":
-			b = append(b, ev.ScrollDepth)
-		case "recipient_id":
-			b = le.AppendUint64(b, ev.RecipientID)
-		case "machine_open":
-			b = append(b, ev.MachineOpen)
-		case "batch_id":
-			b = le.AppendUint64(b, batchID)
-		case "props.key", "props.value":
-			return appendNativeProps(b, col == "props.key", events)
-		default:
-			panic("embedded: no Native encoding for events column " + col)
+		case "props.key":
+			dst = append(dst, b.elems[0]...)
+		case "props.value":
+			dst = append(dst, b.elems[1]...)
 		}
 	}
-	return b
+	return dst
 }
 
-// appendNativeProps appends the Array(String) column of props keys (or
-// values): the offsets, then the elements.
-func appendNativeProps(b []byte, keys bool, events []mote.Event) []byte {
-	props := func(ev *mote.Event) []string {
-		if keys {
-			return ev.PropKeys
+// add appends ev's fields, in storage.EventColumns order.
+func (b *nativeBlock) add(ev *mote.Event, batchID uint64) {
+	le := binary.LittleEndian
+	v := &b.vals
+	v[0] = appendString(v[0], ev.SiteID)
+	v[1] = le.AppendUint32(v[1], uint32(ev.TS.Unix()))
+	v[2] = append(v[2], byte(ev.Kind))
+	for i, s := range [...]string{
+		ev.Name, ev.Hostname, ev.Pathname,
+		ev.ReferrerHost, ev.ReferrerSource, ev.Channel,
+		ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, ev.UTMTerm, ev.UTMContent,
+		ev.Country, ev.Region, ev.City,
+		ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device, ev.Screen,
+	} {
+		v[3+i] = appendString(v[3+i], s)
+	}
+	v[23] = le.AppendUint64(v[23], ev.VisitorID)
+	v[24] = le.AppendUint64(v[24], ev.SessionID)
+	v[25] = le.AppendUint32(v[25], ev.EngagementMS)
+	v[26] = append(v[26], ev.ScrollDepth)
+	for i, list := range [2][]string{ev.PropKeys, ev.PropValues} {
+		b.ends[i] += uint64(len(list))
+		v[27+i] = le.AppendUint64(v[27+i], b.ends[i])
+		for _, s := range list {
+			b.elems[i] = appendString(b.elems[i], s)
 		}
-		return ev.PropValues
 	}
-	end := uint64(0)
-	for i := range events {
-		end += uint64(len(props(&events[i])))
-		b = binary.LittleEndian.AppendUint64(b, end)
-	}
-	for i := range events {
-		for _, s := range props(&events[i]) {
-			b = appendString(b, s)
-		}
-	}
-	return b
+	v[29] = appendString(v[29], ev.CampaignID)
+	v[30] = le.AppendUint64(v[30], ev.RecipientID)
+	v[31] = append(v[31], ev.MachineOpen)
+	v[32] = appendString(v[32], ev.MachineReason)
+	v[33] = appendString(v[33], ev.LinkURL)
+	v[34] = le.AppendUint64(v[34], batchID)
 }
