@@ -112,7 +112,14 @@ async function load () {
   try {
     if (view === 'campaigns') { await Promise.all([campaigns(), realtime()]); return }
     renderFilters()
-    await Promise.all([cards(), chart(), goals(), breakdowns(), privacy(), realtime()])
+    // The metric cards first, then the chart, then the breakdowns: the
+    // embedded engine answers one query at a time, and asked everything at
+    // once it filled the cards after a dozen breakdowns (3 s instead of
+    // 0.7 s on 10M events, bench/BENCHMARKS.md). A server engine, which
+    // answers in parallel, loses a query's latency per step.
+    await Promise.all([cards(), realtime()])
+    await Promise.all([chart(), goals(), privacy()])
+    await breakdowns()
   } catch (e) {
     if (e.message !== 'login required') { $('error').textContent = e.message; $('error').hidden = false }
   }
