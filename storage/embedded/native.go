@@ -131,14 +131,8 @@ func (b *nativeBlock) add(ev *mote.Event, batchID uint64) {
 	v[0] = appendString(v[0], ev.SiteID)
 	v[1] = le.AppendUint32(v[1], uint32(ev.TS.Unix()))
 	v[2] = append(v[2], byte(ev.Kind))
-	for i, s := range [...]string{
-		ev.Name, ev.Hostname, ev.Pathname,
-		ev.ReferrerHost, ev.ReferrerSource, ev.Channel,
-		ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, ev.UTMTerm, ev.UTMContent,
-		ev.Country, ev.Region, ev.City,
-		ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device, ev.Screen,
-	} {
-		v[3+i] = appendString(v[3+i], s)
+	for i, s := range stringColumns(ev) {
+		v[3+i] = appendString(v[3+i], *s)
 	}
 	v[23] = le.AppendUint64(v[23], ev.VisitorID)
 	v[24] = le.AppendUint64(v[24], ev.SessionID)

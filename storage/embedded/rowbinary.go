@@ -50,19 +50,26 @@ type rowReader struct {
 	err error
 }
 
+// stringColumns points at ev's String columns from name to screen: those
+// between kind and visitor_id in storage.EventColumns, in that order. The
+// Native writer and the RowBinary reader both go through it.
+func stringColumns(ev *mote.Event) [20]*string {
+	return [...]*string{
+		&ev.Name, &ev.Hostname, &ev.Pathname,
+		&ev.ReferrerHost, &ev.ReferrerSource, &ev.Channel,
+		&ev.UTMSource, &ev.UTMMedium, &ev.UTMCampaign, &ev.UTMTerm, &ev.UTMContent,
+		&ev.Country, &ev.Region, &ev.City,
+		&ev.Browser, &ev.BrowserVersion, &ev.OS, &ev.OSVersion, &ev.Device, &ev.Screen,
+	}
+}
+
 // readEvent decodes one row (in storage.EventColumns order) into ev,
 // overwriting every field. ev.TS is in UTC.
 func (r *rowReader) readEvent(ev *mote.Event) error {
 	ev.SiteID = r.str()
 	ev.TS = time.Unix(int64(r.u32()), 0).UTC()
 	ev.Kind = mote.Kind(r.u8())
-	for _, p := range [...]*string{
-		&ev.Name, &ev.Hostname, &ev.Pathname,
-		&ev.ReferrerHost, &ev.ReferrerSource, &ev.Channel,
-		&ev.UTMSource, &ev.UTMMedium, &ev.UTMCampaign, &ev.UTMTerm, &ev.UTMContent,
-		&ev.Country, &ev.Region, &ev.City,
-		&ev.Browser, &ev.BrowserVersion, &ev.OS, &ev.OSVersion, &ev.Device, &ev.Screen,
-	} {
+	for _, p := range stringColumns(ev) {
 		*p = r.str()
 	}
 	ev.VisitorID = r.u64()

@@ -107,14 +107,8 @@ func appendEvent(b []byte, ev *mote.Event, batchID uint64) ([]byte, error) {
 	b = appendString(b, ev.SiteID)
 	b = binary.LittleEndian.AppendUint32(b, uint32(ev.TS.Unix()))
 	b = append(b, byte(ev.Kind))
-	for _, s := range [...]string{
-		ev.Name, ev.Hostname, ev.Pathname,
-		ev.ReferrerHost, ev.ReferrerSource, ev.Channel,
-		ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, ev.UTMTerm, ev.UTMContent,
-		ev.Country, ev.Region, ev.City,
-		ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device, ev.Screen,
-	} {
-		b = appendString(b, s)
+	for _, s := range stringColumns(ev) {
+		b = appendString(b, *s)
 	}
 	b = binary.LittleEndian.AppendUint64(b, ev.VisitorID)
 	b = binary.LittleEndian.AppendUint64(b, ev.SessionID)
