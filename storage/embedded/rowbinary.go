@@ -87,6 +87,10 @@ func (r *rowReader) readEvent(ev *mote.Event) error {
 	if r.err == nil && !ev.Kind.Valid() {
 		r.err = fmt.Errorf("rowbinary: invalid kind %d", ev.Kind)
 	}
+	if r.err == nil && len(ev.PropKeys) != len(ev.PropValues) {
+		// props is Nested: ClickHouse keeps its arrays the same length.
+		r.err = fmt.Errorf("rowbinary: %d prop keys but %d values", len(ev.PropKeys), len(ev.PropValues))
+	}
 	return r.err
 }
 
