@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compares `mote serve` (spool on, real ClickHouse behind it) with the bare
-# fasthttp ceiling (bench/ceiling) under the same wrk load on loopback, one
-# after the other, and prints a Markdown table for bench/BENCHMARKS.md.
+# fasthttp ceiling (bench/ceiling), and with that ceiling fsyncing each
+# request in groups before answering (-durable), under the same wrk load on
+# loopback, one after the other, and prints a Markdown table for
+# bench/BENCHMARKS.md.
 #
 #   bench/run.sh                 # 20 s per run, 64 connections, 2 wrk threads
 #   DURATION=30s CONNS=128 bench/run.sh
@@ -55,6 +57,14 @@ wait_port 18080
 run_wrk ceiling "${pids[-1]}" http://127.0.0.1:18080
 kill "${pids[-1]}"
 
+# The same ceiling answering each request only after its URI is fsynced in
+# groups, next to where mote's spool goes: what durability alone costs.
+mkdir -p "$work/durable"
+"$work/ceiling" -addr 127.0.0.1:18083 -durable "$work/durable" & pids+=($!)
+wait_port 18083
+run_wrk ceiling-durable "${pids[-1]}" http://127.0.0.1:18083
+kill "${pids[-1]}"
+
 if [ "$ENGINE" = clickhouse ]; then
 	"$work/clickhouse-dev" -dir "$work/ch" -port "$CH_PORT" >"$work/ch.log" 2>&1 & pids+=($!)
 	wait_port "$CH_PORT"
@@ -84,4 +94,7 @@ stored=$(curl -s http://127.0.0.1:18082/metrics | awk '/^mote_hits_accepted_tota
 ratio=$(awk -v a="$(cat "$work/mote.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
 echo
 open_ratio=$(awk -v a="$(cat "$work/mote-open.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
+durable=$(awk -v a="$(cat "$work/ceiling-durable.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
+mote_durable=$(awk -v a="$(cat "$work/mote.rps")" -v b="$(cat "$work/ceiling-durable.rps")" 'BEGIN {printf "%.2f", a/b}')
+echo "durable ceiling / ceiling = $durable, mote / durable ceiling = $mote_durable"
 echo "mote / ceiling = $ratio, mote email opens (/o/) / ceiling = $open_ratio ($CONNS connections, $THREADS wrk threads, $DURATION, $ENGINE storage; mote accepted $stored hits; RSS at rest $rest)"
