@@ -89,7 +89,15 @@ sleep 2
 rest=$(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/"${pids[-1]}"/status)
 run_wrk "mote" "${pids[-1]}" http://127.0.0.1:18081
 run_wrk "mote-open" "${pids[-1]}" http://127.0.0.1:18081 bench/open.lua
-stored=$(curl -s http://127.0.0.1:18082/metrics | awk '/^mote_hits_accepted_total/ {print $2}')
+# Every accepted hit must reach storage: wait (up to a minute) for the
+# batcher to catch up, then report both counts.
+metric() { curl -s http://127.0.0.1:18082/metrics | awk -v m="$1" '$1 == m {printf "%d", $2}'; }
+accepted=$(metric mote_hits_accepted_total)
+for _ in $(seq 1 120); do
+	stored=$(metric mote_rows_stored_total)
+	[ "$stored" = "$accepted" ] && break
+	sleep 0.5
+done
 
 ratio=$(awk -v a="$(cat "$work/mote.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
 echo
@@ -97,4 +105,4 @@ open_ratio=$(awk -v a="$(cat "$work/mote-open.rps")" -v b="$(cat "$work/ceiling.
 durable=$(awk -v a="$(cat "$work/ceiling-durable.rps")" -v b="$(cat "$work/ceiling.rps")" 'BEGIN {printf "%.2f", a/b}')
 mote_durable=$(awk -v a="$(cat "$work/mote.rps")" -v b="$(cat "$work/ceiling-durable.rps")" 'BEGIN {printf "%.2f", a/b}')
 echo "durable ceiling / ceiling = $durable, mote / durable ceiling = $mote_durable"
-echo "mote / ceiling = $ratio, mote email opens (/o/) / ceiling = $open_ratio ($CONNS connections, $THREADS wrk threads, $DURATION, $ENGINE storage; mote accepted $stored hits; RSS at rest $rest)"
+echo "mote / ceiling = $ratio, mote email opens (/o/) / ceiling = $open_ratio ($CONNS connections, $THREADS wrk threads, $DURATION, $ENGINE storage; mote accepted $accepted hits and stored $stored rows; RSS at rest $rest)"
