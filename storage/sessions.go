@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,9 @@ type SessionWriter struct {
 	rows    int
 	spare   []byte
 
-	states map[sessionVersion]int // reused by collapsePairs (Flush only)
+	flushMu sync.Mutex             // one Flush at a time; guards decoded and states
+	decoded []mote.SessionRow      // the decoded rows' slice, reused
+	states  map[sessionVersion]int // reused by collapsePairs
 
 	written, dropped, failures, collapsed atomic.Uint64
 }
@@ -121,9 +124,14 @@ type SessionInserter interface {
 	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
 }
 
-// decodeSessionRows turns an Append buffer back into rows.
-func decodeSessionRows(b []byte, n int) ([]mote.SessionRow, error) {
-	rows := make([]mote.SessionRow, 0, n)
+// decodeSessionRows turns an Append buffer back into rows, appended to
+// rows[:0]. The rows' strings share one copy of the buffer: a string per
+// field was two allocations per hit's worth of fields, most of the
+// collector's garbage.
+func decodeSessionRows(rows []mote.SessionRow, b []byte, n int) ([]mote.SessionRow, error) {
+	rows = slices.Grow(rows[:0], n)
+	all := string(b)
+	off := 0 // of b in all
 	var strs [19]string
 	var nums [9]uint64
 	for len(b) > 0 {
@@ -132,8 +140,9 @@ func decodeSessionRows(b []byte, n int) ([]mote.SessionRow, error) {
 			if k <= 0 || uint64(len(b)-k) < l {
 				return nil, errors.New("corrupt sessions buffer")
 			}
-			strs[i] = string(b[k : k+int(l)])
+			strs[i] = all[off+k : off+k+int(l)]
 			b = b[k+int(l):]
+			off += k + int(l)
 		}
 		for i := range nums {
 			v, k := binary.Uvarint(b)
@@ -142,12 +151,14 @@ func decodeSessionRows(b []byte, n int) ([]mote.SessionRow, error) {
 			}
 			nums[i] = v
 			b = b[k:]
+			off += k
 		}
 		if len(b) == 0 {
 			return nil, errors.New("corrupt sessions buffer")
 		}
 		sign := int8(b[0])
 		b = b[1:]
+		off++
 		rows = append(rows, mote.SessionRow{
 			SiteID: strs[0], Hostname: strs[1], EntryPage: strs[2], ExitPage: strs[3], ReferrerHost: strs[4],
 			ReferrerSource: strs[5], Channel: strs[6], UTMSource: strs[7], UTMMedium: strs[8], UTMCampaign: strs[9],
@@ -188,6 +199,8 @@ func InsertSessionRows(ctx context.Context, db SQL, rows []mote.SessionRow) erro
 // Flush inserts every pending row. On failure the rows stay pending, in
 // front of those that arrived meanwhile, for the next Flush.
 func (w *SessionWriter) Flush(ctx context.Context) error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
 	w.mu.Lock()
 	buf, n := w.pending, w.rows
 	if n == 0 {
@@ -197,10 +210,13 @@ func (w *SessionWriter) Flush(ctx context.Context) error {
 	w.pending, w.rows = w.spare[:0], 0
 	w.mu.Unlock()
 
-	rows, err := decodeSessionRows(buf, n)
+	rows, err := decodeSessionRows(w.decoded, buf, n)
 	if err == nil {
 		rows = w.collapsePairs(rows)
 		err = InsertSessionRows(ctx, w.db, rows)
+		// Keep the slice, not the strings: they hold a copy of buf.
+		clear(rows[:cap(rows)])
+		w.decoded = rows[:0]
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
