@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,9 +35,11 @@ Fills the configured storage with synthetic traffic for a site, pushed
 through the real ingest path (HTTP, privacy gate, enrichment, spool,
 batcher): a diurnal curve, search/social/AI/email sources and campaigns,
 desktop/mobile/tablet browsers, visitors from several countries, pages of a
-single-page app, sign-ups and engagement. Each hit is stamped with its
-simulated time, so the last --days days fill up. Stop "mote serve" first
-when the storage is embedded.
+single-page app, sign-ups and engagement; and an email newsletter (the
+campaign SITE-newsletter, created on the first run) with opens through
+Apple's and Google's proxies and mail clients, and signed clicks. Each hit
+is stamped with its simulated time, so the last --days days fill up. Stop
+"mote serve" first when the storage is embedded.
 `
 
 // demoMain is "mote demo".
@@ -86,11 +89,12 @@ func demoMain(ctx context.Context, args []string, getenv func(string) string, st
 
 // demoHit is one synthetic request, sent at its simulated time.
 type demoHit struct {
-	at      time.Time
-	target  string // path and query for GET, or "" for a POST /api/event
-	body    string
-	ip, ua  string
-	visitor int
+	at       time.Time
+	target   string // path and query for GET, or "" for a POST /api/event
+	body     string
+	ip, ua   string
+	visitor  int
+	redirect bool // a signed click link, answered 302
 }
 
 // runDemo generates the traffic and pushes it through a collector on a
@@ -115,6 +119,20 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	defer eng.Close()
 	if err := eng.Migrate(ctx); err != nil {
 		return 0, err
+	}
+	campaign, err := demoCampaign(ctx, eng, site.ID, days, visitors, now)
+	if err != nil {
+		return 0, err
+	}
+	campaigns := newCampaignKeeper(eng, time.Now, log)
+	if err := campaigns.refresh(ctx); err != nil {
+		return 0, err
+	}
+	if !campaign.Wiped() {
+		hits = append(hits, demoEmail(campaign, host, days, now)...)
+		slices.SortStableFunc(hits, func(a, b demoHit) int { return a.at.Compare(b.at) })
+	} else {
+		log.Warn("demo without email: the demo campaign's window has closed", "campaign", campaign.ID)
 	}
 	tmp := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
@@ -144,6 +162,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		Geo:            geo,
 		Visitors:       enrich.NewSaltKeeper(enrich.SaltConfig{Now: nowFn}), // in memory: forgotten at exit
 		Sessions:       enrich.NewSessions(enrich.SessionConfig{Sink: sessionRows{writer}}),
+		Campaigns:      campaigns,
 		Now:            nowFn,
 		Logger:         log,
 	}, spool)
@@ -161,7 +180,9 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	done := make(chan error, 1)
 	go func() { done <- batcher.Run(bctx) }()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second}
+	// Click links answer 302 to the site: the demo must not follow them.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := "http://" + ln.Addr().String()
 	pb := progressbar.NewOptions(len(hits), progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("demo hits"),
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
@@ -185,7 +206,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode >= 300 {
+		if resp.StatusCode >= 300 && !(h.redirect && resp.StatusCode == http.StatusFound) {
 			return sent, fmt.Errorf("demo hit %d answered %d", i, resp.StatusCode)
 		}
 		sent++
@@ -208,6 +229,77 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	}
 	st := col.Stats()
 	return int(st.Accepted), ctx.Err()
+}
+
+// demoCampaign returns the site's demo newsletter campaign, creating it on
+// the first run: sent days/2 days ago, open for another 30 days, with
+// fresh random keys like any campaign.
+func demoCampaign(ctx context.Context, db storage.SQL, siteID string, days, visitors int, now time.Time) (storage.Campaign, error) {
+	s := storage.NewCampaigns(db)
+	id := siteID + "-newsletter"
+	c, err := s.Get(ctx, id)
+	if err == nil || !errors.Is(err, storage.ErrNoCampaign) {
+		return c, err
+	}
+	c = storage.Campaign{
+		SiteID: siteID, ID: id, Name: "Autumn launch newsletter (demo)",
+		Created: now.Add(-time.Duration(days) * 24 * time.Hour), WindowEnd: now.Add(30 * 24 * time.Hour),
+		Sends:        uint64(demoRecipients(visitors)),
+		RecipientKey: make([]byte, enrich.RecipientKeyLen), LinkKey: make([]byte, enrich.LinkKeyLen),
+	}
+	crand.Read(c.RecipientKey)
+	crand.Read(c.LinkKey)
+	return c, s.Create(ctx, c)
+}
+
+// demoRecipients is how many addresses the demo newsletter went to.
+func demoRecipients(visitors int) int { return min(max(visitors/5, 20), 20_000) }
+
+// demoEmail returns the opens and clicks of the demo newsletter, sent
+// halfway through the demo's days at 09:00 UTC: about half the recipients
+// open it, some more than once, through Apple Mail Privacy Protection,
+// Gmail's image proxy or a mail client; a fifth of those who open click
+// the signed link to the pricing page.
+func demoEmail(c storage.Campaign, host string, days int, now time.Time) []demoHit {
+	rng := rand.New(rand.NewPCG(uint64(days), uint64(c.Sends)))
+	sent := now.Add(-time.Duration(days) * 12 * time.Hour).Truncate(24 * time.Hour).Add(9 * time.Hour)
+	if !sent.Before(now) {
+		sent = now.Add(-time.Hour)
+	}
+	var key [enrich.LinkKeyLen]byte
+	copy(key[:], c.LinkKey)
+	target := "https://" + host + "/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-launch"
+	click := "?u=" + url.QueryEscape(target) + "&s=" + enrich.SignLink(&key, target)
+	var hits []demoHit
+	for r := range int(c.Sends) {
+		if rng.IntN(100) >= 48 {
+			continue
+		}
+		token := "r" + strconv.Itoa(r)
+		client := demoMailClients[pick(rng, len(demoMailClients), func(i int) float64 { return demoMailClients[i].weight })]
+		nw := demoNetworks[rng.IntN(len(demoNetworks))]
+		ip := nw.prefix + "." + strconv.Itoa(1+r%250)
+		if strings.HasSuffix(nw.prefix, ":") {
+			ip = nw.prefix + strconv.FormatInt(int64(r%60000), 16) + "::1"
+		}
+		if client.network != "" {
+			ip = client.network + "." + strconv.Itoa(1+r%250)
+		}
+		at := sent.Add(time.Duration(rng.ExpFloat64() * float64(3*time.Hour)))
+		for range 1 + rng.IntN(2)*rng.IntN(2) {
+			if at.Before(now) {
+				hits = append(hits, demoHit{at: at, target: "/o/" + c.ID + "/" + token + ".gif", ip: ip, ua: client.ua})
+			}
+			at = at.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
+		}
+		if !client.machine && rng.IntN(5) == 0 {
+			at := sent.Add(time.Duration(rng.ExpFloat64() * float64(3*time.Hour))).Add(time.Minute)
+			if at.Before(now) {
+				hits = append(hits, demoHit{at: at, target: "/c/" + c.ID + "/" + token + click, ip: ip, ua: client.ua, redirect: true})
+			}
+		}
+	}
+	return hits
 }
 
 // Demo ingredients: where visitors come from and what they use.
@@ -251,6 +343,21 @@ var (
 		{14, "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"},
 		{4, "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36"},
 		{6, "Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"},
+	}
+	// Who fetches the newsletter's pixel: Apple's and Google's proxies
+	// (machine opens, kept and marked) and mail clients.
+	demoMailClients = []struct {
+		weight  float64
+		ua      string
+		network string // the proxy's own addresses (first three octets), or "" for the reader's
+		machine bool
+	}{
+		{40, "Mozilla/5.0", "17.58.100", true}, // Apple Mail Privacy Protection
+		{20, "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", "66.249.84", true},
+		{15, "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", "", false},
+		{10, "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)", "", false},
+		{10, "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "", false},
+		{5, "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0", "", false},
 	}
 	demoPages = []string{"/", "/pricing", "/features", "/blog", "/blog/cookieless-analytics", "/blog/clickhouse-at-scale",
 		"/docs", "/docs/install", "/docs/tracker", "/about", "/signup", "/changelog"}

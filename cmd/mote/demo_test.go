@@ -29,17 +29,24 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo said %q", out.String())
 	}
 	conn := openDB(t, srv.Addr(), db)
-	var rows, days, countries, devices, sources, pages, noVisitor uint64
+	var rows, days, countries, devices, sources, pages, noVisitor, opens, machineOpens, clicks, recipients uint64
 	var first, last time.Time
 	err := conn.QueryRow(context.Background(), `SELECT count(), uniqExact(toDate(ts)), uniqExact(country), uniqExact(device),
-		uniqExact(referrer_source), uniqExact(pathname), countIf(visitor_id = 0), min(ts), max(ts) FROM events`).
-		Scan(&rows, &days, &countries, &devices, &sources, &pages, &noVisitor, &first, &last)
+		uniqExact(referrer_source), uniqExact(pathname), countIf(visitor_id = 0 AND campaign_id = ''),
+		countIf(kind = 'email_open'), countIf(kind = 'email_open' AND machine_open = 1), countIf(kind = 'email_click'),
+		uniqExactIf(recipient_id, kind = 'email_open'), min(ts), max(ts) FROM events`).
+		Scan(&rows, &days, &countries, &devices, &sources, &pages, &noVisitor, &opens, &machineOpens, &clicks, &recipients, &first, &last)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rows != stored || days < 3 || countries < 4 || devices < 3 || sources < 5 || pages < 8 || noVisitor != 0 {
-		t.Errorf("events: %d rows (demo said %d), %d days, %d countries, %d devices, %d sources, %d pages, %d without visitor",
+		t.Errorf("events: %d rows (demo said %d), %d days, %d countries, %d devices, %d sources, %d pages, %d web hits without visitor",
 			rows, stored, days, countries, devices, sources, pages, noVisitor)
+	}
+	// The newsletter: 60 recipients (300 visitors / 5), about half open it,
+	// most through a proxy, a few click.
+	if opens < 15 || machineOpens == 0 || machineOpens == opens || clicks == 0 || recipients < 15 || recipients > 60 {
+		t.Errorf("email: %d opens (%d by machines) from %d recipients, %d clicks", opens, machineOpens, recipients, clicks)
 	}
 	if time.Since(first) > 3*24*time.Hour+time.Hour || time.Since(last) < 0 {
 		t.Errorf("hits from %v to %v, want the last 3 days", first, last)
