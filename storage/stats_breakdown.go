@@ -68,7 +68,7 @@ func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error
 				rows[i].BaseVisitors = base[""].Visitors
 			}
 		}
-	} else if rows, err = p.sessionRows(ctx, db, d.session, tail); err != nil {
+	} else if rows, err = p.sessionRows(ctx, db, d.session, tail, true); err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 	}
 	out := make([]BreakdownRow, 0, len(rows))

@@ -289,11 +289,19 @@ func (p plan) eventStats(ctx context.Context, db SQL, key string) (map[string]St
 // VersionedCollapsingMergeTree rows (a +1 and -1 pair per superseded
 // state) into its current state, whether or not a merge has happened:
 // a visit counts under a key only while its rows there sum to +1.
-func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string) ([]keyed, error) {
+//
+// With visitors false the visitors column is left at 0: the callers that
+// take only the visit metrics (sessionStats) would pay for a distinct count
+// over every sessions row for nothing.
+func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitors bool) ([]keyed, error) {
 	if key == "" {
 		key = "''"
 	}
-	q := "SELECT k, uniqExact(visitor_id) AS vis, sum(vs), sum(vb), sum(vd), sum(vp) FROM (" +
+	vis := "toUInt64(0)"
+	if visitors {
+		vis = "uniqExact(visitor_id)"
+	}
+	q := "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp) FROM (" +
 		"SELECT " + key + " AS k, session_id, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, " +
 		"sum(duration_s * sign) AS vd, sum(pageviews * sign) AS vp FROM sessions WHERE " + p.sessionWhere() +
 		" GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
@@ -302,7 +310,7 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string) ([]keye
 		// first-touch attributes, so under such a key its rows always sum
 		// to one live state: signed sums need no per-visit fold (which
 		// dominates the cost over millions of visits).
-		q = "SELECT " + key + " AS k, uniqExact(visitor_id) AS vis, sum(sign), sum(bounce * sign), " +
+		q = "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
 			"sum(duration_s * sign), sum(pageviews * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
 	}
 	rows, err := db.QuerySQL(ctx, q)
@@ -338,7 +346,7 @@ func (p plan) needsFold(key string) bool {
 }
 
 func (p plan) sessionStats(ctx context.Context, db SQL, key string) (map[string]Stats, error) {
-	rows, err := p.sessionRows(ctx, db, key, "")
+	rows, err := p.sessionRows(ctx, db, key, "", false)
 	if err != nil {
 		return nil, err
 	}
