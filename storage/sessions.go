@@ -252,7 +252,6 @@ func (w *SessionWriter) collapsePairs(rows []mote.SessionRow) []mote.SessionRow 
 		w.states = make(map[sessionVersion]int)
 	}
 	defer clear(w.states)
-	drop := make([]bool, len(rows))
 	dropped := 0
 	for i := range rows {
 		r := &rows[i]
@@ -268,7 +267,7 @@ func (w *SessionWriter) collapsePairs(rows []mote.SessionRow) []mote.SessionRow 
 			state := rows[j]
 			state.Sign = -1
 			if state == *r {
-				drop[i], drop[j] = true, true
+				rows[i].Sign, rows[j].Sign = 0, 0 // left out below
 				dropped += 2
 				delete(w.states, k)
 			}
@@ -277,13 +276,7 @@ func (w *SessionWriter) collapsePairs(rows []mote.SessionRow) []mote.SessionRow 
 	if dropped == 0 {
 		return rows
 	}
-	kept := rows[:0]
-	for i := range rows {
-		if !drop[i] {
-			kept = append(kept, rows[i])
-		}
-	}
-	return kept
+	return slices.DeleteFunc(rows, func(r mote.SessionRow) bool { return r.Sign == 0 })
 }
 
 // Run flushes every Flush until ctx ends, then once more.

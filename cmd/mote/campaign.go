@@ -194,13 +194,17 @@ func newCampaign(cfg *Config, f cliFlags) (storage.Campaign, error) {
 		id = newCampaignID()
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	c := storage.Campaign{
-		SiteID: site, ID: id, Name: name, Created: now, WindowEnd: now.Add(window), Sends: *f.sends,
-		RecipientKey: make([]byte, enrich.RecipientKeyLen), LinkKey: make([]byte, enrich.LinkKeyLen),
-	}
-	rand.Read(c.RecipientKey)
-	rand.Read(c.LinkKey)
+	c := storage.Campaign{SiteID: site, ID: id, Name: name, Created: now, WindowEnd: now.Add(window), Sends: *f.sends}
+	c.RecipientKey, c.LinkKey = newCampaignKeys()
 	return c, nil
+}
+
+// newCampaignKeys returns a new campaign's random recipient and link keys.
+func newCampaignKeys() (recipient, link []byte) {
+	recipient, link = make([]byte, enrich.RecipientKeyLen), make([]byte, enrich.LinkKeyLen)
+	rand.Read(recipient)
+	rand.Read(link)
+	return recipient, link
 }
 
 func campaignCreate(ctx context.Context, s *storage.Campaigns, c storage.Campaign, stdout io.Writer) error {

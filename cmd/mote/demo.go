@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	crand "crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -244,11 +243,9 @@ func demoCampaign(ctx context.Context, db storage.SQL, siteID string, days, visi
 	c = storage.Campaign{
 		SiteID: siteID, ID: id, Name: "Autumn launch newsletter (demo)",
 		Created: now.Add(-time.Duration(days) * 24 * time.Hour), WindowEnd: now.Add(30 * 24 * time.Hour),
-		Sends:        uint64(demoRecipients(visitors)),
-		RecipientKey: make([]byte, enrich.RecipientKeyLen), LinkKey: make([]byte, enrich.LinkKeyLen),
+		Sends: uint64(demoRecipients(visitors)),
 	}
-	crand.Read(c.RecipientKey)
-	crand.Read(c.LinkKey)
+	c.RecipientKey, c.LinkKey = newCampaignKeys()
 	return c, s.Create(ctx, c)
 }
 
@@ -277,13 +274,9 @@ func demoEmail(c storage.Campaign, host string, days int, now time.Time) []demoH
 		}
 		token := "r" + strconv.Itoa(r)
 		client := demoMailClients[pick(rng, len(demoMailClients), func(i int) float64 { return demoMailClients[i].weight })]
-		nw := demoNetworks[rng.IntN(len(demoNetworks))]
-		ip := nw.prefix + "." + strconv.Itoa(1+r%250)
-		if strings.HasSuffix(nw.prefix, ":") {
-			ip = nw.prefix + strconv.FormatInt(int64(r%60000), 16) + "::1"
-		}
+		ip := demoAddress(demoNetworks[rng.IntN(len(demoNetworks))].prefix, r)
 		if client.network != "" {
-			ip = client.network + "." + strconv.Itoa(1+r%250)
+			ip = demoAddress(client.network, r)
 		}
 		at := sent.Add(time.Duration(rng.ExpFloat64() * float64(3*time.Hour)))
 		for range 1 + rng.IntN(2)*rng.IntN(2) {
@@ -300,6 +293,15 @@ func demoEmail(c storage.Campaign, host string, days int, now time.Time) []demoH
 		}
 	}
 	return hits
+}
+
+// demoAddress returns the n-th host address in a network given by its
+// first three octets, or by an IPv6 /48 prefix ending in ':'.
+func demoAddress(prefix string, n int) string {
+	if strings.HasSuffix(prefix, ":") {
+		return prefix + strconv.FormatInt(int64(n%60000), 16) + "::1"
+	}
+	return prefix + "." + strconv.Itoa(1+n%250)
 }
 
 // Demo ingredients: where visitors come from and what they use.
@@ -389,10 +391,7 @@ func demoTraffic(siteID, host string, days, visitors int, now time.Time) []demoH
 	var hits []demoHit
 	for v := range visitors {
 		nw := demoNetworks[pick(rng, len(demoNetworks), func(i int) float64 { return demoNetworks[i].weight })]
-		ip := nw.prefix + "." + strconv.Itoa(1+v%250)
-		if strings.HasSuffix(nw.prefix, ":") {
-			ip = nw.prefix + strconv.FormatInt(int64(v%60000), 16) + "::1"
-		}
+		ip := demoAddress(nw.prefix, v)
 		ua := demoAgents[pick(rng, len(demoAgents), func(i int) float64 { return demoAgents[i].weight })].ua
 		// Distinct visitors need distinct (address, agent) pairs.
 		ua += " demo/" + strconv.Itoa(v/250)
