@@ -50,16 +50,34 @@ func StartCluster(tb testing.TB, shards, replicas int) *Cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// Ports are picked free and bound a moment later; in between an
+	// outgoing connection (a server's own ZooKeeper session) can take one.
+	// Such a start is retried on new ports, at most twice.
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(filepath.Join(root, strconv.Itoa(attempt)), bin, shards, replicas)
+		if err == nil {
+			tb.Cleanup(func() { c.stop(tb) })
+			return c
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			tb.Fatalf("start cluster: %v", err)
+		}
+		tb.Logf("start cluster: a port was taken meanwhile; again on new ports (%v)", err)
+	}
+}
+
+// startCluster is one attempt of StartCluster in dir; on error nothing it
+// started is left running.
+func startCluster(dir, bin string, shards, replicas int) (*Cluster, error) {
 	zkPort, err := freePort()
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	zk, err := startZooKeeper(filepath.Join(root, "zookeeper"), zkPort)
+	zk, err := startZooKeeper(filepath.Join(dir, "zookeeper"), zkPort)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	c := &Cluster{zk: zk}
-	tb.Cleanup(func() { kill(zk) })
 
 	// Every server's ports are known before any starts: remote_servers
 	// lists them all.
@@ -69,10 +87,11 @@ func StartCluster(tb testing.TB, shards, replicas int) *Cluster {
 		cfgs[s] = make([]Config, replicas)
 		inter[s] = make([]int, replicas)
 		for r := range cfgs[s] {
-			cfg := Config{Binary: bin, Dir: filepath.Join(root, fmt.Sprintf("s%dr%d", s+1, r+1))}
+			cfg := Config{Binary: bin, Dir: filepath.Join(dir, fmt.Sprintf("s%dr%d", s+1, r+1))}
 			for _, p := range []*int{&cfg.TCPPort, &cfg.HTTPPort, &inter[s][r]} {
 				if *p, err = freePort(); err != nil {
-					tb.Fatal(err)
+					kill(zk)
+					return nil, err
 				}
 			}
 			cfgs[s][r] = cfg
@@ -82,7 +101,8 @@ func StartCluster(tb testing.TB, shards, replicas int) *Cluster {
 	for s := range cfgs {
 		for r, cfg := range cfgs[s] {
 			if err := writeClusterConfig(cfg.Dir, remote, zkPort, s+1, fmt.Sprintf("s%dr%d", s+1, r+1), inter[s][r]); err != nil {
-				tb.Fatal(err)
+				kill(zk)
+				return nil, err
 			}
 		}
 	}
@@ -113,12 +133,30 @@ func StartCluster(tb testing.TB, shards, replicas int) *Cluster {
 			continue
 		}
 		c.Servers[st.s][st.r] = st.srv
-		tb.Cleanup(func() { _ = st.srv.Stop() })
 	}
 	if len(errs) > 0 {
-		tb.Fatalf("start cluster: %v", errors.Join(errs...))
+		c.stop(nil)
+		return nil, errors.Join(errs...)
 	}
-	return c
+	return c, nil
+}
+
+// stop stops every server and ZooKeeper. With tb of a failed test it first
+// shows what each server logged: a dropped connection is explained only
+// there.
+func (c *Cluster) stop(tb testing.TB) {
+	for s := range c.Servers {
+		for r, srv := range c.Servers[s] {
+			if srv == nil {
+				continue
+			}
+			if tb != nil && tb.Failed() {
+				tb.Logf("shard %d replica %d:\n%s", s+1, r+1, srv.logTail())
+			}
+			_ = srv.Stop()
+		}
+	}
+	kill(c.zk)
 }
 
 // DSN is the clickhouse-go DSN of database db on the cluster: the first
