@@ -2,8 +2,13 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
+	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
@@ -38,7 +43,8 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	}
 	for _, m := range storage.Pending(all, applied) {
 		for _, stmt := range m.Statements {
-			if err := e.conn.Exec(ctx, stmt); err != nil && !hasCode(err, codeTableExists) {
+			err := retryDropped(ctx, func() error { return e.conn.Exec(ctx, stmt) })
+			if err != nil && !hasCode(err, codeTableExists) {
 				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
 			}
 		}
@@ -68,11 +74,47 @@ func (e *Engine) createDatabase(ctx context.Context) error {
 		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
 	}
 	defer admin.Close()
-	err = admin.Exec(ctx, e.schema.CreateDatabaseSQL())
+	err = retryDropped(ctx, func() error { return admin.Exec(ctx, e.schema.CreateDatabaseSQL()) })
 	if err != nil && !hasCode(err, codeDatabaseExists) {
 		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
 	}
 	return nil
+}
+
+// ddlAttempts bounds retryDropped: a statement is sent at most this often.
+const ddlAttempts = 3
+
+// retryDropped runs an idempotent statement (every migration statement is
+// CREATE ... IF NOT EXISTS) again when the connection was lost under it,
+// at most ddlAttempts times in all. A dropped connection says nothing
+// about whether the server applied the statement, and running it again is
+// harmless; a statement ON CLUSTER keeps its connection open while every
+// server of the cluster applies it, which gives a drop more time to
+// happen (seen once in CI on 18.16 as "read: EOF"). Server exceptions are
+// returned at once.
+func retryDropped(ctx context.Context, exec func() error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = exec(); err == nil || !dropped(err) || attempt == ddlAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+		}
+	}
+}
+
+// dropped reports whether err is a lost connection rather than an answer
+// of the server.
+func dropped(err error) bool {
+	var exc *ch.Exception
+	if errors.As(err, &exc) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // AppliedVersions returns the migration versions recorded in the database
