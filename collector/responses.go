@@ -37,11 +37,25 @@ var (
 // that could single a device out (model, full version list) is asked for.
 const acceptCH = "Sec-CH-UA, Sec-CH-UA-Mobile, Sec-CH-UA-Platform, Sec-CH-UA-Platform-Version"
 
+// Response header names (already in canonical form) and values, set with
+// SetCanonical: Header.Set would copy and normalise the same constant
+// strings again on every hit (3% of the collector's CPU under load).
+var (
+	hdrCacheControl = []byte(fasthttp.HeaderCacheControl)
+	hdrCORP         = []byte("Cross-Origin-Resource-Policy")
+	hdrAcceptCH     = []byte("Accept-Ch")
+	valNoStore      = []byte("no-store")
+	valCrossOrigin  = []byte("cross-origin")
+	valAcceptCH     = []byte(acceptCH)
+	valGIF          = []byte("image/gif")
+	valText         = []byte("text/plain; charset=utf-8")
+)
+
 // text answers a short plain-text status.
 func text(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
-	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	ctx.Response.Header.SetContentTypeBytes(valText)
+	ctx.Response.Header.SetCanonical(hdrCacheControl, valNoStore)
 	ctx.Response.SetBodyRaw(body)
 }
 
@@ -50,9 +64,10 @@ func text(ctx *fasthttp.RequestCtx, status int, body []byte) {
 // Cross-Origin-Resource-Policy lets pages with COEP embed it.
 func pixelResponse(ctx *fasthttp.RequestCtx, status int) {
 	ctx.SetStatusCode(status)
-	ctx.Response.Header.SetContentType("image/gif")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
-	ctx.Response.Header.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	ctx.Response.Header.Set("Accept-CH", acceptCH)
+	h := &ctx.Response.Header
+	h.SetContentTypeBytes(valGIF)
+	h.SetCanonical(hdrCacheControl, valNoStore)
+	h.SetCanonical(hdrCORP, valCrossOrigin)
+	h.SetCanonical(hdrAcceptCH, valAcceptCH)
 	ctx.Response.SetBodyRaw(gifBody)
 }
