@@ -32,7 +32,10 @@ type api struct {
 }
 
 func newAPI(cfg Config) *api {
-	a := &api{db: cfg.Stats, sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
+	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
+	if cfg.Stats != nil {
+		a.db = newSharedReads(cfg.Stats)
+	}
 	for _, s := range cfg.Sites {
 		a.sites[s.ID] = s
 		a.order = append(a.order, s.ID)

@@ -1,0 +1,73 @@
+package dashboards
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// countingSQL counts the queries that reach the real engine.
+type countingSQL struct {
+	storage.SQL
+	queries atomic.Int32
+}
+
+func (c *countingSQL) QuerySQL(ctx context.Context, q string) (*storage.Rows, error) {
+	c.queries.Add(1)
+	return c.SQL.QuerySQL(ctx, q)
+}
+
+// TestSharedReads sends the same slow query from eight callers at once
+// through sharedReads to chDB: it runs once and all get its rows; a caller
+// that gives up stops waiting without failing the others; a query asked
+// after the run ended runs again (nothing is cached).
+func TestSharedReads(t *testing.T) {
+	eng, _ := seeded(t)
+	db := &countingSQL{SQL: eng}
+	s := newSharedReads(db)
+	const q = "SELECT sleep(1), toUInt64(42)"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	const callers = 8
+	results := make([]*storage.Rows, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = s.QuerySQL(ctx, q)
+		}()
+	}
+	// One more caller that gives up while the run is under way.
+	quitter, quit := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer quit()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := s.QuerySQL(quitter, q); err != context.DeadlineExceeded {
+		t.Errorf("a caller whose context ended: err %v, want context.DeadlineExceeded", err)
+	}
+	wg.Wait()
+	for i := range callers {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if !reflect.DeepEqual(results[i].Values, [][]any{{uint64(0), uint64(42)}}) {
+			t.Fatalf("caller %d got %v", i, results[i].Values)
+		}
+	}
+	if n := db.queries.Load(); n != 1 {
+		t.Fatalf("%d concurrent callers ran the query %d times, want once", callers+1, n)
+	}
+	if _, err := s.QuerySQL(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.queries.Load(); n != 2 {
+		t.Fatalf("a query asked after the run ended ran %d times in all, want 2 (nothing cached)", n)
+	}
+}
