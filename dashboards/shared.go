@@ -27,10 +27,15 @@ type sharedReads struct {
 
 // sharedRun is one execution of a query and what it returned.
 type sharedRun struct {
-	done chan struct{}
-	rows *storage.Rows
-	err  error
+	done    chan struct{}
+	rows    *storage.Rows
+	err     error
+	waiters int // callers that joined, under sharedReads.mu
 }
+
+// errSharedRunAborted is what the waiters of a run get if it ended without
+// returning (a panic in the engine).
+var errSharedRunAborted = errors.New("stats query: the shared run of this query did not finish")
 
 func newSharedReads(db storage.SQL) *sharedReads {
 	return &sharedReads{SQL: db, running: map[string]*sharedRun{}}
@@ -43,17 +48,24 @@ func newSharedReads(db storage.SQL) *sharedReads {
 func (s *sharedReads) QuerySQL(ctx context.Context, query string) (*storage.Rows, error) {
 	s.mu.Lock()
 	run, joined := s.running[query]
-	if !joined {
+	if joined {
+		run.waiters++
+	} else {
 		run = &sharedRun{done: make(chan struct{})}
 		s.running[query] = run
 	}
 	s.mu.Unlock()
 	if !joined {
+		// Deferred, so that waiters are released (with an error) even if
+		// the engine panics.
+		defer func() {
+			s.mu.Lock()
+			delete(s.running, query)
+			s.mu.Unlock()
+			close(run.done)
+		}()
+		run.err = errSharedRunAborted
 		run.rows, run.err = s.SQL.QuerySQL(ctx, query)
-		s.mu.Lock()
-		delete(s.running, query)
-		s.mu.Unlock()
-		close(run.done)
 		return run.rows, run.err
 	}
 	select {

@@ -22,7 +22,7 @@ func (c *countingSQL) QuerySQL(ctx context.Context, q string) (*storage.Rows, er
 	return c.SQL.QuerySQL(ctx, q)
 }
 
-// TestSharedReads sends the same slow query from eight callers at once
+// TestSharedReads sends the same 2-second query from eight callers at once
 // through sharedReads to chDB: it runs once and all get its rows; a caller
 // that gives up stops waiting without failing the others; a query asked
 // after the run ended runs again (nothing is cached).
@@ -30,7 +30,7 @@ func TestSharedReads(t *testing.T) {
 	eng, _ := seeded(t)
 	db := &countingSQL{SQL: eng}
 	s := newSharedReads(db)
-	const q = "SELECT sleep(1), toUInt64(42)"
+	const q = "SELECT sleep(2), toUInt64(42)"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -69,5 +69,41 @@ func TestSharedReads(t *testing.T) {
 	}
 	if n := db.queries.Load(); n != 2 {
 		t.Fatalf("a query asked after the run ended ran %d times in all, want 2 (nothing cached)", n)
+	}
+}
+
+// panickySQL is an engine whose query panics once released: no real
+// engine is known to, but a waiter must not hang if one does.
+type panickySQL struct {
+	storage.SQL
+	started, release chan struct{}
+}
+
+func (p panickySQL) QuerySQL(context.Context, string) (*storage.Rows, error) {
+	close(p.started)
+	<-p.release
+	panic("engine failure")
+}
+
+func TestSharedReadsReleasesWaitersOnPanic(t *testing.T) {
+	p := panickySQL{started: make(chan struct{}), release: make(chan struct{})}
+	s := newSharedReads(p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		defer func() { _ = recover() }()
+		_, _ = s.QuerySQL(ctx, "q")
+	}()
+	<-p.started
+	waiter := make(chan error, 1)
+	go func() { _, err := s.QuerySQL(ctx, "q"); waiter <- err }()
+	for joined := 0; joined == 0; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		joined = s.running["q"].waiters
+		s.mu.Unlock()
+	}
+	close(p.release)
+	if err := <-waiter; err != errSharedRunAborted {
+		t.Fatalf("waiter of a run that panicked: err %v, want errSharedRunAborted", err)
 	}
 }
