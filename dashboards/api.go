@@ -34,7 +34,7 @@ type api struct {
 func newAPI(cfg Config) *api {
 	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
 	if cfg.Stats != nil {
-		a.db = newSharedReads(cfg.Stats)
+		a.db = newSharedReads(cfg.Stats, cfg.MaxQueries)
 	}
 	for _, s := range cfg.Sites {
 		a.sites[s.ID] = s

@@ -24,6 +24,9 @@ type Config struct {
 	// Stats is where the stats API and the web dashboard read; nil
 	// disables both.
 	Stats storage.SQL
+	// MaxQueries caps the stats queries running in Stats at once (the
+	// others wait for their turn); 0 means DefaultMaxQueries.
+	MaxQueries int
 	// Sites are the configured sites; the API answers for these only.
 	Sites []mote.Site
 	// Goals are each site's goals (by site id), counted by

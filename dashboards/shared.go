@@ -16,10 +16,18 @@ import (
 // ended starts a new one: nothing is cached, every answer was computed
 // after its request arrived or while it waited.
 //
+// At most maxQueries runs reach the engine at once; the others wait for as
+// long as their callers do. Without the bound, twenty dashboard users on a
+// ClickHouse server took every connection of the engine's pool: queries
+// failed after the pool's 5 s wait ("acquire conn timeout"), and so could
+// the collector's inserts, which share that pool.
+//
 // The rows are shared between the callers; the stats functions only read
 // them (Rows.Scan copies values out).
 type sharedReads struct {
 	storage.SQL
+
+	slots chan struct{} // one per run reaching the engine
 
 	mu      sync.Mutex
 	running map[string]*sharedRun
@@ -33,12 +41,21 @@ type sharedRun struct {
 	waiters int // callers that joined, under sharedReads.mu
 }
 
+// DefaultMaxQueries is how many stats queries reach storage at once unless
+// configured: two leave the server engine's default pool of four
+// connections room for the collector's inserts, and a query already uses
+// every core of a small server.
+const DefaultMaxQueries = 2
+
 // errSharedRunAborted is what the waiters of a run get if it ended without
 // returning (a panic in the engine).
 var errSharedRunAborted = errors.New("stats query: the shared run of this query did not finish")
 
-func newSharedReads(db storage.SQL) *sharedReads {
-	return &sharedReads{SQL: db, running: map[string]*sharedRun{}}
+func newSharedReads(db storage.SQL, maxQueries int) *sharedReads {
+	if maxQueries <= 0 {
+		maxQueries = DefaultMaxQueries
+	}
+	return &sharedReads{SQL: db, slots: make(chan struct{}, maxQueries), running: map[string]*sharedRun{}}
 }
 
 // QuerySQL joins the run of query under way, or starts one. A caller whose
@@ -65,7 +82,7 @@ func (s *sharedReads) QuerySQL(ctx context.Context, query string) (*storage.Rows
 			close(run.done)
 		}()
 		run.err = errSharedRunAborted
-		run.rows, run.err = s.SQL.QuerySQL(ctx, query)
+		run.rows, run.err = s.query(ctx, query)
 		return run.rows, run.err
 	}
 	select {
@@ -74,7 +91,18 @@ func (s *sharedReads) QuerySQL(ctx context.Context, query string) (*storage.Rows
 		return nil, ctx.Err()
 	}
 	if run.err != nil && (errors.Is(run.err, context.Canceled) || errors.Is(run.err, context.DeadlineExceeded)) && ctx.Err() == nil {
-		return s.SQL.QuerySQL(ctx, query)
+		return s.query(ctx, query)
 	}
 	return run.rows, run.err
+}
+
+// query runs query on the engine once a slot is free.
+func (s *sharedReads) query(ctx context.Context, query string) (*storage.Rows, error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.slots }()
+	return s.SQL.QuerySQL(ctx, query)
 }

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -11,15 +12,58 @@ import (
 	"github.com/mote-analytics/mote/storage"
 )
 
-// countingSQL counts the queries that reach the real engine.
+// countingSQL counts the queries that reach the real engine, and the
+// most that were in it at once.
 type countingSQL struct {
 	storage.SQL
-	queries atomic.Int32
+	queries, inFlight, maxInFlight atomic.Int32
 }
 
 func (c *countingSQL) QuerySQL(ctx context.Context, q string) (*storage.Rows, error) {
 	c.queries.Add(1)
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	for m := c.maxInFlight.Load(); n > m && !c.maxInFlight.CompareAndSwap(m, n); m = c.maxInFlight.Load() {
+	}
 	return c.SQL.QuerySQL(ctx, q)
+}
+
+// TestSharedReadsBound sends five different queries at once with room for
+// two: all are answered, never more than two are in the engine at once,
+// and a caller that gives up while waiting for a slot gets its context's
+// error.
+func TestSharedReadsBound(t *testing.T) {
+	eng, _ := seeded(t)
+	db := &countingSQL{SQL: eng}
+	s := newSharedReads(db, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.QuerySQL(ctx, fmt.Sprintf("SELECT sleep(0.3), %d", i))
+		}()
+	}
+	for len(s.slots) < cap(s.slots) {
+		time.Sleep(time.Millisecond)
+	}
+	quitter, quit := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer quit()
+	if _, err := s.QuerySQL(quitter, "SELECT 'waits for a slot'"); err != context.DeadlineExceeded {
+		t.Errorf("a caller that gave up waiting for a slot: err %v, want context.DeadlineExceeded", err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("query %d: %v", i, err)
+		}
+	}
+	if got, max := db.queries.Load(), db.maxInFlight.Load(); got != 5 || max != 2 {
+		t.Fatalf("%d queries reached the engine, at most %d at once; want 5, at most 2", got, max)
+	}
 }
 
 // TestSharedReads sends the same 2-second query from eight callers at once
@@ -29,7 +73,7 @@ func (c *countingSQL) QuerySQL(ctx context.Context, q string) (*storage.Rows, er
 func TestSharedReads(t *testing.T) {
 	eng, _ := seeded(t)
 	db := &countingSQL{SQL: eng}
-	s := newSharedReads(db)
+	s := newSharedReads(db, 0)
 	const q = "SELECT sleep(2), toUInt64(42)"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -87,7 +131,7 @@ func (p panickySQL) QuerySQL(context.Context, string) (*storage.Rows, error) {
 
 func TestSharedReadsReleasesWaitersOnPanic(t *testing.T) {
 	p := panickySQL{started: make(chan struct{}), release: make(chan struct{})}
-	s := newSharedReads(p)
+	s := newSharedReads(p, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	go func() {
