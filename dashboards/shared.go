@@ -38,7 +38,7 @@ type sharedRun struct {
 	done    chan struct{}
 	rows    *storage.Rows
 	err     error
-	waiters int // callers that joined, under sharedReads.mu
+	waiters int // callers that joined, under sharedReads.mu (tests wait on it)
 }
 
 // DefaultMaxQueries is how many stats queries reach storage at once unless

@@ -106,13 +106,9 @@ func retryDropped(ctx context.Context, exec func() error) error {
 	}
 }
 
-// dropped reports whether err is a lost connection rather than an answer
-// of the server.
+// dropped reports whether err is a lost connection (a server exception
+// never wraps one of these).
 func dropped(err error) bool {
-	var exc *ch.Exception
-	if errors.As(err, &exc) {
-		return false
-	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
