@@ -155,11 +155,9 @@ func Aggregate(ctx context.Context, db SQL, q StatsQuery) (Stats, error) {
 	s := ev[""]
 	s.addSessions(se[""])
 	if p.hasGoal() {
-		base, err := p.withoutGoals().eventStats(ctx, db, "")
-		if err != nil {
+		if s.BaseVisitors, err = p.withoutGoals().visitors(ctx, db); err != nil {
 			return Stats{}, err
 		}
-		s.BaseVisitors = base[""].Visitors
 	}
 	return s, nil
 }

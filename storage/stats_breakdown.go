@@ -16,9 +16,13 @@ const MaxBreakdownLimit = 1000
 // What a row counts depends on where the dimension lives: a page row
 // counts pageviews of that page (and engagement on it), an event or prop
 // row counts custom events and carries the conversion rate against all
-// visitors of the period; session attributes (source, channel, UTM, entry
-// and exit page) count visits and their visitors; geo and device rows
-// count both.
+// visitors of the period. Every dimension that sessions hold (source,
+// channel, UTM, entry and exit page, hostname, geo and device) counts
+// visits, as Plausible's visit properties do: a visit counts under the
+// value of its first hit, with its visitor, pageviews and custom events.
+// Reading the sessions table alone is what keeps these breakdowns fast: a
+// visit is one row where its hits are many (10M events: country 285-310
+// ms from events and sessions, 72-78 ms from sessions; bench/BENCHMARKS.md).
 //
 // k-anonymity: with q.KAnonymity > 0, city and region rows with fewer
 // visitors are added up into one Other row, after the top rows and only if
@@ -46,30 +50,23 @@ func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error
 		tail = "" // fold every small row, then cut
 	}
 	var rows []keyed
-	if d.event != "" {
+	if d.session != "" {
+		if rows, err = p.sessionRows(ctx, db, d.session, tail, true); err != nil {
+			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+		}
+	} else {
 		if rows, err = p.eventRows(ctx, db, d.event, d.kind, tail); err != nil {
 			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 		}
-		if d.session != "" {
-			se, err := p.sessionStats(ctx, db, d.session)
-			if err != nil {
-				return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
-			}
-			for i := range rows {
-				rows[i].addSessions(se[rows[i].key])
-			}
-		}
 		if isGoal(q.Dimension) {
-			base, err := p.withoutGoals().eventStats(ctx, db, "")
+			base, err := p.withoutGoals().visitors(ctx, db)
 			if err != nil {
 				return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 			}
 			for i := range rows {
-				rows[i].BaseVisitors = base[""].Visitors
+				rows[i].BaseVisitors = base
 			}
 		}
-	} else if rows, err = p.sessionRows(ctx, db, d.session, tail, true); err != nil {
-		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 	}
 	out := make([]BreakdownRow, 0, len(rows))
 	for _, r := range rows {

@@ -277,6 +277,16 @@ func (p plan) eventRows(ctx context.Context, db SQL, key, extra, tail string) ([
 	return out, nil
 }
 
+// visitors counts the distinct visitors of p's events: the base of a
+// conversion rate, which needs nothing else eventRows would add up.
+func (p plan) visitors(ctx context.Context, db SQL) (uint64, error) {
+	var n uint64
+	if err := QueryRow(ctx, db, "SELECT uniqExact(visitor_id) FROM events WHERE "+p.eventWhere(), &n); err != nil {
+		return 0, fmt.Errorf("visitors: %w", err)
+	}
+	return n, nil
+}
+
 func (p plan) eventStats(ctx context.Context, db SQL, key string) (map[string]Stats, error) {
 	rows, err := p.eventRows(ctx, db, key, "", "")
 	if err != nil {
@@ -288,7 +298,8 @@ func (p plan) eventStats(ctx context.Context, db SQL, key string) (map[string]St
 // sessionRows groups visits by key. The inner query folds each visit's
 // VersionedCollapsingMergeTree rows (a +1 and -1 pair per superseded
 // state) into its current state, whether or not a merge has happened:
-// a visit counts under a key only while its rows there sum to +1.
+// a visit counts under a key only while its rows there sum to +1. A row's
+// Pageviews and Events are its visits' own counters.
 //
 // With visitors false the visitors column is left at 0: the callers that
 // take only the visit metrics (sessionStats) would pay for a distinct count
@@ -301,9 +312,9 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 	if visitors {
 		vis = "uniqExact(visitor_id)"
 	}
-	q := "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp) FROM (" +
+	q := "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
 		"SELECT " + key + " AS k, session_id, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, " +
-		"sum(duration_s * sign) AS vd, sum(pageviews * sign) AS vp FROM sessions WHERE " + p.sessionWhere() +
+		"sum(duration_s * sign) AS vd, sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
 		" GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
 	if !p.needsFold(key) {
 		// Every version of a visit has the same start, entry page and
@@ -311,7 +322,7 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 		// to one live state: signed sums need no per-visit fold (which
 		// dominates the cost over millions of visits).
 		q = "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
-			"sum(duration_s * sign), sum(pageviews * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
+			"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
 	}
 	rows, err := db.QuerySQL(ctx, q)
 	if err != nil {
@@ -319,12 +330,13 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 	}
 	out := make([]keyed, len(rows.Values))
 	for i := range rows.Values {
-		var visits, bounces, dur, pv int64
+		var visits, bounces, dur, pv, ev int64
 		r := &out[i]
-		if err := rows.Scan(i, &r.key, &r.Visitors, &visits, &bounces, &dur, &pv); err != nil {
+		if err := rows.Scan(i, &r.key, &r.Visitors, &visits, &bounces, &dur, &pv, &ev); err != nil {
 			return nil, fmt.Errorf("session stats: %w", err)
 		}
 		r.Visits, r.Bounces, r.DurationS, r.SessionPageviews = clamp(visits), clamp(bounces), clamp(dur), clamp(pv)
+		r.Pageviews, r.Events = r.SessionPageviews, clamp(ev)
 	}
 	return out, nil
 }

@@ -246,7 +246,8 @@ func testStatsBreakdown(t *testing.T, e Inspector) {
 		row{"/blog", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
 		row{"/docs", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
 		row{"/pricing", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
-	// Geo and device: hits and visits.
+	// Geo and device: visits, like sources (the session counts the Signup
+	// event of visit 11).
 	bd("country", 0, 0,
 		row{"DE", want{2, 3, 5, 1, 100.0 / 3, 140, -1, -1, -1, -1}},
 		row{"FR", want{1, 1, 1, 0, 0, 10, -1, -1, -1, -1}},

@@ -138,16 +138,22 @@ func SeedStats(ctx context.Context, e interface {
 			}
 			events = append(events, ev)
 		}
-		row := func(exit string, pageviews, duration uint32, bounce uint8, sign int8, version uint32) []any {
+		var customEvents uint32 // what the session writer counts in the visit's latest state
+		for _, h := range v.hits {
+			if h.kind == mote.KindEvent {
+				customEvents++
+			}
+		}
+		row := func(exit string, pageviews, events, duration uint32, bounce uint8, sign int8, version uint32) []any {
 			return []any{f.Site, v.session, v.visitor, v.start, v.start.Add(time.Duration(duration) * time.Second),
-				"shop.example", v.entry, exit, pageviews, uint32(0), duration, bounce,
+				"shop.example", v.entry, exit, pageviews, events, duration, bounce,
 				"", v.source, v.channel, v.utm[0], v.utm[1], v.utm[2], "", "",
 				country, v.region, v.city, v.browser, v.os, v.device, "", sign, version}
 		}
 		if v.superseded {
-			rows = append(rows, row(v.entry, 1, 0, 1, 1, 1), row(v.entry, 1, 0, 1, -1, 1))
+			rows = append(rows, row(v.entry, 1, 0, 0, 1, 1, 1), row(v.entry, 1, 0, 0, 1, -1, 1))
 		}
-		rows = append(rows, row(v.exit, v.pageviews, v.duration, v.bounce, 1, 2))
+		rows = append(rows, row(v.exit, v.pageviews, customEvents, v.duration, v.bounce, 1, 2))
 	}
 	events = append(events, mote.Event{SiteID: "elsewhere", TS: at(0, 1, 0), Kind: mote.KindPageview, Hostname: "x.example", Pathname: "/", VisitorID: 1, SessionID: 11})
 	if err := e.InsertEvents(ctx, 1, events); err != nil {
