@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsAggregate", testStatsAggregate},
 		{"StatsTimeseries", testStatsTimeseries},
 		{"StatsBreakdown", testStatsBreakdown},
+		{"StatsVisitProperties", testStatsVisitProperties},
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
 		{"StatsGoals", testStatsGoals},
 		{"ShareLinks", testShareLinks},

@@ -363,3 +363,56 @@ func testStatsGoals(t *testing.T, e Inspector) {
 		t.Error("a goal with neither event nor page was counted")
 	}
 }
+
+// testStatsVisitProperties checks that a breakdown by a visit property
+// counts the visit under its first hit's value, with the visit's own
+// counters, even when a later hit of the visit carries another value (a
+// visitor whose network moves them from Germany to France mid-visit), and
+// that the visit's unmerged superseded state does not count twice.
+func testStatsVisitProperties(t *testing.T, e Inspector) {
+	migrate(t, e)
+	c := ctx(t)
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2).Add(10 * time.Hour)
+	hit := func(after time.Duration, path, country string, kind mote.Kind, name string) mote.Event {
+		return mote.Event{SiteID: "roam", TS: start.Add(after), Kind: kind, Name: name, Hostname: "roam.example",
+			Pathname: path, Country: country, Browser: "Firefox", Device: "mobile", VisitorID: 9, SessionID: 91}
+	}
+	events := []mote.Event{
+		hit(0, "/", "DE", mote.KindPageview, ""),
+		hit(time.Minute, "/pricing", "FR", mote.KindPageview, ""),
+		hit(2*time.Minute, "/pricing", "FR", mote.KindEvent, "Signup"),
+	}
+	if err := e.InsertEvents(c, 1, events); err != nil {
+		t.Fatal(err)
+	}
+	// What the collector's session cache writes for these hits: the first
+	// state, then its cancel and the final state (first-touch country DE).
+	first := mote.SessionRow{SiteID: "roam", SessionID: 91, VisitorID: 9, StartTS: start, EndTS: start,
+		Hostname: "roam.example", EntryPage: "/", ExitPage: "/", Pageviews: 1, Bounce: 1,
+		Country: "DE", Browser: "Firefox", Device: "mobile", Sign: 1, Version: 1}
+	cancel := first
+	cancel.Sign = -1
+	last := first
+	last.EndTS, last.ExitPage, last.Pageviews, last.Events, last.Bounce, last.DurationS, last.Version =
+		start.Add(2*time.Minute), "/pricing", 2, 1, 0, 120, 2
+	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{first, cancel, last}); err != nil {
+		t.Fatal(err)
+	}
+	q := storage.StatsQuery{SiteID: "roam", From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 1), Dimension: "country"}
+	rows, err := storage.Breakdown(c, e, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Value != "DE" {
+		t.Fatalf("country rows %+v, want the visit under DE only", rows)
+	}
+	checkStats(t, "country DE", rows[0].Stats, want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1})
+	// The page breakdown still counts hits where they happened.
+	q.Dimension = "page"
+	if rows, err = storage.Breakdown(c, e, q); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Value != "/" || rows[1].Value != "/pricing" || rows[0].Pageviews != 1 || rows[1].Pageviews != 1 {
+		t.Fatalf("page rows %+v, want / and /pricing with one pageview each", rows)
+	}
+}
