@@ -295,11 +295,10 @@ func (p plan) eventStats(ctx context.Context, db SQL, key string) (map[string]St
 	return index(rows), nil
 }
 
-// sessionRows groups visits by key. The inner query folds each visit's
-// VersionedCollapsingMergeTree rows (a +1 and -1 pair per superseded
-// state) into its current state, whether or not a merge has happened:
-// a visit counts under a key only while its rows there sum to +1. A row's
-// Pageviews and Events are its visits' own counters.
+// sessionRows groups visits by key. A visit's VersionedCollapsingMergeTree
+// rows are its live state (+1) plus, until a merge folds them, a +1 and an
+// identical -1 row per superseded state; a row's Pageviews and Events are
+// its visits' own counters.
 //
 // With visitors false the visitors column is left at 0: the callers that
 // take only the visit metrics (sessionStats) would pay for a distinct count
@@ -312,17 +311,28 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 	if visitors {
 		vis = "uniqExact(visitor_id)"
 	}
-	q := "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
-		"SELECT " + key + " AS k, session_id, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, " +
-		"sum(duration_s * sign) AS vd, sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
-		" GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
-	if !p.needsFold(key) {
-		// Every version of a visit has the same start, entry page and
-		// first-touch attributes, so under such a key its rows always sum
-		// to one live state: signed sums need no per-visit fold (which
-		// dominates the cost over millions of visits).
-		q = "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
-			"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
+	// Every version of a visit has the same start, entry page and
+	// first-touch attributes, so under such a key a superseded state and
+	// its cancel row fall together and cancel out in the signed sums; a
+	// distinct count of visitors sees one visitor either way.
+	q := "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
+		"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
+	if p.needsFold(key) {
+		// The signed sums still hold, but a visitor would also be counted
+		// under the exit page of a superseded state. So the visits with a
+		// cancel row in the period are folded one by one into their live
+		// state (sum(sign) > 0 under a key), and the others, one live row
+		// each once merged, are read as they are: folding every visit cost
+		// 550-630 ms over 2.2M visits, this 140-150 ms
+		// (bench/BENCHMARKS.md).
+		cancelled := "SELECT session_id FROM sessions WHERE " + p.sessionRange() + " AND sign < 0"
+		q = "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
+			"SELECT " + key + " AS k, visitor_id, toInt64(sign) AS vs, toInt64(bounce * sign) AS vb, toInt64(duration_s * sign) AS vd, " +
+			"toInt64(pageviews * sign) AS vp, toInt64(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
+			" AND session_id NOT IN (" + cancelled + ") UNION ALL " +
+			"SELECT " + key + " AS k, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, sum(duration_s * sign) AS vd, " +
+			"sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
+			" AND session_id IN (" + cancelled + ") GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
 	}
 	rows, err := db.QuerySQL(ctx, q)
 	if err != nil {

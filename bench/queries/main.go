@@ -85,6 +85,7 @@ func main() {
 		{"breakdown page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "page")); return err }},
 		{"breakdown source 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "source")); return err }},
 		{"breakdown entry_page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "entry_page")); return err }},
+		{"breakdown exit_page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "exit_page")); return err }},
 		{"breakdown country 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "country")); return err }},
 		{"breakdown city 30d (k=5)", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "city")); return err }},
 		{"breakdown browser 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "browser")); return err }},
