@@ -11,9 +11,10 @@ import (
 // server, and return plain Go values: dashboards only formats them.
 //
 // Two tables answer: events (visitors, pageviews, custom events,
-// engagement) and sessions (visits, bounces, durations, entry and exit
-// pages, first-touch source). Web stats read only pageview, event and
-// engagement rows; email opens and clicks are campaign reports.
+// engagement; page, event and prop breakdowns) and sessions (visits,
+// bounces, durations; every breakdown by a property of the visit: entry
+// and exit page, source, geo, device). Web stats read only pageview,
+// event and engagement rows; email opens and clicks are campaign reports.
 //
 // The SQL sticks to what ClickHouse 18.16 (the Debian test server) and
 // 26.x (chDB) both run: toStartOfHour/toStartOfDay/toMonday/toStartOfMonth
