@@ -167,15 +167,20 @@ func lowerASCII(s string) string {
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+// It looks back at most utf8.UTFMax-1 bytes for the start of the cut rune:
+// further back there is none, the bytes are not UTF-8, and walking on
+// would cut a run of stray continuation bytes ("/\x8e\x8e...", found by
+// FuzzSplitURL) down to nothing.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
+	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i]
+		}
 	}
-	return s[:i]
+	return s[:n]
 }
 
 // ReferrerHost reduces a referrer URL to its host: the path of the page a
