@@ -229,11 +229,17 @@ func (p plan) sessionWhere() string {
 	return strings.Join(conds, " AND ")
 }
 
+// in is the operator that links a row to the session ids of a subquery.
+// GLOBAL runs the subquery once and sends its result to every shard: on a
+// cluster a plain IN over a Distributed table inside a query over another
+// is refused (distributed_product_mode = 'deny' by default, and old
+// servers take that setting only as a string, which the native protocol
+// of clickhouse-go cannot send them). On one server it is a plain IN.
 func in(op FilterOp) string {
 	if negated(op) {
-		return "NOT IN"
+		return "GLOBAL NOT IN"
 	}
-	return "IN"
+	return "GLOBAL IN"
 }
 
 // keyed is a result row of a grouped stats query.
@@ -329,10 +335,10 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 		q = "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
 			"SELECT " + key + " AS k, visitor_id, toInt64(sign) AS vs, toInt64(bounce * sign) AS vb, toInt64(duration_s * sign) AS vd, " +
 			"toInt64(pageviews * sign) AS vp, toInt64(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
-			" AND session_id NOT IN (" + cancelled + ") UNION ALL " +
+			" AND session_id " + in(FilterIsNot) + " (" + cancelled + ") UNION ALL " +
 			"SELECT " + key + " AS k, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, sum(duration_s * sign) AS vd, " +
 			"sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
-			" AND session_id IN (" + cancelled + ") GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
+			" AND session_id " + in(FilterIs) + " (" + cancelled + ") GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
 	}
 	rows, err := db.QuerySQL(ctx, q)
 	if err != nil {

@@ -266,6 +266,27 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 		}
 	}
 
+	// The dashboard's queries through the Distributed tables, including
+	// those whose subqueries read another Distributed table: the exit page
+	// fold (cancel rows) and a page filter on a visit metric.
+	q := storage.StatsQuery{SiteID: "cluster", From: day, To: day.Add(time.Hour), Dimension: "exit_page"}
+	rows, err := storage.Breakdown(ctx, engines[0], q)
+	if err != nil {
+		t.Fatalf("exit page breakdown on the cluster: %v", err)
+	}
+	last := fmt.Sprintf("/p/%d", clusterHits-1)
+	if len(rows) != 1 || rows[0].Value != last || rows[0].Visitors != clusterVisitors || rows[0].Visits != clusterVisitors {
+		t.Errorf("exit page rows on the cluster %+v, want %s with %d visitors and visits", rows, last, clusterVisitors)
+	}
+	q.Dimension, q.Filters = "", []storage.Filter{{Dimension: "page", Op: storage.FilterIs, Values: []string{"/p/0"}}}
+	agg, err := storage.Aggregate(ctx, engines[1], q)
+	if err != nil {
+		t.Fatalf("aggregate with a page filter on the cluster: %v", err)
+	}
+	if agg.Visitors != clusterVisitors || agg.Pageviews != clusterVisitors || agg.Visits != clusterVisitors {
+		t.Errorf("aggregate with a page filter on the cluster: %+v, want %d visitors, pageviews and visits", agg, clusterVisitors)
+	}
+
 	// Salts: one Memory table on the first host; collectors agree through it.
 	salts := storage.NewSalts(engines[0])
 	var salt [32]byte
