@@ -321,8 +321,9 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 	// first-touch attributes, so under such a key a superseded state and
 	// its cancel row fall together and cancel out in the signed sums; a
 	// distinct count of visitors sees one visitor either way.
+	where := p.sessionWhere()
 	q := "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
-		"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + p.sessionWhere() + " GROUP BY k " + tail
+		"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + where + " GROUP BY k " + tail
 	if p.needsFold(key) {
 		// The signed sums still hold, but a visitor would also be counted
 		// under the exit page of a superseded state. So the visits with a
@@ -334,10 +335,10 @@ func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitor
 		cancelled := "SELECT session_id FROM sessions WHERE " + p.sessionRange() + " AND sign < 0"
 		q = "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
 			"SELECT " + key + " AS k, visitor_id, toInt64(sign) AS vs, toInt64(bounce * sign) AS vb, toInt64(duration_s * sign) AS vd, " +
-			"toInt64(pageviews * sign) AS vp, toInt64(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
+			"toInt64(pageviews * sign) AS vp, toInt64(events * sign) AS ve FROM sessions WHERE " + where +
 			" AND session_id " + in(FilterIsNot) + " (" + cancelled + ") UNION ALL " +
 			"SELECT " + key + " AS k, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, sum(duration_s * sign) AS vd, " +
-			"sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + p.sessionWhere() +
+			"sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + where +
 			" AND session_id " + in(FilterIs) + " (" + cancelled + ") GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
 	}
 	rows, err := db.QuerySQL(ctx, q)

@@ -404,29 +404,30 @@ func testStatsVisitProperties(t *testing.T, e Inspector) {
 	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{cancel, last}); err != nil {
 		t.Fatal(err)
 	}
-	q := storage.StatsQuery{SiteID: "roam", From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 1), Dimension: "country"}
-	rows, err := storage.Breakdown(c, e, q)
-	if err != nil {
-		t.Fatal(err)
+	q := storage.StatsQuery{SiteID: "roam", From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 1)}
+	breakdown := func(dim string) []storage.BreakdownRow {
+		t.Helper()
+		q.Dimension = dim
+		rows, err := storage.Breakdown(c, e, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
 	}
-	if len(rows) != 1 || rows[0].Value != "DE" {
-		t.Fatalf("country rows %+v, want the visit under DE only", rows)
+	// The visit alone, under value: one visitor, one visit of 2 pageviews
+	// and 1 event, not a bounce, 120 s.
+	visitUnder := func(dim, value string) {
+		t.Helper()
+		rows := breakdown(dim)
+		if len(rows) != 1 || rows[0].Value != value {
+			t.Fatalf("%s rows %+v, want the visit under %s only", dim, rows, value)
+		}
+		checkStats(t, dim+" "+value, rows[0].Stats, want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1})
 	}
-	checkStats(t, "country DE", rows[0].Stats, want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1})
-	q.Dimension = "exit_page"
-	if rows, err = storage.Breakdown(c, e, q); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 1 || rows[0].Value != "/pricing" {
-		t.Fatalf("exit page rows %+v, want the visit under /pricing only", rows)
-	}
-	checkStats(t, "exit page /pricing", rows[0].Stats, want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1})
+	visitUnder("country", "DE")
+	visitUnder("exit_page", "/pricing")
 	// The page breakdown still counts hits where they happened.
-	q.Dimension = "page"
-	if rows, err = storage.Breakdown(c, e, q); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || rows[0].Value != "/" || rows[1].Value != "/pricing" || rows[0].Pageviews != 1 || rows[1].Pageviews != 1 {
+	if rows := breakdown("page"); len(rows) != 2 || rows[0].Value != "/" || rows[1].Value != "/pricing" || rows[0].Pageviews != 1 || rows[1].Pageviews != 1 {
 		t.Fatalf("page rows %+v, want / and /pricing with one pageview each", rows)
 	}
 }
