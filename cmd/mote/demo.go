@@ -26,6 +26,7 @@ import (
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 const demoUsage = `usage: mote demo [--site demo] [--days 30] [--visitors 50000] [-config mote.yaml]
@@ -142,11 +143,11 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		return 0, err
 	}
 	defer os.RemoveAll(spoolDir)
-	spool, err := storage.OpenSpool(storage.SpoolConfig{Dir: spoolDir, Logger: log})
+	sp, err := spool.Open(spool.Config{Dir: spoolDir, Logger: log})
 	if err != nil {
 		return 0, err
 	}
-	defer spool.Close()
+	defer sp.Close()
 
 	var clock atomic.Int64
 	nowFn := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
@@ -164,7 +165,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		Campaigns:      campaigns,
 		Now:            nowFn,
 		Logger:         log,
-	}, spool)
+	}, sp)
 	if err != nil {
 		return 0, err
 	}
@@ -173,7 +174,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		return 0, err
 	}
 	go col.Serve(ln)
-	batcher := storage.NewBatcher(spool, eng, storage.BatcherConfig{MaxWait: 200 * time.Millisecond}, log)
+	batcher := storage.NewBatcher(sp, eng, storage.BatcherConfig{MaxWait: 200 * time.Millisecond}, log)
 	bctx, stopBatcher := context.WithCancel(ctx)
 	defer stopBatcher()
 	done := make(chan error, 1)

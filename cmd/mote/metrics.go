@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mote-analytics/mote/collector"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // statsCollector exports the packages' own atomic counters at scrape time.
@@ -16,7 +16,7 @@ import (
 // Prometheus; this is the one place that names the metrics.
 type statsCollector struct {
 	col   *collector.Server
-	spool *storage.Spool
+	spool *spool.Spool
 	store *storageLink
 	vis   *visits
 
@@ -29,7 +29,7 @@ type statsCollector struct {
 	sessionRowsCollapsed                              *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) *statsCollector {
+func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storageLink, vis *visits) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}
@@ -101,7 +101,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the
 // process's (RSS, open files), which the soak test watches.
-func metricsHandler(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) http.Handler {
+func metricsHandler(col *collector.Server, spool *spool.Spool, store *storageLink, vis *visits) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newStatsCollector(col, spool, store, vis),

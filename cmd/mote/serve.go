@@ -18,6 +18,7 @@ import (
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
+	"github.com/mote-analytics/mote/storage/spool"
 	trackerjs "github.com/mote-analytics/mote/tracker-js"
 )
 
@@ -31,7 +32,7 @@ type listeners struct {
 // ClickHouse (bounded by ShutdownTimeout), close the spool and the engine.
 // What is not drained in time stays in the spool for the next start.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- listeners) error {
-	spool, err := storage.OpenSpool(storage.SpoolConfig{
+	sp, err := spool.Open(spool.Config{
 		Dir:          cfg.Spool.Dir,
 		MaxBytes:     cfg.Spool.MaxBytes,
 		SegmentBytes: cfg.Spool.SegmentBytes,
@@ -40,9 +41,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	if err != nil {
 		return err
 	}
-	defer spool.Close()
+	defer sp.Close()
 
-	store := &storageLink{cfg: cfg, spool: spool, log: log, suppressions: new(storage.Suppressions)}
+	store := &storageLink{cfg: cfg, spool: sp, log: log, suppressions: new(storage.Suppressions)}
 	if cfg.Storage.Engine == "embedded" {
 		// In-process storage is part of this process: if it cannot open
 		// (library missing, data directory not writable), say so and stop
@@ -86,11 +87,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		Ready:          store.ready,
 		Logger:         log,
 		Script:         trackerjs.Script,
-	}, spool)
+	}, sp)
 	if err != nil {
 		return err
 	}
-	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns),
+	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, sp, store, vis), Campaigns: campaignHandler(cfg, store, campaigns),
 		Stats: sqlLink{store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
 		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure})
 
@@ -172,7 +173,7 @@ func reloadOnHUP(ctx context.Context, geo *enrich.Geo, log *slog.Logger) {
 // from the first second, whatever the state of the database.
 type storageLink struct {
 	cfg          *Config
-	spool        *storage.Spool
+	spool        *spool.Spool
 	log          *slog.Logger
 	suppressions *storage.Suppressions
 
