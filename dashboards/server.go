@@ -10,6 +10,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // Config configures the admin listener. The zero value serves 404 for
@@ -31,7 +32,7 @@ type Config struct {
 	Sites []mote.Site
 	// Goals are each site's goals (by site id), counted by
 	// /api/v1/stats/goals and the goals card.
-	Goals map[string][]storage.Goal
+	Goals map[string][]stats.Goal
 	// Now is the clock of periods and realtime; nil means time.Now.
 	Now func() time.Time
 	// Logger receives failed queries; nil discards them.

@@ -11,41 +11,6 @@ import (
 	"time"
 )
 
-// SQL is the statement and query access both engines give, in the one
-// ClickHouse dialect they share. The dashboards' queries, campaigns,
-// retention, erasure and the salts table go through it, so that every
-// caller runs unchanged on chDB and on a ClickHouse server.
-//
-// Query text never carries a secret or a visitor's data: literals in it are
-// site ids, dates and names, quoted with Quote. Secrets (salts, campaign
-// keys) travel as data through InsertRowSQL.
-type SQL interface {
-	// ExecSQL runs one statement that returns no rows.
-	ExecSQL(ctx context.Context, query string) error
-	// QuerySQL runs one query and returns its whole result. Callers read
-	// aggregates: results are small.
-	QuerySQL(ctx context.Context, query string) (*Rows, error)
-	// InsertRowSQL runs insert (an INSERT statement with a column list
-	// and no data) with values as its single row, sent as data.
-	InsertRowSQL(ctx context.Context, insert string, values ...any) error
-	// InsertRowsSQL runs insert with rows as its data, in one block.
-	// (A server engine cannot take rows inline in an INSERT's text over
-	// the native protocol, so multi-row inserts go through here.)
-	InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error
-}
-
-// Rows is a query result in memory. Each value is one of: nil (NULL),
-// string, int64, uint64, float64, time.Time (UTC) or []any (an Array),
-// whichever engine produced it; Types holds ClickHouse's type names.
-type Rows struct {
-	Columns []string
-	Types   []string
-	Values  [][]any
-}
-
-// ErrNoRows is returned by QueryRow for a query that returned no row.
-var ErrNoRows = errors.New("query returned no rows")
-
 // QueryRow runs query on db and scans its first row into dest.
 func QueryRow(ctx context.Context, db SQL, query string, dest ...any) error {
 	rows, err := db.QuerySQL(ctx, query)
@@ -291,14 +256,6 @@ func Literal(v any) (string, error) {
 		return "[" + strings.Join(parts, ",") + "]", nil
 	}
 	return "", fmt.Errorf("no literal for %T", v)
-}
-
-// Clustered is implemented by an engine that may run on a ClickHouse
-// cluster; Cluster returns the cluster's name, "" on a single server, and
-// Database the database its tables are in on every node.
-type Clustered interface {
-	Cluster() string
-	Database() string
 }
 
 // MutationTarget names the table a mutation (ALTER TABLE ... DELETE) or

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 const campaignUsage = `usage: mote campaign <command> [flags] [arguments]
@@ -104,7 +105,7 @@ func campaignMain(ctx context.Context, args []string, getenv func(string) string
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	err = withCampaigns(ctx, cfg, log, func(s *storage.Campaigns) error {
+	err = withCampaigns(ctx, cfg, log, func(db storage.SQL, s *storage.Campaigns) error {
 		switch sub {
 		case "create":
 			return campaignCreate(ctx, s, fresh, stdout)
@@ -117,7 +118,7 @@ func campaignMain(ctx context.Context, args []string, getenv func(string) string
 		case "link":
 			return campaignLink(ctx, s, pos[0], pos[1], base, stdout)
 		default:
-			return campaignReport(ctx, s, pos[0], *f.json, stdout)
+			return campaignReport(ctx, db, s, pos[0], *f.json, stdout)
 		}
 	})
 	if err != nil {
@@ -151,8 +152,8 @@ func parseCLI(fs *flag.FlagSet, args []string, getenv func(string) string, stder
 }
 
 // withCampaigns opens the configured storage, migrates it (the campaigns
-// table may be new) and runs fn on its campaigns.
-func withCampaigns(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*storage.Campaigns) error) error {
+// table may be new) and runs fn on it and its campaigns.
+func withCampaigns(ctx context.Context, cfg *Config, log *slog.Logger, fn func(storage.SQL, *storage.Campaigns) error) error {
 	eng, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		if cfg.Storage.Engine == "embedded" {
@@ -164,7 +165,7 @@ func withCampaigns(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*
 	if err := eng.Migrate(ctx); err != nil {
 		return err
 	}
-	return fn(storage.NewCampaigns(eng))
+	return fn(eng, storage.NewCampaigns(eng))
 }
 
 // newCampaign checks the create flags and makes the campaign with fresh
@@ -356,12 +357,12 @@ func campaignLink(ctx context.Context, s *storage.Campaigns, id, target, base st
 	return nil
 }
 
-func campaignReport(ctx context.Context, s *storage.Campaigns, id string, asJSON bool, stdout io.Writer) error {
+func campaignReport(ctx context.Context, db storage.SQL, s *storage.Campaigns, id string, asJSON bool, stdout io.Writer) error {
 	c, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	r, err := s.Report(ctx, c)
+	r, err := stats.Campaign(ctx, db, c)
 	if err != nil {
 		return err
 	}
@@ -383,7 +384,7 @@ func orUnknown(s string) string {
 }
 
 // writeReport prints a report as plain text.
-func writeReport(out io.Writer, r *storage.CampaignReport) error {
+func writeReport(out io.Writer, r *stats.CampaignReport) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	state := "tracking until " + r.WindowEnd.Format(time.RFC3339)
 	if r.KeysWiped {

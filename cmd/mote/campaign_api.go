@@ -10,6 +10,7 @@ import (
 
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // campaignAPI is the admin listener's campaign API: with the embedded
@@ -27,6 +28,7 @@ import (
 // keeper's next refresh, which the handler triggers at once.
 type campaignAPI struct {
 	cfg     *Config
+	db      storage.SQL // the reports' queries
 	store   *storage.Campaigns
 	refresh func() // reloads the collector's campaign table
 }
@@ -51,7 +53,8 @@ func toJSON(c storage.Campaign) campaignJSON {
 // campaignHandler is the campaign API on serve's storage link; a create
 // reloads keeper's table at once.
 func campaignHandler(cfg *Config, store *storageLink, keeper *campaignKeeper) http.Handler {
-	a := &campaignAPI{cfg: cfg, store: storage.NewCampaigns(sqlLink{store}), refresh: func() {
+	db := sqlLink{store}
+	a := &campaignAPI{cfg: cfg, db: db, store: storage.NewCampaigns(db), refresh: func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = keeper.refresh(ctx) // on failure the periodic refresh catches up
@@ -188,7 +191,7 @@ func (a *campaignAPI) report(w http.ResponseWriter, r *http.Request) {
 		apiError(w, err)
 		return
 	}
-	rep, err := a.store.Report(r.Context(), c)
+	rep, err := stats.Campaign(r.Context(), a.db, c)
 	if err != nil {
 		apiError(w, err)
 		return

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote/internal/testenv"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 func apiCall(t *testing.T, method, url, body string) (int, string) {
@@ -93,7 +93,7 @@ sites:
 	if status, _, _ := emailGet(t, inst.collector+strings.Replace(c.Pixel, "{{TOKEN}}", "r-2", 1), chromeUA); status != 200 {
 		t.Fatalf("open: %d", status)
 	}
-	var r storage.CampaignReport
+	var r stats.CampaignReport
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		code, out = apiCall(t, "GET", api+"/"+c.ID+"/report", "")
 		if code == 200 && json.Unmarshal([]byte(out), &r) == nil && r.Opens == 1 && r.Clicks == 1 {

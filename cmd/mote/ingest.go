@@ -13,6 +13,7 @@ import (
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 	trackerjs "github.com/mote-analytics/mote/tracker-js"
 )
 
@@ -43,7 +44,7 @@ type ingestOptions struct {
 // the session writer's flush loop and lost every visit after day five.
 type pipeline struct {
 	log       *slog.Logger
-	spool     *storage.Spool
+	spool     *spool.Spool
 	store     *storageLink
 	visits    *visits
 	campaigns *campaignKeeper
@@ -64,7 +65,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	if opt.spoolDir != "" {
 		spoolDir = opt.spoolDir
 	}
-	spool, err := storage.OpenSpool(storage.SpoolConfig{
+	sp, err := spool.Open(spool.Config{
 		Dir:          spoolDir,
 		MaxBytes:     cfg.Spool.MaxBytes,
 		SegmentBytes: cfg.Spool.SegmentBytes,
@@ -73,7 +74,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{log: log, spool: spool, stopGeo: func() {}, stopCampaigns: func() {}, stopStore: func() {}}
+	p := &pipeline{log: log, spool: sp, stopGeo: func() {}, stopCampaigns: func() {}, stopStore: func() {}}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -83,7 +84,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	if opt.batchMaxWait > 0 {
 		batch.MaxWait = opt.batchMaxWait
 	}
-	p.store = &storageLink{cfg: cfg, batch: batch, spool: spool, log: log, suppressions: new(storage.Suppressions), connected: make(chan struct{})}
+	p.store = &storageLink{cfg: cfg, batch: batch, spool: sp, log: log, suppressions: new(storage.Suppressions), connected: make(chan struct{})}
 	if cfg.Storage.Engine == "embedded" {
 		eng, err := p.store.connect(ctx)
 		if err != nil {
@@ -132,7 +133,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		Now:            opt.now,
 		Logger:         log,
 		Script:         trackerjs.Script,
-	}, spool)
+	}, sp)
 	if err != nil {
 		return nil, err
 	}

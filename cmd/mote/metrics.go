@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mote-analytics/mote/collector"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // statsCollector exports the packages' own atomic counters at scrape time.
@@ -16,7 +16,7 @@ import (
 // Prometheus; this is the one place that names the metrics.
 type statsCollector struct {
 	col   *collector.Server
-	spool *storage.Spool
+	spool *spool.Spool
 	store *storageLink
 	vis   *visits
 
@@ -29,7 +29,7 @@ type statsCollector struct {
 	sessionRowsCollapsed                              *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) *statsCollector {
+func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storageLink, vis *visits) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}

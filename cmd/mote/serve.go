@@ -17,6 +17,7 @@ import (
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // listeners lets tests learn the bound addresses when they listen on :0.
@@ -104,7 +105,7 @@ func reloadOnHUP(ctx context.Context, geo *enrich.Geo, log *slog.Logger) {
 type storageLink struct {
 	cfg          *Config
 	batch        batchConfig
-	spool        *storage.Spool
+	spool        *spool.Spool
 	log          *slog.Logger
 	suppressions *storage.Suppressions
 
