@@ -11,8 +11,24 @@ import (
 	"github.com/mote-analytics/mote"
 )
 
-// rowLog is a SessionSink that keeps copies of every row, as a spool would.
+// rowLog keeps copies of every row of the updates it is given, as the
+// spool does.
 type rowLog struct{ rows []mote.SessionRow }
+
+// loggedSessions is Sessions whose Track hands each update to log, as the
+// collector hands it to the spool.
+type loggedSessions struct {
+	*Sessions
+	log *rowLog
+}
+
+func (l loggedSessions) Track(ev *mote.Event, u *SessionUpdate) bool {
+	ok := l.Sessions.Track(ev, u)
+	if ok {
+		l.log.AppendSessionRows(u)
+	}
+	return ok
+}
 
 func (l *rowLog) AppendSessionRows(u *SessionUpdate) {
 	cp := func(r mote.SessionRow) mote.SessionRow {
@@ -69,7 +85,7 @@ func hit(kind mote.Kind, visitor uint64, at time.Duration, path string) *mote.Ev
 
 func TestSessionsVisit(t *testing.T) {
 	log := &rowLog{}
-	s := NewSessions(SessionConfig{Sink: log})
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
 	var u SessionUpdate
 	track := func(ev *mote.Event) {
 		t.Helper()
@@ -111,7 +127,7 @@ func TestSessionsVisit(t *testing.T) {
 
 func TestSessionsBounceAndIdle(t *testing.T) {
 	log := &rowLog{}
-	s := NewSessions(SessionConfig{Sink: log})
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
 	var u SessionUpdate
 	a := hit(mote.KindPageview, 9, 0, "/landing")
 	s.Track(a, &u)
@@ -150,7 +166,7 @@ func TestSessionsMidnight(t *testing.T) {
 	now := time.Date(2026, 6, 1, 23, 50, 0, 0, time.UTC)
 	k := NewSaltKeeper(SaltConfig{Now: func() time.Time { return now }})
 	log := &rowLog{}
-	s := NewSessions(SessionConfig{Sink: log})
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
 	var u SessionUpdate
 	visit := func(path string) *mote.Event {
 		ev := &mote.Event{SiteID: "demo", TS: now, Kind: mote.KindPageview, Hostname: "example.com", Pathname: path}
@@ -262,5 +278,49 @@ func TestSessionsFirstTouchFields(t *testing.T) {
 	check("second state", &u.State)
 	if u.Cancel.ExitPage != first.Pathname || u.State.ExitPage != "/next" {
 		t.Fatalf("exit pages %q, %q", u.Cancel.ExitPage, u.State.ExitPage)
+	}
+}
+
+// TestSessionsRestore: a visit restored from its stored state (in a cache
+// with another key, as after a restart) continues with the same session
+// ID, entry page and first-touch source, and its next update cancels the
+// exact state stored; older rows and visits already over are ignored.
+func TestSessionsRestore(t *testing.T) {
+	log := &rowLog{}
+	before := loggedSessions{NewSessions(SessionConfig{}), log}
+	var u SessionUpdate
+	first := hit(mote.KindPageview, 7, 0, "/landing")
+	before.Track(first, &u)
+	before.Track(hit(mote.KindPageview, 7, time.Minute, "/pricing"), &u)
+	before.Track(hit(mote.KindPageview, 8, 0, "/old"), &u) // over by the restart
+	state := log.final()[first.SessionID]
+
+	after := NewSessions(SessionConfig{})
+	now := t0.Add(20 * time.Minute)
+	for i := len(log.rows) - 1; i >= 0; i-- { // newest first: older versions must not win
+		r := log.rows[i]
+		if r.VisitorID == 8 {
+			r.EndTS = t0.Add(-time.Hour)
+		}
+		after.Restore(&r, now)
+	}
+	after.Restored()
+	if st := after.Stats(); st.Active != 1 {
+		t.Fatalf("restored %d visits, want 1 (the other is over)", st.Active)
+	}
+	next := hit(mote.KindPageview, 7, 20*time.Minute, "/signup")
+	next.ReferrerSource, next.Channel = "Bing", "search"
+	if !after.Track(next, &u) {
+		t.Fatal("restored visit not continued")
+	}
+	if next.SessionID != first.SessionID {
+		t.Fatalf("session ID %x after restore, want %x", next.SessionID, first.SessionID)
+	}
+	if !u.HasCancel || u.Cancel.Version != state.Version || u.Cancel.Pageviews != 2 || u.Cancel.ExitPage != "/pricing" {
+		t.Fatalf("cancel %+v does not repeat the stored state %+v", u.Cancel, state)
+	}
+	if u.State.EntryPage != "/landing" || u.State.ReferrerSource != "Google" || u.State.Pageviews != 3 ||
+		u.State.Version != state.Version+1 || u.State.DurationS != 20*60 {
+		t.Fatalf("continued state %+v", u.State)
 	}
 }

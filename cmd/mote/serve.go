@@ -35,6 +35,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		return err
 	}
 	defer p.close()
+	if err := p.visits.rebuild(ctx, p); err != nil {
+		return err
+	}
 	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(p), Campaigns: campaignHandler(cfg, p.store, p.campaigns),
 		Stats: sqlLink{p.store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
 		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure})

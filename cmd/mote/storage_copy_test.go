@@ -44,16 +44,14 @@ func TestStorageCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w := storage.NewSessionWriter(src, storage.SessionWriterConfig{})
 	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	first := mote.SessionRow{SiteID: "demo", SessionID: 1, VisitorID: 2, StartTS: start, EndTS: start, EntryPage: "/a", ExitPage: "/a", Pageviews: 1, Bounce: 1, Sign: 1, Version: 1}
 	cancel, second := first, first
 	cancel.Sign = -1
 	second.ExitPage, second.Pageviews, second.Bounce, second.Version, second.EndTS = "/b", 2, 0, 2, start.Add(time.Minute)
-	// One block: chDB collapses the pair on insert (optimize_on_insert),
-	// so the copy moves the one row left.
-	w.Append(&first, &cancel, &second)
-	if err := w.Flush(ctx); err != nil {
+	// One block, inserted as the Batcher does (optimize_on_insert off, so
+	// the pair is not collapsed yet): the copy moves the three rows.
+	if err := storage.InsertSessionRows(ctx, src, []mote.SessionRow{first, cancel, second}); err != nil {
 		t.Fatal(err)
 	}
 	err = src.InsertSuppressed(ctx, []storage.SuppressedCount{{SiteID: "demo", Day: start, Reason: mote.SuppressDNT, Count: 4}})
@@ -93,7 +91,7 @@ func TestStorageCopy(t *testing.T) {
 	if code := storageMain(ctx, []string{"copy", "-config", config, "--to", srv.DSN(db)}, func(string) string { return "" }, &out, &errs); code != 0 {
 		t.Fatalf("mote storage copy: exit %d\n%s", code, errs.String())
 	}
-	if got := out.String(); !strings.Contains(got, "copied 21 events (2 batches already there), 1 sessions rows") {
+	if got := out.String(); !strings.Contains(got, "copied 21 events (2 batches already there), 3 sessions rows") {
 		t.Errorf("resumed copy said %q", got)
 	}
 	if !strings.Contains(errs.String(), "events") {

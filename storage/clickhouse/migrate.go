@@ -22,9 +22,10 @@ import (
 // Two processes may migrate the same database at once (two collectors
 // starting together). ClickHouse has no transactions to lock with, so
 // safety comes from idempotence instead: every statement is CREATE ... IF
-// NOT EXISTS (a storage test enforces this), the server serialises DDL on
-// one table name and re-checks existence under that guard, and an
-// "already exists" error from a lost race is taken as success. Both
+// NOT EXISTS or ALTER TABLE ... ADD COLUMN (a storage test enforces this),
+// the server serialises DDL on one table name and re-checks existence under
+// that guard, and an "already exists" error (table or column) from a lost
+// race is taken as success. Both
 // processes may then record the same version; schema_migrations is a
 // ReplacingMergeTree keyed by version and is read with DISTINCT, so the
 // duplicate is harmless. A process that crashes between a migration's
@@ -44,7 +45,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	for _, m := range storage.Pending(all, applied) {
 		for _, stmt := range m.Statements {
 			err := retryDropped(ctx, func() error { return e.conn.Exec(ctx, stmt) })
-			if err != nil && !hasCode(err, codeTableExists) {
+			if err != nil && !hasCode(err, codeTableExists) && !columnExists(stmt, err) {
 				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
 			}
 		}
@@ -136,4 +137,11 @@ func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 		return nil, fmt.Errorf("read schema_migrations of %s: %w", e.db, err)
 	}
 	return applied, nil
+}
+
+// columnExists reports whether err is an ADD COLUMN statement finding its
+// column already there: a lost race or a crash before the migration was
+// recorded, which counts as success like "table already exists".
+func columnExists(stmt string, err error) bool {
+	return strings.Contains(stmt, "ADD COLUMN") && hasCode(err, codeColumnExists, codeIllegalColumn)
 }

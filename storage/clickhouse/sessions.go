@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
 )
@@ -82,6 +84,13 @@ func (e *Engine) InsertSessions(ctx context.Context, rows []mote.SessionRow) err
 		strs(func(r *mote.SessionRow) string { return r.Screen }),
 		sign,
 		u32(func(r *mote.SessionRow) uint32 { return r.Version }),
+		u64(func(r *mote.SessionRow) uint64 { return r.BatchID }),
+		u64(func(r *mote.SessionRow) uint64 { return r.SpoolID }),
+	}
+	if e.version.AtLeast(20, 12) {
+		// No collapsing of a state and its cancel within the block: the
+		// Batcher's replay check counts the rows under batch_id.
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"optimize_on_insert": 0}))
 	}
 	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO sessions ("+storage.SessionColumns+")")
 	if err != nil {

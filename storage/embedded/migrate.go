@@ -14,7 +14,7 @@ import (
 // its statements succeeded. It is the server engine's procedure on the
 // same rendered SQL (storage.Schema for chDB's ClickHouse version, so TTL,
 // LowCardinality and the dedup window are on): every statement is CREATE
-// ... IF NOT EXISTS, an "already exists" from a lost race counts as
+// ... IF NOT EXISTS or ADD COLUMN, an "already exists" from a lost race counts as
 // success, and schema_migrations is read with DISTINCT. Within one process
 // statements are serialised anyway; idempotence covers a crash between a
 // migration and its record.
@@ -36,7 +36,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	}
 	for _, m := range storage.Pending(all, applied) {
 		for _, stmt := range m.Statements {
-			if err := e.Exec(ctx, stmt); err != nil && !hasCode(err, codeTableExists) {
+			if err := e.Exec(ctx, stmt); err != nil && !hasCode(err, codeTableExists) && !columnExists(stmt, err) {
 				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
 			}
 		}
@@ -81,4 +81,11 @@ func quotedColumns() string {
 		b.WriteString("`" + c + "`")
 	}
 	return b.String()
+}
+
+// columnExists reports whether err is an ADD COLUMN statement finding its
+// column already there: a lost race or a crash before the migration was
+// recorded, which counts as success like "table already exists".
+func columnExists(stmt string, err error) bool {
+	return strings.Contains(stmt, "ADD COLUMN") && hasCode(err, codeColumnExists, codeIllegalColumn)
 }

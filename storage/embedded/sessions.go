@@ -14,6 +14,11 @@ var _ storage.SessionInserter = (*Engine)(nil)
 // InsertSessions writes sessions rows in RowBinary through chDB's
 // streaming insert, like InsertEvents (storage.SessionInserter): rendering
 // and parsing VALUES text cost the collector half its throughput.
+//
+// optimize_on_insert is off: collapsing a state and its cancel within
+// the block would change how many rows a batch leaves under its batch_id,
+// which the Batcher's replay check counts (the table still folds them on
+// merge, and every query sums signs).
 func (e *Engine) InsertSessions(ctx context.Context, rows []mote.SessionRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -23,7 +28,7 @@ func (e *Engine) InsertSessions(ctx context.Context, rows []mote.SessionRow) err
 		buf = appendSession(buf, &rows[i])
 	}
 	err := e.run(ctx, true, func(c *conn) error {
-		_, err := c.insert("INSERT INTO sessions ("+storage.SessionColumns+")", "RowBinary", buf)
+		_, err := c.insert("INSERT INTO sessions ("+storage.SessionColumns+") SETTINGS optimize_on_insert = 0", "RowBinary", buf)
 		return err
 	})
 	if err != nil {
@@ -53,5 +58,7 @@ func appendSession(b []byte, r *mote.SessionRow) []byte {
 		b = appendString(b, s)
 	}
 	b = append(b, byte(r.Sign))
-	return le.AppendUint32(b, r.Version)
+	b = le.AppendUint32(b, r.Version)
+	b = le.AppendUint64(b, r.BatchID)
+	return le.AppendUint64(b, r.SpoolID)
 }
