@@ -190,14 +190,14 @@ func TestLogin(t *testing.T) {
 
 func TestLoginAttemptLimit(t *testing.T) {
 	s := newAuthServer(t)
-	for i := range loginMaxFailures {
+	for i := range loginMaxPerAddr {
 		if resp := s.login(t, "guess"); resp.StatusCode != 401 {
 			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
 		}
 	}
 	// Blocked, even with the right password, until the window ends.
 	if resp := s.login(t, testPassword); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("after %d failures: %d", loginMaxFailures, resp.StatusCode)
+		t.Errorf("after %d failures: %d", loginMaxPerAddr, resp.StatusCode)
 	}
 	s.advance(loginWindow)
 	if resp := s.login(t, testPassword); resp.StatusCode != http.StatusSeeOther {
