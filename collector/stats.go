@@ -18,6 +18,7 @@ const (
 	reasonNotFound                      // no such endpoint (404)
 	reasonRateLimited                   // over the per-network rate limit (429)
 	reasonUnprintableName               // an event name with nothing printable (400)
+	reasonBadFraming                    // ambiguous HTTP framing (400, connection closed; see framing.go)
 	numReasons
 )
 
@@ -42,6 +43,10 @@ type Stats struct {
 	// ControlChars counts beacons whose strings had control characters
 	// removed (they went on without them); not a rejection.
 	ControlChars uint64
+	// BadFraming counts requests refused because their framing was
+	// ambiguous (see framing.go) and connections closed at their first
+	// bytes (a TLS hello, a bare-LF request line).
+	BadFraming uint64
 	// Suppressed counts hits of known sites that the privacy gate did not
 	// store, indexed by mote.SuppressReason.
 	Suppressed [maxSuppressReason + 1]uint64
@@ -64,7 +69,7 @@ func (s Stats) SuppressedBy() map[string]uint64 {
 
 // Rejected is the sum of the reason counters.
 func (s Stats) Rejected() uint64 {
-	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound + s.RateLimited + s.UnprintableName
+	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound + s.RateLimited + s.UnprintableName + s.BadFraming
 }
 
 // Reasons returns the reason counters under the labels used for metrics,
@@ -79,6 +84,7 @@ func (s Stats) Reasons() map[string]uint64 {
 		"not_found":        s.NotFound,
 		"rate_limited":     s.RateLimited,
 		"unprintable_name": s.UnprintableName,
+		"bad_framing":      s.BadFraming,
 	}
 }
 
@@ -107,6 +113,7 @@ func (c *counters) snapshot() Stats {
 
 		UnprintableName: c.rejected[reasonUnprintableName].Load(),
 		ControlChars:    c.controlChars.Load(),
+		BadFraming:      c.rejected[reasonBadFraming].Load(),
 	}
 	for r := range st.Suppressed {
 		st.Suppressed[r] = c.suppressed[r].Load()
