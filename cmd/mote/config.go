@@ -18,6 +18,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
+	"github.com/mote-analytics/mote/internal/cache"
 )
 
 // Config is the whole of mote's configuration: a YAML file (mote.yaml,
@@ -292,7 +293,8 @@ func applyDefaults(c *Config) {
 	def(&c.Storage.Embedded.DataDir, "data/chdb")
 	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
 	def(&c.Spool.Dir, "data/spool")
-	def(&c.GeoIP.Path, enrich.DefaultGeoIPPath())
+	def(&c.Storage.Embedded.Lib, cache.ChDBLib())
+	def(&c.GeoIP.Path, cache.GeoLite2City())
 	if c.GeoIP.IPv4Bits == 0 {
 		c.GeoIP.IPv4Bits = enrich.DefaultIPv4Bits
 	}

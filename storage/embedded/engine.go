@@ -68,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open embedded: %w", err)
 	}
-	libPath := cfg.libPath()
+	libPath := cfg.LibPath
 	if err := checkLibrary(libPath); err != nil {
 		return nil, fmt.Errorf("open embedded: %w", err)
 	}
@@ -101,6 +101,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 // checkLibrary tells a missing library apart from one that fails to load,
 // and says how to get the right one.
 func checkLibrary(path string) error {
+	if path == "" {
+		return errors.New("no chDB library configured: " + FetchHint)
+	}
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("chDB library %s not found: %s", path, FetchHint)
