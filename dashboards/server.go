@@ -50,6 +50,10 @@ type Config struct {
 	CookieSecure bool
 	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
+
+	// CollectorAddr is the collector's listen address (":8080"): the
+	// dashboard's install guide names its port in the tracker snippet.
+	CollectorAddr string
 }
 
 // Server is the admin HTTP server.

@@ -92,7 +92,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	}
 	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns),
 		Stats: sqlLink{store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
-		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure})
+		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure,
+		CollectorAddr: cfg.Collector.Listen})
 
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
