@@ -238,6 +238,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if ctx.IsGet() || ctx.IsHead() {
 			if s.cfg.Ready == nil || s.cfg.Ready() {
 				text(ctx, fasthttp.StatusOK, bodyOK)
+				if s.cfg.Degraded != nil {
+					if note := s.cfg.Degraded(); note != "" {
+						ctx.Response.SetBodyString(string(bodyOK) + "degraded: " + note + "\n")
+					}
+				}
 			} else {
 				text(ctx, fasthttp.StatusServiceUnavailable, bodyNotReady)
 			}

@@ -205,7 +205,8 @@ func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 
 // Filters are query parameters "filters=DIMENSION OP VALUE", one per
 // filter, all applying: OP is == (is), != (is not), ~ (contains) or !~
-// (does not contain); VALUE may list alternatives separated by |.
+// (does not contain); VALUE may list alternatives separated by |, and is
+// empty for "(none)" (source== is direct traffic).
 var filterOps = []struct {
 	token string
 	op    storage.FilterOp
@@ -231,8 +232,12 @@ func parseFilters(raw []string) ([]storage.Filter, error) {
 			return nil, bad("filter %q: unknown dimension %q", s, dim)
 		}
 		value := s[at+len(filterOps[best].token):]
-		if value == "" {
-			return nil, bad("filter %q: no value", s)
+		// An empty value after == or != is the "(none)" row of a
+		// breakdown (direct traffic under sources, no UTM campaign):
+		// Plausible lets a marketer filter "Direct / None" too. "Contains
+		// nothing" would match everything, so ~ and !~ need a value.
+		if value == "" && (filterOps[best].op == storage.FilterContains || filterOps[best].op == storage.FilterNotContains) {
+			return nil, bad("filter %q: no value to look for", s)
 		}
 		out = append(out, storage.Filter{Dimension: dim, Op: filterOps[best].op, Values: strings.Split(value, "|")})
 	}

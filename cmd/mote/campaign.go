@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -297,14 +296,11 @@ func campaignList(ctx context.Context, s *storage.Campaigns, stdout io.Writer) e
 // production where a proxy or a domain fronts the collector).
 func baseURL(cfg *Config, base string) (string, error) {
 	if base == "" {
-		host, port, err := net.SplitHostPort(cfg.Collector.Listen)
+		u, err := localURL(cfg.Collector.Listen)
 		if err != nil {
 			return "", errors.New("--base is required: collector.listen " + cfg.Collector.Listen + " names no port")
 		}
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "localhost"
-		}
-		return "http://" + net.JoinHostPort(host, port), nil
+		return u, nil
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

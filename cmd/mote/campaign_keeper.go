@@ -108,8 +108,11 @@ func (k *campaignKeeper) run(ctx context.Context) {
 
 // startCampaigns starts the keeper on serve's storage link; the returned
 // function stops it (and may be called more than once).
-func startCampaigns(store *storageLink, log *slog.Logger) (*campaignKeeper, func()) {
-	k := newCampaignKeeper(sqlLink{store}, time.Now, log)
+func startCampaigns(store *storageLink, now func() time.Time, log *slog.Logger) (*campaignKeeper, func()) {
+	if now == nil {
+		now = time.Now
+	}
+	k := newCampaignKeeper(sqlLink{store}, now, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); k.run(ctx) }()

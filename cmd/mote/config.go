@@ -69,10 +69,7 @@ type Config struct {
 		MaxBytes     int64  `yaml:"max_bytes"`
 		SegmentBytes int64  `yaml:"segment_bytes"`
 	} `yaml:"spool"`
-	Batch struct {
-		MaxRows int           `yaml:"max_rows"`
-		MaxWait time.Duration `yaml:"max_wait"`
-	} `yaml:"batch"`
+	Batch           batchConfig   `yaml:"batch"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
 	Sites           []SiteConfig  `yaml:"sites"`
@@ -102,6 +99,12 @@ type SiteConfig struct {
 type configError struct {
 	key string
 	msg string
+}
+
+// batchConfig is the batcher's part of the configuration.
+type batchConfig struct {
+	MaxRows int           `yaml:"max_rows"`
+	MaxWait time.Duration `yaml:"max_wait"`
 }
 
 func (e *configError) Error() string { return "config " + e.key + ": " + e.msg }

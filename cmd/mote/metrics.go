@@ -101,10 +101,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the
 // process's (RSS, open files), which the soak test watches.
-func metricsHandler(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) http.Handler {
+func metricsHandler(p *pipeline) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		newStatsCollector(col, spool, store, vis),
+		newStatsCollector(p.collector, p.spool, p.store, p.visits),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

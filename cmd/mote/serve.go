@@ -12,13 +12,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/dashboards"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
-	trackerjs "github.com/mote-analytics/mote/tracker-js"
 )
 
 // listeners lets tests learn the bound addresses when they listen on :0.
@@ -31,67 +29,13 @@ type listeners struct {
 // ClickHouse (bounded by ShutdownTimeout), close the spool and the engine.
 // What is not drained in time stays in the spool for the next start.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- listeners) error {
-	spool, err := storage.OpenSpool(storage.SpoolConfig{
-		Dir:          cfg.Spool.Dir,
-		MaxBytes:     cfg.Spool.MaxBytes,
-		SegmentBytes: cfg.Spool.SegmentBytes,
-		Logger:       log,
-	})
+	p, err := openPipeline(ctx, cfg, log, ingestOptions{})
 	if err != nil {
 		return err
 	}
-	defer spool.Close()
-
-	store := &storageLink{cfg: cfg, spool: spool, log: log, suppressions: new(storage.Suppressions)}
-	if cfg.Storage.Engine == "embedded" {
-		// In-process storage is part of this process: if it cannot open
-		// (library missing, data directory not writable), say so and stop
-		// rather than retry something that only the operator can fix.
-		eng, err := store.connect(ctx)
-		if err != nil {
-			return err
-		}
-		store.opened = eng
-	}
-	// A missing or unreadable database leaves the geo fields empty: one
-	// warning now, and the watcher loads the file when it appears.
-	geo, err := enrich.OpenGeo(cfg.GeoIP.Path, enrich.GeoConfig{IPv4Bits: cfg.GeoIP.IPv4Bits, IPv6Bits: cfg.GeoIP.IPv6Bits})
-	if err != nil {
-		log.Warn("geo lookups disabled until the database can be read (make geoip fetches GeoLite2 City)", "err", err)
-	}
-	geoCtx, stopGeo := context.WithCancel(context.Background())
-	defer stopGeo()
-	go geo.Watch(geoCtx, 0, log)
-	go reloadOnHUP(geoCtx, geo, log)
-
-	vis := startVisits(store, log)
-	defer vis.close()
-	campaigns, stopCampaigns := startCampaigns(store, log)
-	defer stopCampaigns()
-	store.onConnect = vis.connected
-	col, err := collector.New(collector.Config{
-		Geo:            geo,
-		Visitors:       vis.keeper,
-		Sessions:       vis.sessions,
-		Campaigns:      campaigns,
-		Sites:          cfg.sites(),
-		TrustedProxies: cfg.trustedProxies(),
-		ReadTimeout:    cfg.Collector.ReadTimeout,
-		WriteTimeout:   cfg.Collector.WriteTimeout,
-		IdleTimeout:    cfg.Collector.IdleTimeout,
-		RateLimit:      cfg.Collector.RateLimit,
-		RateBurst:      cfg.Collector.RateBurst,
-		MaxConnsPerIP:  cfg.Collector.MaxConnsPerIP,
-		Suppressions:   store.suppressions,
-		Ready:          store.ready,
-		Logger:         log,
-		Script:         trackerjs.Script,
-	}, spool)
-	if err != nil {
-		return err
-	}
-	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(col, spool, store, vis), Campaigns: campaignHandler(cfg, store, campaigns),
-		Stats: sqlLink{store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
+	defer p.close()
+	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(p), Campaigns: campaignHandler(cfg, p.store, p.campaigns),
+		Stats: sqlLink{p.store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
 		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure,
 		CollectorAddr: cfg.Collector.Listen})
 
@@ -109,13 +53,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		log.Warn("admin listener has no password (admin.password_hash): the dashboard and APIs answer loopback clients only; /metrics and /healthz stay open", "admin", adminLn.Addr().String())
 	}
 
-	storeCtx, stopStore := context.WithCancel(context.Background())
-	var storeDone sync.WaitGroup
-	storeDone.Add(1)
-	go func() { defer storeDone.Done(); store.run(storeCtx) }()
-
 	errc := make(chan error, 2)
-	go func() { errc <- col.Serve(colLn) }()
+	go func() { errc <- p.collector.Serve(colLn) }()
 	go func() { errc <- admin.Serve(adminLn) }()
 	if ready != nil {
 		ready <- listeners{collector: colLn.Addr(), admin: adminLn.Addr()}
@@ -131,20 +70,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := col.Shutdown(sctx); err != nil {
-		log.Warn("collector shutdown", "err", err)
-	}
-	vis.close() // the last session rows, then the salts are wiped
-	stopCampaigns()
-	stopStore()
-	storeDone.Wait()
-	if err := store.drain(sctx); err != nil {
-		log.Warn("spool not fully drained; it is replayed at next start", "err", err)
+	if err := p.shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
 	}
 	if err := admin.Shutdown(sctx); err != nil {
 		log.Warn("admin shutdown", "err", err)
 	}
-	store.close()
 	return serveErr
 }
 
@@ -173,6 +104,7 @@ func reloadOnHUP(ctx context.Context, geo *enrich.Geo, log *slog.Logger) {
 // from the first second, whatever the state of the database.
 type storageLink struct {
 	cfg          *Config
+	batch        batchConfig
 	spool        *storage.Spool
 	log          *slog.Logger
 	suppressions *storage.Suppressions
@@ -180,6 +112,8 @@ type storageLink struct {
 	opened engine // the embedded engine, opened before serving
 	// onConnect runs once the engine is reachable and migrated.
 	onConnect func(ctx context.Context)
+	// connected is closed then (mote demo waits for it).
+	connected chan struct{}
 
 	mu      sync.Mutex
 	engine  engine
@@ -203,12 +137,13 @@ func (s *storageLink) run(ctx context.Context) {
 		}
 		if err == nil {
 			b := storage.NewBatcher(s.spool, eng, storage.BatcherConfig{
-				MaxRows: s.cfg.Batch.MaxRows,
-				MaxWait: s.cfg.Batch.MaxWait,
+				MaxRows: s.batch.MaxRows,
+				MaxWait: s.batch.MaxWait,
 			}, s.log)
 			s.mu.Lock()
 			s.engine, s.batcher = eng, b
 			s.mu.Unlock()
+			close(s.connected)
 			if s.onConnect != nil {
 				go s.onConnect(ctx)
 			}

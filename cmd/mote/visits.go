@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
@@ -27,11 +28,18 @@ type visits struct {
 	log      *slog.Logger
 }
 
-func startVisits(store *storageLink, log *slog.Logger) *visits {
+// startVisits starts the salt keeper, the session cache and the session
+// writer's flush loop. With a simulated clock (now != nil) the salts stay
+// in this process's memory, never in the shared salts table.
+func startVisits(store *storageLink, now func() time.Time, log *slog.Logger) *visits {
 	db := sqlLink{store}
+	salts := enrich.SaltConfig{Store: storage.NewSalts(db), Logger: log}
+	if now != nil {
+		salts = enrich.SaltConfig{Now: now, Logger: log}
+	}
 	v := &visits{
 		log:    log,
-		keeper: enrich.NewSaltKeeper(enrich.SaltConfig{Store: storage.NewSalts(db), Logger: log}),
+		keeper: enrich.NewSaltKeeper(salts),
 		writer: storage.NewSessionWriter(db, storage.SessionWriterConfig{Logger: log}),
 	}
 	v.sessions = enrich.NewSessions(enrich.SessionConfig{Sink: sessionRows{v.writer}})
