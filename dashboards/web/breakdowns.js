@@ -9,7 +9,7 @@ import { addFilter, valueLabel, DIMENSIONS } from './filters.js'
 import { flag, regionLabel, drawMap } from './geo.js'
 
 const GROUPS = [
-  { id: 'sources', tabs: [['source', 'Sources'], ['channel', 'Channels'], ['utm_source', 'UTM sources'], ['utm_medium', 'UTM mediums'], ['utm_campaign', 'UTM campaigns']] },
+  { id: 'sources', tabs: [['source', 'Sources'], ['channel', 'Channels'], ['utm_campaign', 'Campaigns'], ['utm_medium', 'Mediums'], ['utm_source', 'UTM sources']] },
   { id: 'pages', tabs: [['page', 'Top pages'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages']] },
   { id: 'locations', tabs: [['map', 'Map'], ['country', 'Countries'], ['region', 'Regions'], ['city', 'Cities']] },
   { id: 'devices', tabs: [['browser', 'Browsers'], ['os', 'Operating systems'], ['screen', 'Screen sizes'], ['device', 'Devices']] },
@@ -84,9 +84,10 @@ async function fillTab (group, panel, dim) {
 }
 
 export async function breakdowns (goalsConfigured) {
-  const box = $('breakdowns')
-  box.replaceChildren()
-  await Promise.all(GROUPS.map(async (g) => {
+  // The panels are built and placed at once, then filled: a newer load
+  // replaces them whole, so a slower older one fills detached panels.
+  const fills = []
+  $('breakdowns').replaceChildren(...GROUPS.map((g) => {
     const tabs = g.id === 'goals' && !goalsConfigured ? g.tabs.slice(1) : g.tabs
     if (!tabs.some(([d]) => d === chosen[g.id])) chosen[g.id] = tabs[0][0]
     const panel = el('section', { class: 'panel group', 'data-group': g.id })
@@ -111,9 +112,10 @@ export async function breakdowns (goalsConfigured) {
     panel.append(el('div', { class: 'panel-head' }, bar,
       el('button', { type: 'button', class: 'details link', onclick: () => details(chosen[g.id]) }, 'Details')),
     el('div', { class: 'tab-body', role: 'tabpanel' }))
-    box.append(panel)
-    await show(chosen[g.id])
+    fills.push(() => show(chosen[g.id]))
+    return panel
   }))
+  await Promise.all(fills.map((f) => f()))
 }
 
 // details opens the whole breakdown of dim in a dialog: every metric,

@@ -51,15 +51,19 @@ function equalEarth ([lon, lat]) {
 const SCALE = 800 / (2 * 2.7063)
 const W = 800; const H = Math.round(2 * 1.3173627 * SCALE)
 const pt = (c) => { const [x, y] = equalEarth(c); return [Math.round(W / 2 + x * SCALE), Math.round(H / 2 - y * SCALE)] }
+// ringPath draws a ring; an edge that crosses the antimeridian (Russia,
+// Fiji) starts a new subpath instead of striking across the map.
 function ringPath (ring) {
-  let d = ''; let last = ''
+  let d = ''; let last = ''; let lon = null; let broken = false
   for (const c of ring) {
     const [x, y] = pt(c)
     const s = x + ' ' + y
-    if (s !== last) d += (d ? 'L' : 'M') + s
-    last = s
+    const jump = lon !== null && Math.abs(c[0] - lon) > 180
+    broken ||= jump
+    if (s !== last) d += (d && !jump ? 'L' : 'M') + s
+    last = s; lon = c[0]
   }
-  return d + 'Z'
+  return broken ? d : d + 'Z'
 }
 const topo = JSON.parse(readFileSync(require.resolve('world-atlas/countries-110m.json'), 'utf8'))
 const shapes = {}

@@ -33,8 +33,10 @@ function dayChart (box, days) {
   const xs = days.map((d) => Date.parse(d.day) / 1000)
   const axis = { stroke: css('--muted'), grid: { stroke: css('--line'), width: 1 }, ticks: { stroke: css('--line') } }
   dayPlot = new uPlot({
-    width: box.clientWidth || 600, height: 220, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'UTC'),
-    axes: [axis, axis],
+    width: box.clientWidth || 600, height: 220, 
+    legend: { show: false },
+    // One tick per day: a campaign's few days are dates, not hours.
+    axes: [{ ...axis, splits: xs.length <= 31 ? () => xs : undefined, values: (u, vals) => vals.map((v) => new Date(v * 1e3).toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' })) }, axis],
     scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{ label: 'Day' },
       { label: 'Human opens', stroke: css('--accent'), width: 2 },

@@ -81,6 +81,7 @@ let loading = 0
 
 async function load () {
   const run = ++loading
+  delete document.body.dataset.loaded
   if ($('details').open) $('details').close()
   const view = state.get('view') === 'campaigns' ? 'campaigns' : 'web'
   $('web').hidden = view !== 'web'
@@ -88,7 +89,11 @@ async function load () {
   $('filter-bar').hidden = view !== 'web'
   for (const tab of document.querySelectorAll('#views a')) tab.setAttribute('aria-current', tab.dataset.view === view ? 'page' : 'false')
   hideEmpty()
-  if (view === 'campaigns') { await Promise.all([campaigns(), realtime()]); return }
+  if (view === 'campaigns') {
+    await Promise.all([campaigns(), realtime()])
+    if (run === loading) document.body.dataset.loaded = location.search
+    return
+  }
   renderFilters()
   // The metric cards first, then the chart, then the breakdowns: the
   // embedded engine answers one query at a time, and asked everything at
@@ -98,12 +103,14 @@ async function load () {
   if (agg && !state.getAll('filters').length && ['visitors', 'pageviews', 'events'].every((m) => agg.results[m]?.value === 0) && await neverSeen()) {
     $('web').hidden = true
     showEmpty(load)
+    document.body.dataset.loaded = location.search
     return
   }
   if (goalsConfigured === null) goalsConfigured = await getJSON(api('/api/v1/stats/goals', {}, { filters: false })).then((b) => b.results.length > 0).catch(() => true)
   await chart()
   if (run !== loading) return
   await Promise.all([breakdowns(goalsConfigured), privacy()])
+  if (run === loading) document.body.dataset.loaded = location.search // every card is filled (tests wait for it)
 }
 
 async function realtime () {

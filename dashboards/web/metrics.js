@@ -21,8 +21,11 @@ const label = (m) => (goalFilter() && GOAL_LABELS[m]) || METRICS[m].label
 export async function cards () {
   const box = $('cards')
   let body
+  const shown = location.search
   await guard(box, async () => {
     body = await getJSON(api('/api/v1/stats/aggregate'))
+    if (location.search !== shown) return // a newer state is loading
+    box.dataset.for = shown
     const chosen = chartMetric()
     const list = goalFilter() ? GOAL_CARDS : CARDS
     box.replaceChildren(...list.filter((m) => body.results[m]).map((m) => {
@@ -49,6 +52,8 @@ const css = (name) => getComputedStyle(document.documentElement).getPropertyValu
 // zone; day, week and month buckets are dates, drawn as UTC midnights.
 export const zones = {}
 export let plot
+// window.mote gives tests and the console the chart.
+window.mote = {}
 
 function bucketLabel (iso, interval, zone) {
   const d = new Date(iso.length === 10 ? iso + 'T00:00:00Z' : iso)
@@ -102,6 +107,7 @@ export async function chart () {
         }],
       },
     }, data, el2)
+    window.mote.plot = plot
     el2.dataset.zone = zone
     el2.dataset.metric = m
   })
