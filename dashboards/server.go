@@ -56,6 +56,10 @@ type Config struct {
 	// Without a password, localhost and loopback addresses are answered
 	// as well; with a password, an empty list answers any name.
 	AllowedHosts []string
+
+	// CollectorAddr is the collector's listen address (":8080"): the
+	// dashboard's install guide names its port in the tracker snippet.
+	CollectorAddr string
 }
 
 // Server is the admin HTTP server.
