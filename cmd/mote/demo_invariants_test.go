@@ -18,6 +18,7 @@ import (
 // the demo once overflowed from day 5 on) on embedded storage, then reads
 // the numbers a marketer sees through the stats API of `mote serve`:
 // every day with pageviews has visits and no more visitors than visits;
+// no page has more visitors than pageviews;
 // the visits of the source, country and device rows add up to the
 // aggregate's; no visit card is mostly "(none)" where the demo generated
 // values.
@@ -88,6 +89,19 @@ sites:
 	visits, visitors := agg.Results["visits"].Value, agg.Results["visitors"].Value
 	if visits < 50_000 || visitors > visits {
 		t.Fatalf("30 days: %v visits, %v visitors", visits, visitors)
+	}
+	// A page's visitors all viewed it: no more visitors than pageviews.
+	var pages struct {
+		Results []struct {
+			Value               string
+			Visitors, Pageviews float64
+		}
+	}
+	api("breakdown", url.Values{"property": {"page"}, "metrics": {"visitors,pageviews"}, "limit": {"1000"}}, &pages)
+	for _, r := range pages.Results {
+		if r.Visitors > r.Pageviews {
+			t.Errorf("page %s: %v visitors, %v pageviews", r.Value, r.Visitors, r.Pageviews)
+		}
 	}
 	for _, prop := range []string{"source", "channel", "country", "device", "browser", "entry_page"} {
 		var b struct {
