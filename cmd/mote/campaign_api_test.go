@@ -70,7 +70,11 @@ sites:
 	if code != 201 {
 		t.Fatalf("create: %d %s", code, out)
 	}
-	var c campaignJSON
+	var c struct {
+		ID        string `json:"campaign_id"`
+		KeysWiped bool   `json:"keys_wiped"`
+		Pixel     string `json:"pixel"`
+	}
 	if err := json.Unmarshal([]byte(out), &c); err != nil || c.ID == "" || c.KeysWiped || c.Pixel != "/o/"+c.ID+"/{{TOKEN}}.gif" {
 		t.Fatalf("created %s (%v)", out, err)
 	}
