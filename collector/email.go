@@ -148,7 +148,7 @@ func (s *Server) emailClick(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr
 		return
 	}
 	target, sig := parseClickQuery(ctx.URI().QueryString(), &h.sc)
-	keys, known := s.campaigns().Lookup(b2s(campaign))
+	keys, known := s.campaigns().Lookup(enrich.UnsafeString(campaign))
 	if !known || keys.Wiped || !s.now().Before(keys.WindowEnd) ||
 		len(target) > maxURLLen || !enrich.VerifyLink(&keys.Link, target, sig) || !redirectable(target) {
 		s.stats.reject(reasonMalformed)
@@ -205,7 +205,7 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 		s.stats.reject(reasonMalformed)
 		return dropped
 	}
-	keys, known := s.campaigns().Lookup(b2s(campaign))
+	keys, known := s.campaigns().Lookup(enrich.UnsafeString(campaign))
 	if !known {
 		s.stats.suppressed[mote.SuppressCampaign].Add(1)
 		return dropped
@@ -229,7 +229,7 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 	// The full address decides the machine verdict and, truncated, the
 	// country; then it is forgotten.
 	ip := h.ip
-	ua := b2s(hdr.UserAgent())
+	ua := enrich.UnsafeString(hdr.UserAgent())
 	agent := s.agentOf(hdr)
 	machine, why := enrich.DefaultMachineOpens().Verdict(ip, ua, agent.Bot, isPrefetch(hdr))
 	// Email geo is country-level at most: a reader's city says more about

@@ -78,7 +78,7 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	// The visitor ID is the last use of the address and the user agent;
 	// the session cache then sees only the ID.
 	if s.cfg.Visitors != nil {
-		ev.VisitorID = s.cfg.Visitors.VisitorID(now, site.ID, ip, b2s(hdr.UserAgent()), s.liveness)
+		ev.VisitorID = s.cfg.Visitors.VisitorID(now, site.ID, ip, enrich.UnsafeString(hdr.UserAgent()), s.liveness)
 	}
 	if s.cfg.Sessions != nil {
 		s.cfg.Sessions.Track(ev, &h.session)
@@ -109,11 +109,11 @@ func (s *Server) suppress(siteID string, reason mote.SuppressReason, now time.Ti
 // agentOf parses the request's User-Agent with the client hints that
 // win over it (Accept-CH asks for exactly these).
 func (s *Server) agentOf(h *fasthttp.RequestHeader) enrich.Agent {
-	return s.agents.Parse(b2s(h.UserAgent()), enrich.ClientHints{
-		UA:              b2s(h.Peek("Sec-CH-UA")),
-		Mobile:          b2s(h.Peek("Sec-CH-UA-Mobile")),
-		Platform:        b2s(h.Peek("Sec-CH-UA-Platform")),
-		PlatformVersion: b2s(h.Peek("Sec-CH-UA-Platform-Version")),
+	return s.agents.Parse(enrich.UnsafeString(h.UserAgent()), enrich.ClientHints{
+		UA:              enrich.UnsafeString(h.Peek("Sec-CH-UA")),
+		Mobile:          enrich.UnsafeString(h.Peek("Sec-CH-UA-Mobile")),
+		Platform:        enrich.UnsafeString(h.Peek("Sec-CH-UA-Platform")),
+		PlatformVersion: enrich.UnsafeString(h.Peek("Sec-CH-UA-Platform-Version")),
 	})
 }
 
