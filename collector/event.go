@@ -33,9 +33,16 @@ func (s *Server) event(ctx *fasthttp.RequestCtx, ip netip.Addr) {
 	defer s.putHit(h)
 	b := &h.beacon
 	if err := parseEventBody(body, &h.sc, b); err != nil {
-		s.stats.reject(reasonMalformed)
+		r := reasonMalformed
+		if err == errUnprintableName {
+			r = reasonUnprintableName
+		}
+		s.stats.reject(r)
 		text(ctx, fasthttp.StatusBadRequest, bodyMalformed)
 		return
+	}
+	if b.cleaned {
+		s.stats.controlChars.Add(1)
 	}
 	if site := s.sites[b.site]; site != nil {
 		s.allowOrigin(ctx, &site.Site)

@@ -119,19 +119,22 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		return &hit{sc: scratch{buf: make([]byte, 0, 4<<10)}}
 	}
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
-		ErrorHandler:          s.handleError,
-		Name:                  "",
-		ReadBufferSize:        cfg.ReadBufferSize,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		MaxConnsPerIP:         cfg.MaxConnsPerIP,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		SecureErrorLogMessage: true,
-		Logger:                httpLogger{log: cfg.Logger},
+		Handler:            s.handle,
+		ErrorHandler:       s.handleError,
+		Name:               "",
+		ReadBufferSize:     cfg.ReadBufferSize,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		MaxConnsPerIP:      cfg.MaxConnsPerIP,
+		// No endpoint takes a form; never spool multipart bodies to
+		// temporary files.
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		Logger:                       httpLogger{log: cfg.Logger},
 	}
 	return s, nil
 }
@@ -149,7 +152,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
 
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(sniffListener{Listener: ln, onRefuse: func() {
+		s.stats.received.Add(1)
+		s.stats.reject(reasonBadFraming)
+	}})
 	if s.isClosed() {
 		return nil
 	}
@@ -192,6 +198,12 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 // handle routes one request. Everything not listed is 404.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.stats.received.Add(1)
+	if !framingOK(ctx.Request.Header.RawHeaders()) {
+		s.stats.reject(reasonBadFraming)
+		ctx.SetConnectionClose()
+		text(ctx, fasthttp.StatusBadRequest, bodyBadRequest)
+		return
+	}
 	path := ctx.Path()
 	// The client address is read once per hit, here: the rate limit keys
 	// on its network, and enrichment uses it before forgetting it.

@@ -285,7 +285,8 @@ func TestEventRejections(t *testing.T) {
 		{"malformed json", post(`{"s":"demo",`), 400, func(s Stats) uint64 { return s.Malformed }},
 		{"not an object", post(`["demo"]`), 400, func(s Stats) uint64 { return s.Malformed }},
 		{"missing url", post(`{"s":"demo"}`), 400, func(s Stats) uint64 { return s.Malformed }},
-		{"empty name", post(`{"s":"demo","n":"","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.Malformed }},
+		{"empty name", post(`{"s":"demo","n":"","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.UnprintableName }},
+		{"nul name", post(`{"s":"demo","n":"\u0000","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.UnprintableName }},
 		{"nested prop", post(`{"s":"demo","u":"https://example.com/","p":{"a":{"b":1}}}`), 400, func(s Stats) uint64 { return s.Malformed }},
 		{"form type", post(`{"s":"demo","u":"https://example.com/"}`, "Content-Type: application/x-www-form-urlencoded\r\n"), 415, func(s Stats) uint64 { return s.Malformed }},
 		{"too large", post(`{"s":"demo","u":"https://example.com/","x":"` + strings.Repeat("a", 17<<10) + `"}`), 413, func(s Stats) uint64 { return s.TooLarge }},
@@ -613,5 +614,27 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := New(Config{}, &recordingSink{}); err != nil {
 		t.Errorf("zero config: %v", err)
+	}
+}
+
+// TestEventControlChars: control characters in a beacon's name and props
+// are removed before the hit goes on (the probe's body stored 0x00), and
+// the server counts the beacon.
+func TestEventControlChars(t *testing.T) {
+	ts := startServer(t, testConfig())
+	body := `{"s":"demo","n":"Nul\u0000Name\r\n\u001b[2J","u":"https://example.com/","p":{"k\u0000":"v\u0000\u2028x","t\u007f":"\u0085"}}`
+	if resp := ts.do(t, post(body)); resp.StatusCode() != 202 {
+		t.Fatalf("status %d", resp.StatusCode())
+	}
+	got := ts.sink.stored()
+	if len(got) != 1 {
+		t.Fatalf("stored %d events", len(got))
+	}
+	e := got[0]
+	if e.Name != "NulName  [2J" || !slices.Equal(e.PropKeys, []string{"k", "t"}) || !slices.Equal(e.PropValues, []string{"v x", " "}) {
+		t.Errorf("stored name %q props %q=%q", e.Name, e.PropKeys, e.PropValues)
+	}
+	if st := ts.Stats(); st.ControlChars != 1 || st.Accepted != 1 || st.Rejected() != 0 {
+		t.Errorf("stats %+v", st)
 	}
 }

@@ -190,14 +190,14 @@ func TestLogin(t *testing.T) {
 
 func TestLoginAttemptLimit(t *testing.T) {
 	s := newAuthServer(t)
-	for i := range loginMaxFailures {
+	for i := range loginMaxPerAddr {
 		if resp := s.login(t, "guess"); resp.StatusCode != 401 {
 			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
 		}
 	}
 	// Blocked, even with the right password, until the window ends.
 	if resp := s.login(t, testPassword); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("after %d failures: %d", loginMaxFailures, resp.StatusCode)
+		t.Errorf("after %d failures: %d", loginMaxPerAddr, resp.StatusCode)
 	}
 	s.advance(loginWindow)
 	if resp := s.login(t, testPassword); resp.StatusCode != http.StatusSeeOther {
@@ -302,7 +302,8 @@ func TestNoPasswordLoopbackOnly(t *testing.T) {
 	f := func(remote string, code int) {
 		t.Helper()
 		req := httptest.NewRequest("GET", "/api/v1/sites", nil)
-		req.RemoteAddr = remote
+		req.RemoteAddr, req.Host = remote, "localhost:8081"
+
 		rec := httptest.NewRecorder()
 		srv.http.Handler.ServeHTTP(rec, req)
 		if rec.Code != code {
@@ -315,6 +316,7 @@ func TestNoPasswordLoopbackOnly(t *testing.T) {
 	f("[2001:db8::1]:5000", 401)
 	// Logging in is not possible: there is no password.
 	req := httptest.NewRequest("POST", "/login", bytes.NewReader([]byte("password=x")))
+	req.Host = "127.0.0.1:8081"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	srv.http.Handler.ServeHTTP(rec, req)

@@ -28,12 +28,13 @@ type api struct {
 	sites map[string]mote.Site
 	goals map[string][]stats.Goal
 	order []string // site ids in configuration order
+	ui    uiConfig
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 func newAPI(cfg Config) *api {
-	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
+	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger, ui: newUIConfig(cfg)}
 	if cfg.Stats != nil {
 		a.db = newSharedReads(cfg.Stats, cfg.MaxQueries)
 	}
@@ -55,6 +56,7 @@ func newAPI(cfg Config) *api {
 func (a *api) endpoints() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"/api/v1/sites":            a.handleSites,
+		"/api/v1/session":          a.handleSession,
 		"/api/v1/stats/aggregate":  a.handleAggregate,
 		"/api/v1/stats/timeseries": a.handleTimeseries,
 		"/api/v1/stats/breakdown":  a.handleBreakdown,
@@ -165,7 +167,7 @@ func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 	if req.site, req.loc, err = a.site(r); err != nil {
 		return req, err
 	}
-	if req.period, err = parsePeriod(v, req.loc, a.now()); err != nil {
+	if req.period, err = parsePeriod(v, req.loc, a.now(), req.site.Retention); err != nil {
 		return req, badRequest{err.Error()}
 	}
 	c, ok, err := compared(req.period, v.Get("compare"))

@@ -51,6 +51,15 @@ type Config struct {
 	CookieSecure bool
 	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// AllowedHosts are the host names (or addresses, without port) the
+	// listener answers under, against DNS rebinding (see host.go).
+	// Without a password, localhost and loopback addresses are answered
+	// as well; with a password, an empty list answers any name.
+	AllowedHosts []string
+
+	// CollectorAddr is the collector's listen address (":8080"): the
+	// dashboard's install guide names its port in the tracker snippet.
+	CollectorAddr string
 }
 
 // Server is the admin HTTP server.
@@ -79,7 +88,7 @@ func New(cfg Config) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return &Server{http: &http.Server{
-		Handler:           mux,
+		Handler:           newHostGuard(cfg, acc.open(), mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -45,6 +45,11 @@ type Config struct {
 		// new-api-key).
 		APIKeys      []string `yaml:"api_keys"`
 		CookieSecure bool     `yaml:"cookie_secure"`
+		// AllowedHosts are the names the admin listener answers under
+		// (against DNS rebinding): without a password in addition to
+		// localhost and loopback addresses, with one the only names
+		// (empty: any).
+		AllowedHosts []string `yaml:"allowed_hosts"`
 	} `yaml:"admin"`
 	Storage struct {
 		Engine   string `yaml:"engine"`
@@ -173,6 +178,10 @@ var settings = []setting{
 			return errors.New("not true or false")
 		}
 		c.Admin.CookieSecure = b
+		return nil
+	}},
+	{"admin.allowed_hosts", "MOTE_ADMIN_ALLOWED_HOSTS", "admin-allowed-hosts", "comma-separated host names the admin listener answers under besides localhost (with a password: the only ones; empty: any)", func(c *Config, v string) error {
+		c.Admin.AllowedHosts = splitList(v)
 		return nil
 	}},
 	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: embedded (chDB in-process) or clickhouse (a server)", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},

@@ -21,6 +21,7 @@ type statsCollector struct {
 	vis   *visits
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
+	sanitized                                         *prometheus.Desc
 	spoolBytes, spoolSegments, spoolFull, spoolFsyncs *prometheus.Desc
 	spoolNoSpace                                      *prometheus.Desc
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
@@ -39,6 +40,7 @@ func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage
 		accepted:           d("hits_accepted_total", "Hits made durable in the spool and answered."),
 		rejected:           d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
 		suppressed:         d("hits_suppressed_total", "Hits of known sites the privacy gate did not store, by reason.", "reason"),
+		sanitized:          d("hits_sanitized_total", "Beacons whose strings were cleaned before going on, by reason (control_chars: control characters removed from the event name or props).", "reason"),
 		spoolBytes:         d("spool_pending_bytes", "Spool bytes not yet stored in ClickHouse."),
 		spoolSegments:      d("spool_segments", "Spool segment files on disk."),
 		spoolFull:          d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
@@ -74,6 +76,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range cs.Reasons() {
 		counter(c.rejected, float64(n), reason)
 	}
+	counter(c.sanitized, float64(cs.ControlChars), "control_chars")
 	for reason, n := range cs.SuppressedBy() {
 		counter(c.suppressed, float64(n), reason)
 	}

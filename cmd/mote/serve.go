@@ -37,7 +37,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	defer p.close()
 	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(p), Campaigns: campaignHandler(cfg, p.store, p.campaigns),
 		Stats: sqlLink{p.store}, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
-		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure})
+		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure,
+		AllowedHosts: cfg.Admin.AllowedHosts, CollectorAddr: cfg.Collector.Listen})
 
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
