@@ -48,10 +48,6 @@ type Server struct {
 	// the spool is full every hit fails, and one line a second says it.
 	lastSinkLog atomic.Int64
 
-	// onClientIP, when set (by tests), sees each hit's client address.
-	// Nothing else consumes the address yet; later enrichment will.
-	onClientIP func(netip.Addr)
-
 	mu     sync.Mutex
 	closed bool
 	lns    []net.Listener

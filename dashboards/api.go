@@ -146,19 +146,8 @@ type request struct {
 func (r request) query(p period) stats.Query {
 	return stats.Query{
 		SiteID: r.site.ID, From: p.From, To: p.To, Timezone: r.loc.String(),
-		Interval: p.Interval, Filters: r.filters, KAnonymity: kAnonymity(r.site),
+		Interval: p.Interval, Filters: r.filters, KAnonymity: r.site.ReportK(),
 	}
-}
-
-// kAnonymity is the site's threshold as storage wants it (0 = off).
-func kAnonymity(s mote.Site) int {
-	switch {
-	case s.KAnonymity == 0:
-		return mote.DefaultKAnonymity
-	case s.KAnonymity < 0:
-		return 0
-	}
-	return s.KAnonymity
 }
 
 // site is the request's site, which the caller must be allowed to read

@@ -93,8 +93,8 @@ type SiteConfig struct {
 	HashRouting   bool     `yaml:"hash_routing"`
 	QueryKeys     []string `yaml:"query_keys"`
 	// KAnonymity is the fewest visitors a city or region row of a report
-	// shows (smaller rows fold into "(other)"); unset means 5, 0 turns the
-	// folding off.
+	// shows (smaller rows fold into "(other)"); unset means
+	// mote.DefaultKAnonymity, 0 turns the folding off.
 	KAnonymity *int `yaml:"k_anonymity"`
 	// Goals are the conversions the dashboard reports (see goalConfig).
 	Goals []goalConfig `yaml:"goals"`
@@ -405,7 +405,7 @@ func (c *Config) validate() error {
 
 // sites converts the configured sites into domain values.
 // kAnonymity maps the k_anonymity key to mote.Site.KAnonymity, whose
-// zero value means the default: unset → 0 (default 5), 0 → off (-1).
+// zero value means the default: unset → 0 (mote.DefaultKAnonymity), 0 → off (-1).
 func kAnonymity(k *int) int {
 	switch {
 	case k == nil:

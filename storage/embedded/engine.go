@@ -62,7 +62,7 @@ var proc struct {
 // chDB runs one data directory per process.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	db := cfg.database()
-	if !validIdentifier(db) {
+	if !storage.ValidIdentifier(db) {
 		return nil, fmt.Errorf("open embedded: database name %q: want letters, digits and underscores", db)
 	}
 	if err := ctx.Err(); err != nil {
@@ -269,16 +269,9 @@ func (e *Engine) queryUint(ctx context.Context, query string) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("query embedded %s: want a number, got %q", e.db, truncate(string(out), 40))
+		return 0, fmt.Errorf("query embedded %s: want a number, got %q", e.db, storage.Excerpt(string(out), 40))
 	}
 	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // ServerVersion is the ClickHouse version inside the loaded chDB.
@@ -334,18 +327,4 @@ func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) 
 		return 0, fmt.Errorf("count rows of batch %d: %w", batchID, err)
 	}
 	return n, nil
-}
-
-// validIdentifier accepts names that need no quoting beyond backquotes.
-func validIdentifier(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
