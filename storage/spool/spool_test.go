@@ -567,7 +567,7 @@ func TestSpoolTightensDir(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil { // past the umask
 		t.Fatal(err)
 	}
-	openTestSpool(t, SpoolConfig{Dir: dir})
+	openTestSpool(t, Config{Dir: dir})
 	fi, err := os.Stat(dir)
 	if err != nil {
 		t.Fatal(err)
