@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -35,23 +34,7 @@ func apiCall(t *testing.T, method, url, body string) (int, string) {
 // tracked and reported through the admin API.
 func TestCampaignAPIEmbedded(t *testing.T) {
 	lib := testenv.ChDBLib(t)
-	config := writeConfig(t, fmt.Sprintf(`collector:
-  listen: "127.0.0.1:0"
-admin:
-  listen: "127.0.0.1:0"
-storage:
-  engine: embedded
-  embedded:
-    data_dir: %q
-    lib: %q
-spool:
-  dir: %q
-batch:
-  max_wait: 100ms
-sites:
-  - id: shop
-    hostnames: [shop.example]
-`, filepath.Join(t.TempDir(), "chdb"), lib, t.TempDir()))
+	config := embeddedConfig(t, lib, filepath.Join(t.TempDir(), "chdb"), "batch:\n  max_wait: 100ms\nsites:\n  - id: shop\n    hostnames: [shop.example]\n")
 	inst := startServe(t, config)
 	api := inst.admin + "/api/v1/campaigns"
 
