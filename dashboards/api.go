@@ -28,12 +28,13 @@ type api struct {
 	sites map[string]mote.Site
 	goals map[string][]stats.Goal
 	order []string // site ids in configuration order
+	ui    uiConfig
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 func newAPI(cfg Config) *api {
-	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
+	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger, ui: newUIConfig(cfg)}
 	if cfg.Stats != nil {
 		a.db = newSharedReads(cfg.Stats, cfg.MaxQueries)
 	}
@@ -55,6 +56,7 @@ func newAPI(cfg Config) *api {
 func (a *api) endpoints() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"/api/v1/sites":            a.handleSites,
+		"/api/v1/session":          a.handleSession,
 		"/api/v1/stats/aggregate":  a.handleAggregate,
 		"/api/v1/stats/timeseries": a.handleTimeseries,
 		"/api/v1/stats/breakdown":  a.handleBreakdown,
@@ -92,10 +94,14 @@ type notFound struct{ msg string }
 
 func (e notFound) Error() string { return e.msg }
 
-// fail answers err: 400 or 404 with its text for the caller's mistakes,
-// 503 while the store cannot be reached, 500 with a generic text (the
-// cause goes to the log) otherwise.
-func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers err with the admin API's one error mapping.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) { fail(a.log, w, r, err) }
+
+// fail answers err: 400, 404 or 409 with its text for the caller's
+// mistakes, 503 while the store cannot be reached, 500 with a generic
+// text otherwise. The cause of a 500 or 503 goes to the log only: an
+// internal error never reaches a client.
+func fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	var br badRequest
 	var nf notFound
 	switch {
@@ -103,15 +109,19 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, br.msg)
 	case errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, nf.msg)
+	case errors.Is(err, storage.ErrNoCampaign):
+		writeError(w, http.StatusNotFound, "no such campaign")
+	case errors.Is(err, ErrKeysWiped):
+		writeError(w, http.StatusConflict, ErrKeysWiped.Error())
 	case errors.Is(err, context.Canceled):
 		// the client went away
 	case unavailable(err):
-		a.log.Warn("stats query: storage unavailable", "path", r.URL.Path, "err", err)
+		log.Warn("admin API: storage unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again shortly")
 	default:
-		a.log.Error("stats query failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "stats query failed")
+		log.Error("admin API request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "request failed")
 	}
 }
 
@@ -136,19 +146,8 @@ type request struct {
 func (r request) query(p period) stats.Query {
 	return stats.Query{
 		SiteID: r.site.ID, From: p.From, To: p.To, Timezone: r.loc.String(),
-		Interval: p.Interval, Filters: r.filters, KAnonymity: kAnonymity(r.site),
+		Interval: p.Interval, Filters: r.filters, KAnonymity: r.site.ReportK(),
 	}
-}
-
-// kAnonymity is the site's threshold as storage wants it (0 = off).
-func kAnonymity(s mote.Site) int {
-	switch {
-	case s.KAnonymity == 0:
-		return mote.DefaultKAnonymity
-	case s.KAnonymity < 0:
-		return 0
-	}
-	return s.KAnonymity
 }
 
 // site is the request's site, which the caller must be allowed to read
@@ -176,7 +175,7 @@ func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 	if req.site, req.loc, err = a.site(r); err != nil {
 		return req, err
 	}
-	if req.period, err = parsePeriod(v, req.loc, a.now()); err != nil {
+	if req.period, err = parsePeriod(v, req.loc, a.now(), req.site.Retention); err != nil {
 		return req, badRequest{err.Error()}
 	}
 	c, ok, err := compared(req.period, v.Get("compare"))

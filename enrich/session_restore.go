@@ -45,7 +45,7 @@ func (s *Sessions) Restore(r *mote.SessionRow, now time.Time) bool {
 	e.arena = a
 	pointFirstTouch(&e.row, e.arena)
 	e.exit = append(e.exit[:0], r.ExitPage...)
-	e.row.ExitPage = bytesString(e.exit)
+	e.row.ExitPage = UnsafeString(e.exit)
 	e.row.StartTS, e.row.EndTS = r.StartTS.UTC(), r.EndTS.UTC()
 	e.last = e.row.EndTS
 	e.engaged = r.Bounce == 0 && r.Pageviews <= 1 && r.Events == 0

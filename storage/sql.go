@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mote-analytics/mote"
 )
 
 // QueryRow runs query on db and scans its first row into dest.
@@ -292,4 +294,30 @@ func withoutSecrets(err error, secrets ...string) error {
 		return err // nothing quoted: keep the error's chain
 	}
 	return errors.New(msg)
+}
+
+// ValidIdentifier accepts database and table names that need no quoting
+// beyond backquotes: letters, digits (not first) and underscores, at most
+// 128 bytes. Both engines check configured names with it.
+func ValidIdentifier(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Excerpt is s cut to at most n bytes, on a rune boundary, with "..."
+// when something was cut: how an engine's output or an unexpected value
+// is quoted in an error message, which must stay short and valid UTF-8.
+func Excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return mote.Truncate(s, n) + "..."
 }

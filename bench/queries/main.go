@@ -72,7 +72,7 @@ func main() {
 	filtered.Filters = []stats.Filter{{Dimension: "country", Op: stats.FilterIs, Values: []string{"DE"}}}
 	by := func(q stats.Query, dim string) stats.Query {
 		q.Dimension = dim
-		q.KAnonymity = 5
+		q.KAnonymity = mote.DefaultKAnonymity
 		return q
 	}
 	queries := []struct {

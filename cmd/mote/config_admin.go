@@ -36,6 +36,11 @@ func (c *Config) validateDashboards() error {
 			return bad(fmt.Sprintf("admin.api_keys[%d]", i), "%v", err)
 		}
 	}
+	for i, h := range c.Admin.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/@\\ ") {
+			return bad(fmt.Sprintf("admin.allowed_hosts[%d]", i), "%q is not a host name (give the name alone, e.g. stats.example.com)", h)
+		}
+	}
 	for i, s := range c.Sites {
 		names := map[string]bool{}
 		for j, g := range s.Goals {

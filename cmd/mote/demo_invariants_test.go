@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -18,26 +17,13 @@ import (
 // the demo once overflowed from day 5 on) on embedded storage, then reads
 // the numbers a marketer sees through the stats API of `mote serve`:
 // every day with pageviews has visits and no more visitors than visits;
+// no page has more visitors than pageviews;
 // the visits of the source, country and device rows add up to the
 // aggregate's; no visit card is mostly "(none)" where the demo generated
 // values.
 func TestDemoInvariants(t *testing.T) {
 	lib := testenv.ChDBLib(t)
-	config := writeConfig(t, fmt.Sprintf(`collector:
-  listen: "127.0.0.1:0"
-admin:
-  listen: "127.0.0.1:0"
-storage:
-  engine: embedded
-  embedded:
-    data_dir: %q
-    lib: %q
-spool:
-  dir: %q
-sites:
-  - id: demo
-    hostnames: [demo.example]
-`, filepath.Join(t.TempDir(), "chdb"), lib, t.TempDir()))
+	config := embeddedConfig(t, lib, filepath.Join(t.TempDir(), "chdb"), "sites:\n  - id: demo\n    hostnames: [demo.example]\n")
 	var out, errs bytes.Buffer
 	if code := run(context.Background(), []string{"demo", "-config", config, "--quiet"}, func(string) string { return "" }, &out, &errs); code != 0 {
 		t.Fatalf("mote demo: exit %d\n%s", code, errs.String())
@@ -88,6 +74,19 @@ sites:
 	visits, visitors := agg.Results["visits"].Value, agg.Results["visitors"].Value
 	if visits < 50_000 || visitors > visits {
 		t.Fatalf("30 days: %v visits, %v visitors", visits, visitors)
+	}
+	// A page's visitors all viewed it: no more visitors than pageviews.
+	var pages struct {
+		Results []struct {
+			Value               string
+			Visitors, Pageviews float64
+		}
+	}
+	api("breakdown", url.Values{"property": {"page"}, "metrics": {"visitors,pageviews"}, "limit": {"1000"}}, &pages)
+	for _, r := range pages.Results {
+		if r.Visitors > r.Pageviews {
+			t.Errorf("page %s: %v visitors, %v pageviews", r.Value, r.Visitors, r.Pageviews)
+		}
 	}
 	for _, prop := range []string{"source", "channel", "country", "device", "browser", "entry_page"} {
 		var b struct {

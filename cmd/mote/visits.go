@@ -13,8 +13,9 @@ import (
 )
 
 // visits is the per-process state behind visitor IDs and sessions: the
-// salt keeper (salts shared through the RAM-only salts table) and the
-// session cache. The cache's rows travel in the spool with the hit they
+// salt keeper (salts shared through the RAM-only salts table, reached
+// through the storage.Link, so that it works in memory before storage is
+// reached) and the session cache. The cache's rows travel in the spool with the hit they
 // derive from (collector.Sink), so they are stored by the Batcher exactly
 // as the hits are; at start the cache is rebuilt (rebuild) so that visits
 // in progress continue across a restart.
@@ -37,8 +38,7 @@ type visits struct {
 // startVisits starts the salt keeper and creates the session cache. With
 // a simulated clock (now != nil) the salts stay in this process's memory,
 // never in the shared salts table.
-func startVisits(store *storageLink, now func() time.Time, log *slog.Logger) *visits {
-	db := sqlLink{store}
+func startVisits(db *storage.Link, now func() time.Time, log *slog.Logger) *visits {
 	salts := enrich.SaltConfig{Store: storage.NewSalts(db), Logger: log}
 	if now != nil {
 		salts = enrich.SaltConfig{Now: now, Logger: log}
@@ -103,7 +103,7 @@ func (v *visits) rebuild(ctx context.Context, p *pipeline) error {
 	cancel()
 	if err == nil {
 		v.connected(ctx)
-		err = storage.ActiveSessions(ctx, sqlLink{p.store}, p.spool.ID(), now().Add(-enrich.DefaultSessionIdle), 0, restore)
+		err = storage.ActiveSessions(ctx, p.store, p.spool.ID(), now().Add(-enrich.DefaultSessionIdle), 0, restore)
 	}
 	v.sessions.Restored()
 	v.rebuildSeconds = time.Since(t0).Seconds()
@@ -134,65 +134,4 @@ func (v *visits) close() {
 		v.stop()
 		v.done.Wait()
 	})
-}
-
-// sqlLink is storage.SQL on whichever engine storageLink has connected.
-// Until then every call fails, and its callers (the salt keeper, the
-// campaign table) keep their state in memory and retry.
-type sqlLink struct{ s *storageLink }
-
-var errNoStorage = fmt.Errorf("storage not reached yet: %w", storage.ErrUnavailable)
-
-func (l sqlLink) db() (storage.SQL, error) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	switch {
-	case l.s.engine != nil:
-		return l.s.engine, nil
-	case l.s.opened != nil: // embedded: open before serving starts
-		return l.s.opened, nil
-	}
-	return nil, errNoStorage
-}
-
-func (l sqlLink) ExecSQL(ctx context.Context, query string) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return db.ExecSQL(ctx, query)
-}
-
-func (l sqlLink) QuerySQL(ctx context.Context, query string) (*storage.Rows, error) {
-	db, err := l.db()
-	if err != nil {
-		return nil, err
-	}
-	return db.QuerySQL(ctx, query)
-}
-
-func (l sqlLink) InsertRowSQL(ctx context.Context, insert string, values ...any) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return db.InsertRowSQL(ctx, insert, values...)
-}
-
-func (l sqlLink) InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return db.InsertRowsSQL(ctx, insert, rows)
-}
-
-// InsertSessions forwards to the engine's fast path for sessions rows
-// (storage.SessionInserter), which both engines have.
-func (l sqlLink) InsertSessions(ctx context.Context, rows []mote.SessionRow) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return storage.InsertSessionRows(ctx, db, rows)
 }
