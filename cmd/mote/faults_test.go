@@ -197,7 +197,7 @@ func TestFaultClickHouseKilled(t *testing.T) {
 		t.Error("no ClickHouse error counted: the kills were not felt")
 	}
 	l.verify(t, srv.Addr(), db, "ClickHouse SIGKILLed under load")
-	checkVisits(t, openDB(t, srv.Addr(), db), "ClickHouse SIGKILLed under load")
+	checkVisits(t, serverSQL(t, srv, db), "ClickHouse SIGKILLed under load")
 	expectNoDrops(t, inst.admin)
 }
 
@@ -226,7 +226,7 @@ func TestFaultCollectorKilled(t *testing.T) {
 	time.Sleep(time.Second)
 	l.finish()
 	l.verify(t, srv.Addr(), db, "collector SIGKILLed under load")
-	checkVisits(t, openDB(t, srv.Addr(), db), "collector SIGKILLed under load")
+	checkVisits(t, serverSQL(t, srv, db), "collector SIGKILLed under load")
 	proc.Process.Signal(syscall.SIGTERM)
 	if err := proc.Wait(); err != nil {
 		t.Errorf("mote serve after SIGTERM: %v", err)
@@ -264,7 +264,7 @@ func TestFaultSlowClickHouse(t *testing.T) {
 		t.Fatal("the proxy never had a connection to cut: mote did not go through it")
 	}
 	l.verify(t, srv.Addr(), db, "slow ClickHouse (delaying proxy, connections cut)")
-	checkVisits(t, openDB(t, srv.Addr(), db), "slow ClickHouse (delaying proxy, connections cut)")
+	checkVisits(t, serverSQL(t, srv, db), "slow ClickHouse (delaying proxy, connections cut)")
 	expectNoDrops(t, inst.admin)
 	if v := metricValue(t, inst.admin, "mote_clickhouse_errors_total"); v == 0 {
 		t.Error("no ClickHouse error counted: the cuts were not felt")

@@ -79,10 +79,13 @@ const rebuildWait = 10 * time.Second
 // lives in the server's RAM-only salts table; with the embedded engine it
 // dies with the process, and so do the visits in progress: see README).
 //
-// The collector does not listen until rebuild returns: hits are then
-// neither refused by a half-built cache nor given new visits, and the
-// load balancer (or the client's retry) waits. It takes about a second
-// per 100k active visits (bench/BENCHMARKS.md). When storage is not
+// serve binds the collector's socket first and serves it only after
+// rebuild returns: hits that arrive meanwhile wait in the kernel's accept
+// queue (so they are neither refused nor given new visits by a half-built
+// cache) and are answered once the cache is whole; rebuild must
+// therefore stay short (bench/BENCHMARKS.md measures it at a million
+// visits). The admin listener, /readyz included, also comes up only
+// after it. When storage is not
 // reached within rebuildWait, the visits that only storage holds start
 // again as new visits; /readyz says so for the idle window.
 func (v *visits) rebuild(ctx context.Context, p *pipeline) error {

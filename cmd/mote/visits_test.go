@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	chgo "github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/clickhouse"
 )
 
 // refVisit is a visit as the reference sessionizer computes it from the
@@ -103,38 +103,37 @@ type foldedVisit struct {
 // live row has the reference's start, end, entry and exit pages, page
 // views, duration and first-touch source. It returns the number of
 // visits.
-func checkVisits(t *testing.T, conn chgo.Conn, fault string) int {
+func checkVisits(t *testing.T, db storage.SQL, fault string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rows, err := conn.Query(ctx, "SELECT visitor_id, session_id, ts, toString(kind), pathname, referrer_source, channel, utm_source FROM events")
+	rows, err := db.QuerySQL(ctx, "SELECT visitor_id, session_id, ts, toString(kind), pathname, referrer_source, channel, utm_source FROM events")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var hits []storedHit
-	for rows.Next() {
+	for i := range rows.Values {
 		var h storedHit
-		if err := rows.Scan(&h.visitor, &h.session, &h.ts, &h.kind, &h.path, &h.source, &h.channel, &h.utmSource); err != nil {
+		if err := rows.Scan(i, &h.visitor, &h.session, &h.ts, &h.kind, &h.path, &h.source, &h.channel, &h.utmSource); err != nil {
 			t.Fatal(err)
 		}
 		h.seq, _ = strconv.Atoi(h.path[strings.LastIndexByte(h.path, '/')+1:])
 		hits = append(hits, h)
 	}
-	rows.Close()
 	ref := referenceVisits(hits)
 
-	rows, err = conn.Query(ctx, `SELECT session_id, version, toInt64(sum(sign)) AS s, any(visitor_id), any(start_ts), any(end_ts),
+	rows, err = db.QuerySQL(ctx, `SELECT session_id, version, toInt64(sum(sign)) AS s, any(visitor_id), any(start_ts), any(end_ts),
 		any(entry_page), any(exit_page), any(pageviews), any(duration_s), any(referrer_source), any(channel), any(utm_source)
 		FROM sessions GROUP BY session_id, version HAVING s != 0`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	live := map[uint64]foldedVisit{}
-	for rows.Next() {
+	for i := range rows.Values {
 		var id uint64
 		var s int64
 		var v foldedVisit
-		if err := rows.Scan(&id, &v.version, &s, &v.visitor, &v.start, &v.end, &v.entry, &v.exit, &v.pageviews, &v.duration,
+		if err := rows.Scan(i, &id, &v.version, &s, &v.visitor, &v.start, &v.end, &v.entry, &v.exit, &v.pageviews, &v.duration,
 			&v.source, &v.channel, &v.utmSrc); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +145,6 @@ func checkVisits(t *testing.T, conn chgo.Conn, fault string) int {
 		}
 		live[id] = v
 	}
-	rows.Close()
 	if len(live) != len(ref) {
 		t.Errorf("%s: %d visits in sessions, %d by the reference sessionizer over %d events", fault, len(live), len(ref), len(hits))
 	}
@@ -171,6 +169,19 @@ func checkVisits(t *testing.T, conn chgo.Conn, fault string) int {
 		}
 	}
 	return len(ref)
+}
+
+// serverSQL is storage.SQL on database db of a test ClickHouse server.
+func serverSQL(t *testing.T, srv *testenv.Server, db string) storage.SQL {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng, err := clickhouse.Open(ctx, clickhouse.Config{DSN: srv.DSN(db)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
 }
 
 // visitLoadUA is the user agent of load visitor v: distinct user agents
@@ -246,7 +257,7 @@ func TestVisitSurvivesRestart(t *testing.T) {
 		t.Fatalf("after the restart: %d session ids over the events, %d pageviews, entry %q, exit %q, source %q; want one visit of 3 pageviews from /restart/1 to /restart/3, source Google",
 			sessions, pageviews, entry, exit, source)
 	}
-	if n := checkVisits(t, conn, "clean restart"); n != 1 {
+	if n := checkVisits(t, serverSQL(t, srv, db), "clean restart"); n != 1 {
 		t.Fatalf("%d visits, want 1", n)
 	}
 }
