@@ -86,17 +86,11 @@ func sessionBatchRows(ctx context.Context, db SQL, batchID uint64) (map[uint32]u
 // is a sixteenth of the visits (boxed values cost about 1 KB a visit).
 const DefaultRebuildChunks = 16
 
-// activeSessionCols are the latest state's columns, in the order of
-// SessionColumns without sign and batch_id.
-var activeSessionCols = func() string {
-	cols := "site_id, session_id, visitor_id"
-	for _, c := range []string{"start_ts", "end_ts", "hostname", "entry_page", "exit_page", "pageviews", "events",
-		"duration_s", "bounce", "referrer_host", "referrer_source", "channel", "utm_source", "utm_medium",
-		"utm_campaign", "utm_term", "utm_content", "country", "region", "city", "browser", "os", "device", "screen"} {
-		cols += ", argMax(" + c + ", version)"
-	}
-	return cols + ", max(version)"
-}()
+// activeSessionCols are the columns ActiveSessions reads, in the order of
+// SessionColumns without sign and the ids.
+const activeSessionCols = "site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, pageviews, " +
+	"events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, " +
+	"utm_content, country, region, city, browser, os, device, screen, version"
 
 // ActiveSessions calls fn with the latest state of every visit of spool
 // spoolID (one collector's: see mote.SessionRow.SpoolID) whose last hit is
@@ -104,20 +98,24 @@ var activeSessionCols = func() string {
 // collector must know to continue those visits. fn's row is reused
 // between calls.
 //
-// The fold needs no FINAL: every update spools the cancel of version v
-// in the same record as the state of version v+1, so a visit's latest
-// state is its +1 row of the highest version (argMax over version of the
-// sign = 1 rows), whether or not ClickHouse has merged the pairs yet.
-// The read is split into chunks by visitor_id so that memory stays
-// bounded at a million visits.
+// The fold needs no FINAL and no aggregation: every update spools the
+// cancel of version v in the same record as the state of version v+1, so
+// a visit's latest state is its one +1 row whose version no -1 row
+// cancels, whether or not ClickHouse has merged the pairs yet (a cancel
+// repeats its state's end_ts, so both pass the time filter together).
+// Should a visit ever show two such rows, the caller keeps the higher
+// version (enrich.Sessions.Restore does). The read is split into chunks
+// by visitor_id so that the rows held in memory at once stay bounded at a
+// million visits.
 func ActiveSessions(ctx context.Context, db SQL, spoolID uint64, since time.Time, chunks int, fn func(*mote.SessionRow)) error {
 	if chunks <= 0 {
 		chunks = DefaultRebuildChunks
 	}
 	var r mote.SessionRow
 	for k := range chunks {
-		q := fmt.Sprintf("SELECT %s FROM sessions WHERE sign = 1 AND spool_id = %d AND end_ts >= toDateTime(%d) "+
-			"AND visitor_id %% %d = %d GROUP BY site_id, session_id, visitor_id", activeSessionCols, spoolID, since.Unix(), chunks, k)
+		where := fmt.Sprintf("spool_id = %d AND end_ts >= toDateTime(%d) AND visitor_id %% %d = %d", spoolID, since.Unix(), chunks, k)
+		q := "SELECT " + activeSessionCols + " FROM sessions WHERE sign = 1 AND " + where +
+			" AND (session_id, version) NOT IN (SELECT session_id, version FROM sessions WHERE sign = -1 AND " + where + ")"
 		rows, err := db.QuerySQL(ctx, q)
 		if err != nil {
 			return fmt.Errorf("read active sessions: %w", err)

@@ -76,12 +76,13 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		read := time.Since(t0)
 		s.Restored()
 		took := time.Since(t0)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		fmt.Printf("run %d: %d visits restored in %.2fs (%.0f visits/s); cache holds %d; heap in use %+.0f MiB; peak heap %.0f MiB\n",
-			run+1, restored, took.Seconds(), float64(restored)/took.Seconds(), s.Stats().Active,
+		fmt.Printf("run %d: %d visits restored in %.2fs (read and restore %.2fs; %.0f visits/s); cache holds %d; heap in use %+.0f MiB; peak heap %.0f MiB\n",
+			run+1, restored, took.Seconds(), read.Seconds(), float64(restored)/took.Seconds(), s.Stats().Active,
 			float64(int64(after.HeapInuse)-int64(before.HeapInuse))/(1<<20), float64(after.HeapSys)/(1<<20))
 		runtime.KeepAlive(s)
 	}
@@ -110,7 +111,7 @@ func load(ctx context.Context, eng engine, n int, now time.Time) error {
 	for i := range n {
 		start := now.Add(-time.Duration(rng.Int64N(int64(15 * time.Minute))))
 		src := sources[rng.IntN(len(sources))]
-		first := mote.SessionRow{SiteID: "demo", SessionID: rng.Uint64(), VisitorID: rng.Uint64() | 1, StartTS: start, EndTS: start,
+		first := mote.SessionRow{SiteID: "demo", SessionID: rng.Uint64(), VisitorID: max(rng.Uint64(), 1), StartTS: start, EndTS: start,
 			Hostname: "example.com", EntryPage: pages[rng.IntN(len(pages))], Pageviews: 1, Bounce: 1,
 			ReferrerHost: src[0], ReferrerSource: src[1], Channel: src[2], Country: "DE", Region: "DE-BE", City: "Berlin",
 			Browser: "Firefox", OS: "Linux", Device: "desktop", Screen: "laptop", Sign: 1, Version: 1, BatchID: uint64(i), SpoolID: spoolID}
