@@ -33,7 +33,7 @@ endef
 # Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
 # Debian's Chromium and the tracker's npm modules (esbuild, playwright-core).
 test-deps: chdb geoip tracker-deps
-	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper)
+	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl)
 
 # The tracker's pinned npm modules, installed again when the lockfile
 # changes. No install scripts run: esbuild's binary comes in its platform

@@ -42,14 +42,11 @@ type Server struct {
 	stats    counters
 	js       *script      // GET /m.js; nil answers 404
 	limiter  *rateLimiter // nil: no rate limit
+	conns    *connCap     // nil: no cap on connections per address
 
 	// lastSinkLog rate-limits the Sink failure log (unix seconds): when
 	// the spool is full every hit fails, and one line a second says it.
 	lastSinkLog atomic.Int64
-
-	// onClientIP, when set (by tests), sees each hit's client address.
-	// Nothing else consumes the address yet; later enrichment will.
-	onClientIP func(netip.Addr)
 
 	mu     sync.Mutex
 	closed bool
@@ -119,23 +116,28 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		return nil, fmt.Errorf("new collector: %w", err)
 	}
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
+	if cfg.MaxConnsPerIP > 0 {
+		s.conns = newConnCap(cfg.MaxConnsPerIP, cfg.Logger)
+	}
 	s.hits.New = func() any {
 		return &hit{sc: scratch{buf: make([]byte, 0, 4<<10)}}
 	}
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
-		ErrorHandler:          s.handleError,
-		Name:                  "",
-		ReadBufferSize:        cfg.ReadBufferSize,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		MaxConnsPerIP:         cfg.MaxConnsPerIP,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		SecureErrorLogMessage: true,
-		Logger:                httpLogger{log: cfg.Logger},
+		Handler:            s.handle,
+		ErrorHandler:       s.handleError,
+		Name:               "",
+		ReadBufferSize:     cfg.ReadBufferSize,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		// No endpoint takes a form; never spool multipart bodies to
+		// temporary files.
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		Logger:                       httpLogger{log: cfg.Logger},
 	}
 	return s, nil
 }
@@ -150,10 +152,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return errors.New("serve collector: server is shut down")
 	}
+	if s.conns != nil {
+		ln = s.conns.wrap(ln)
+	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
 
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(sniffListener{Listener: ln, onRefuse: func() {
+		s.stats.received.Add(1)
+		s.stats.reject(reasonBadFraming)
+	}})
 	if s.isClosed() {
 		return nil
 	}
@@ -196,6 +204,12 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 // handle routes one request. Everything not listed is 404.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.stats.received.Add(1)
+	if !framingOK(ctx.Request.Header.RawHeaders()) {
+		s.stats.reject(reasonBadFraming)
+		ctx.SetConnectionClose()
+		text(ctx, fasthttp.StatusBadRequest, bodyBadRequest)
+		return
+	}
 	path := ctx.Path()
 	// The client address is read once per hit, here: the rate limit keys
 	// on its network, and enrichment uses it before forgetting it.

@@ -29,7 +29,7 @@ type measures struct {
 
 func siteMeasures(s mote.Site) measures {
 	m := measures{Site: s.ID, Consent: s.Consent == mote.ConsentRequired, HonoursDNT: !s.IgnoreDNT,
-		KAnonymity: kAnonymity(s), QueryKeys: s.QueryKeys, HashRouting: s.HashRouting}
+		KAnonymity: s.ReportK(), QueryKeys: s.QueryKeys, HashRouting: s.HashRouting}
 	switch s.GeoPrecision {
 	case "", "city":
 		m.Geo = "country, region and city"

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // period is a reporting window in a site's time zone: From inclusive, To
@@ -15,7 +15,7 @@ import (
 type period struct {
 	Name     string // day, yesterday, 7d, 30d, month, 6mo, 12mo, year, all, custom
 	From, To time.Time
-	Interval storage.Interval // the default bucket size for a chart of it
+	Interval stats.Interval // the default bucket size for a chart of it
 }
 
 // days is the number of calendar days the period covers.
@@ -58,30 +58,30 @@ func parsePeriod(v url.Values, loc *time.Location, now time.Time, retention time
 	p := period{Name: v.Get("period")}
 	switch p.Name {
 	case "", "30d":
-		p.Name, p.From, p.To, p.Interval = "30d", date.AddDate(0, 0, -29), date.AddDate(0, 0, 1), storage.IntervalDay
+		p.Name, p.From, p.To, p.Interval = "30d", date.AddDate(0, 0, -29), date.AddDate(0, 0, 1), stats.IntervalDay
 	case "day":
-		p.From, p.To, p.Interval = date, date.AddDate(0, 0, 1), storage.IntervalHour
+		p.From, p.To, p.Interval = date, date.AddDate(0, 0, 1), stats.IntervalHour
 	case "yesterday":
-		p.From, p.To, p.Interval = date.AddDate(0, 0, -1), date, storage.IntervalHour
+		p.From, p.To, p.Interval = date.AddDate(0, 0, -1), date, stats.IntervalHour
 	case "6mo", "12mo":
 		months := map[string]int{"6mo": 6, "12mo": 12}[p.Name]
 		first := time.Date(date.Year(), date.Month(), 1, 0, 0, 0, 0, loc)
-		p.From, p.To, p.Interval = first.AddDate(0, 1-months, 0), date.AddDate(0, 0, 1), storage.IntervalMonth
+		p.From, p.To, p.Interval = first.AddDate(0, 1-months, 0), date.AddDate(0, 0, 1), stats.IntervalMonth
 	case "all":
 		if retention <= 0 {
 			retention = mote.DefaultRetention
 		}
 		start := date.Add(-retention)
 		p.From = time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, loc)
-		p.To, p.Interval = date.AddDate(0, 0, 1), storage.IntervalMonth
+		p.To, p.Interval = date.AddDate(0, 0, 1), stats.IntervalMonth
 	case "7d":
-		p.From, p.To, p.Interval = date.AddDate(0, 0, -6), date.AddDate(0, 0, 1), storage.IntervalDay
+		p.From, p.To, p.Interval = date.AddDate(0, 0, -6), date.AddDate(0, 0, 1), stats.IntervalDay
 	case "month":
 		p.From = time.Date(date.Year(), date.Month(), 1, 0, 0, 0, 0, loc)
-		p.To, p.Interval = p.From.AddDate(0, 1, 0), storage.IntervalDay
+		p.To, p.Interval = p.From.AddDate(0, 1, 0), stats.IntervalDay
 	case "year":
 		p.From = time.Date(date.Year(), 1, 1, 0, 0, 0, 0, loc)
-		p.To, p.Interval = p.From.AddDate(1, 0, 0), storage.IntervalMonth
+		p.To, p.Interval = p.From.AddDate(1, 0, 0), stats.IntervalMonth
 	case "custom":
 		if v.Get("from") == "" || v.Get("to") == "" {
 			return period{}, fmt.Errorf("period custom needs from and to")
@@ -102,19 +102,19 @@ func parsePeriod(v url.Values, loc *time.Location, now time.Time, retention time
 		case n > maxCustomDays:
 			return period{}, fmt.Errorf("custom period of %d days, at most %d", n, maxCustomDays)
 		case n == 1:
-			p.Interval = storage.IntervalHour
+			p.Interval = stats.IntervalHour
 		case n <= 92:
-			p.Interval = storage.IntervalDay
+			p.Interval = stats.IntervalDay
 		default:
-			p.Interval = storage.IntervalMonth
+			p.Interval = stats.IntervalMonth
 		}
 	default:
 		return period{}, fmt.Errorf("period: want day, yesterday, 7d, 30d, month, 6mo, 12mo, year, all or custom, got %q", p.Name)
 	}
 	if iv := v.Get("interval"); iv != "" {
-		switch storage.Interval(iv) {
-		case storage.IntervalHour, storage.IntervalDay, storage.IntervalWeek, storage.IntervalMonth:
-			p.Interval = storage.Interval(iv)
+		switch stats.Interval(iv) {
+		case stats.IntervalHour, stats.IntervalDay, stats.IntervalWeek, stats.IntervalMonth:
+			p.Interval = stats.Interval(iv)
 		default:
 			return period{}, fmt.Errorf("interval: want hour, day, week or month, got %q", iv)
 		}

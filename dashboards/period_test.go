@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // TestParsePeriod: each named period's first and last day (inclusive) and
@@ -18,7 +18,7 @@ func TestParsePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 1, 30, 0, 0, time.UTC)
-	f := func(query, wantFrom, wantTo string, wantIv storage.Interval, retention time.Duration) {
+	f := func(query, wantFrom, wantTo string, wantIv stats.Interval, retention time.Duration) {
 		t.Helper()
 		v, _ := url.ParseQuery(query)
 		p, err := parsePeriod(v, loc, now, retention)
@@ -33,24 +33,24 @@ func TestParsePeriod(t *testing.T) {
 			t.Errorf("%s: bounds %v, %v are not local midnights", query, p.From, p.To)
 		}
 	}
-	f("period=day", "2026-02-28", "2026-02-28", storage.IntervalHour, 0)
-	f("period=yesterday", "2026-02-27", "2026-02-27", storage.IntervalHour, 0)
-	f("period=yesterday&date=2026-03-01", "2026-02-28", "2026-02-28", storage.IntervalHour, 0)
-	f("period=7d", "2026-02-22", "2026-02-28", storage.IntervalDay, 0)
-	f("", "2026-01-30", "2026-02-28", storage.IntervalDay, 0)
-	f("period=month", "2026-02-01", "2026-02-28", storage.IntervalDay, 0)
-	f("period=6mo", "2025-09-01", "2026-02-28", storage.IntervalMonth, 0)
-	f("period=12mo", "2025-03-01", "2026-02-28", storage.IntervalMonth, 0)
-	f("period=12mo&date=2026-12-31", "2026-01-01", "2026-12-31", storage.IntervalMonth, 0)
-	f("period=year", "2026-01-01", "2026-12-31", storage.IntervalMonth, 0)
+	f("period=day", "2026-02-28", "2026-02-28", stats.IntervalHour, 0)
+	f("period=yesterday", "2026-02-27", "2026-02-27", stats.IntervalHour, 0)
+	f("period=yesterday&date=2026-03-01", "2026-02-28", "2026-02-28", stats.IntervalHour, 0)
+	f("period=7d", "2026-02-22", "2026-02-28", stats.IntervalDay, 0)
+	f("", "2026-01-30", "2026-02-28", stats.IntervalDay, 0)
+	f("period=month", "2026-02-01", "2026-02-28", stats.IntervalDay, 0)
+	f("period=6mo", "2025-09-01", "2026-02-28", stats.IntervalMonth, 0)
+	f("period=12mo", "2025-03-01", "2026-02-28", stats.IntervalMonth, 0)
+	f("period=12mo&date=2026-12-31", "2026-01-01", "2026-12-31", stats.IntervalMonth, 0)
+	f("period=year", "2026-01-01", "2026-12-31", stats.IntervalMonth, 0)
 	// all: back to the first of the month the retention reaches (25 x 30
 	// days by default: 2024-02-08), or the site's own retention.
-	f("period=all", "2024-02-01", "2026-02-28", storage.IntervalMonth, 0)
-	f("period=all", "2025-11-01", "2026-02-28", storage.IntervalMonth, 90*24*time.Hour)
-	f("period=custom&from=2026-01-05&to=2026-01-05", "2026-01-05", "2026-01-05", storage.IntervalHour, 0)
-	f("period=custom&from=2026-01-05&to=2026-02-10", "2026-01-05", "2026-02-10", storage.IntervalDay, 0)
-	f("period=custom&from=2025-01-05&to=2026-02-10", "2025-01-05", "2026-02-10", storage.IntervalMonth, 0)
-	f("period=6mo&interval=week", "2025-09-01", "2026-02-28", storage.IntervalWeek, 0)
+	f("period=all", "2024-02-01", "2026-02-28", stats.IntervalMonth, 0)
+	f("period=all", "2025-11-01", "2026-02-28", stats.IntervalMonth, 90*24*time.Hour)
+	f("period=custom&from=2026-01-05&to=2026-01-05", "2026-01-05", "2026-01-05", stats.IntervalHour, 0)
+	f("period=custom&from=2026-01-05&to=2026-02-10", "2026-01-05", "2026-02-10", stats.IntervalDay, 0)
+	f("period=custom&from=2025-01-05&to=2026-02-10", "2025-01-05", "2026-02-10", stats.IntervalMonth, 0)
+	f("period=6mo&interval=week", "2025-09-01", "2026-02-28", stats.IntervalWeek, 0)
 
 	for _, q := range []string{"period=5mo", "period=custom&from=2026-01-05", "period=custom&from=2026-02-05&to=2026-01-05",
 		"period=custom&from=1990-01-01&to=2026-01-01", "period=day&date=yesterday", "period=day&interval=minute"} {

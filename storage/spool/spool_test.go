@@ -1,4 +1,4 @@
-package storage
+package spool
 
 import (
 	"context"
@@ -23,12 +23,12 @@ func testEvent(path string) mote.Event {
 	}
 }
 
-func openTestSpool(t testing.TB, cfg SpoolConfig) *Spool {
+func openTestSpool(t testing.TB, cfg Config) *Spool {
 	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
-	s, err := OpenSpool(cfg)
+	s, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("open spool: %v", err)
 	}
@@ -83,7 +83,7 @@ func equalStrings(a, b []string) bool {
 
 func TestSpoolAppendReadReopen(t *testing.T) {
 	dir := t.TempDir()
-	s := openTestSpool(t, SpoolConfig{Dir: dir})
+	s := openTestSpool(t, Config{Dir: dir})
 	for _, p := range seq("/a", 0, 50) {
 		mustAppend(t, s, p)
 	}
@@ -101,11 +101,11 @@ func TestSpoolAppendReadReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(&mote.Event{Kind: mote.KindPageview, TS: time.Unix(1, 0)}); !errors.Is(err, ErrSpoolClosed) {
+	if err := s.Append(&mote.Event{Kind: mote.KindPageview, TS: time.Unix(1, 0)}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("append after close: %v", err)
 	}
 
-	s = openTestSpool(t, SpoolConfig{Dir: dir})
+	s = openTestSpool(t, Config{Dir: dir})
 	defer s.Close()
 	if got := s.BatchID(s.Checkpoint()); got != id {
 		t.Fatalf("batch id changed across reopen: %x, was %x", got, id)
@@ -118,7 +118,7 @@ func TestSpoolAppendReadReopen(t *testing.T) {
 }
 
 func TestSpoolRejectsInvalidEvent(t *testing.T) {
-	s := openTestSpool(t, SpoolConfig{})
+	s := openTestSpool(t, Config{})
 	defer s.Close()
 	e := testEvent("/x")
 	e.Kind = 9
@@ -132,7 +132,7 @@ func TestSpoolRejectsInvalidEvent(t *testing.T) {
 }
 
 func TestSpoolConcurrentAppends(t *testing.T) {
-	s := openTestSpool(t, SpoolConfig{SegmentBytes: 64 << 10})
+	s := openTestSpool(t, Config{SegmentBytes: 64 << 10})
 	defer s.Close()
 	const writers, each = 32, 150
 	var wg sync.WaitGroup
@@ -208,7 +208,7 @@ func TestSpoolTornTail(t *testing.T) {
 	for name, dmg := range damage {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := openTestSpool(t, SpoolConfig{Dir: dir})
+			s := openTestSpool(t, Config{Dir: dir})
 			for _, p := range seq("/t", 0, 10) {
 				mustAppend(t, s, p)
 			}
@@ -216,7 +216,7 @@ func TestSpoolTornTail(t *testing.T) {
 			files := segFiles(t, dir)
 			dmg(t, files[len(files)-1])
 
-			s = openTestSpool(t, SpoolConfig{Dir: dir})
+			s = openTestSpool(t, Config{Dir: dir})
 			defer s.Close()
 			want := seq("/t", 0, 10)
 			if name == "truncated record" || name == "flipped byte" {
@@ -240,7 +240,7 @@ func TestSpoolTornTail(t *testing.T) {
 
 func TestSpoolCorruptOlderSegmentIsReported(t *testing.T) {
 	dir := t.TempDir()
-	s := openTestSpool(t, SpoolConfig{Dir: dir, SegmentBytes: 512})
+	s := openTestSpool(t, Config{Dir: dir, SegmentBytes: 512})
 	for _, p := range seq("/c", 0, 40) {
 		mustAppend(t, s, p)
 	}
@@ -252,15 +252,15 @@ func TestSpoolCorruptOlderSegmentIsReported(t *testing.T) {
 	b, _ := os.ReadFile(files[0])
 	b[segmentHeaderSize+frameHeaderSize+3] ^= 1
 	os.WriteFile(files[0], b, 0o600)
-	_, err := OpenSpool(SpoolConfig{Dir: dir, SegmentBytes: 512})
-	if !errors.Is(err, ErrSpoolCorrupt) || !strings.Contains(err.Error(), "segment 1 at offset 16") {
+	_, err := Open(Config{Dir: dir, SegmentBytes: 512})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "segment 1 at offset 16") {
 		t.Fatalf("err = %v, want corruption of segment 1 at offset 16", err)
 	}
 }
 
 func TestSpoolRolloverAndCheckpoint(t *testing.T) {
 	dir := t.TempDir()
-	cfg := SpoolConfig{Dir: dir, SegmentBytes: 1024}
+	cfg := Config{Dir: dir, SegmentBytes: 1024}
 	s := openTestSpool(t, cfg)
 	for _, p := range seq("/r", 0, 100) {
 		mustAppend(t, s, p)
@@ -308,7 +308,7 @@ func TestSpoolRolloverAndCheckpoint(t *testing.T) {
 }
 
 func TestSpoolFullAndRecovery(t *testing.T) {
-	s := openTestSpool(t, SpoolConfig{MaxBytes: 4096, SegmentBytes: 1024})
+	s := openTestSpool(t, Config{MaxBytes: 4096, SegmentBytes: 1024})
 	defer s.Close()
 	n := 0
 	var err error
@@ -318,8 +318,8 @@ func TestSpoolFullAndRecovery(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, ErrSpoolFull) || n == 0 {
-		t.Fatalf("after %d appends err = %v, want ErrSpoolFull", n, err)
+	if !errors.Is(err, ErrFull) || n == 0 {
+		t.Fatalf("after %d appends err = %v, want ErrFull", n, err)
 	}
 	if st := s.Stats(); st.FullRejections != 1 || st.PendingBytes > 4096 {
 		t.Fatalf("stats %+v", st)
@@ -342,7 +342,7 @@ func TestSpoolFullAndRecovery(t *testing.T) {
 }
 
 func TestSpoolWait(t *testing.T) {
-	s := openTestSpool(t, SpoolConfig{})
+	s := openTestSpool(t, Config{})
 	end := s.End()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -359,7 +359,7 @@ func TestSpoolWait(t *testing.T) {
 	go func() { done <- s.Wait(context.Background(), s.End()) }()
 	time.Sleep(10 * time.Millisecond)
 	s.Close()
-	if err := <-done; !errors.Is(err, ErrSpoolClosed) {
+	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("wait across close: %v", err)
 	}
 }
@@ -368,7 +368,7 @@ func TestSpoolWait(t *testing.T) {
 // spool with appenders waiting, then fails the fsync: every waiter must
 // return an error and none may hang.
 func TestSpoolCloseWakesWaiters(t *testing.T) {
-	s := openTestSpool(t, SpoolConfig{})
+	s := openTestSpool(t, Config{})
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
 	s.syncFile = func(*os.File) error {
@@ -406,12 +406,12 @@ func TestSpoolCloseWakesWaiters(t *testing.T) {
 
 func TestSpoolCloseFlushesPending(t *testing.T) {
 	dir := t.TempDir()
-	s := openTestSpool(t, SpoolConfig{Dir: dir})
+	s := openTestSpool(t, Config{Dir: dir})
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
 			e := testEvent(fmt.Sprintf("/p%d", i))
-			if err := s.Append(&e); err != nil && !errors.Is(err, ErrSpoolClosed) {
+			if err := s.Append(&e); err != nil && !errors.Is(err, ErrClosed) {
 				t.Errorf("append: %v", err)
 			}
 		})
@@ -422,7 +422,7 @@ func TestSpoolCloseFlushesPending(t *testing.T) {
 	}
 	wg.Wait()
 	appended := s.Stats().Appended
-	s = openTestSpool(t, SpoolConfig{Dir: dir})
+	s = openTestSpool(t, Config{Dir: dir})
 	defer s.Close()
 	paths, _, _ := readAll(t, s, s.Checkpoint())
 	if uint64(len(paths)) != appended {
@@ -432,15 +432,15 @@ func TestSpoolCloseFlushesPending(t *testing.T) {
 
 func TestSpoolDirLocked(t *testing.T) {
 	dir := t.TempDir()
-	s := openTestSpool(t, SpoolConfig{Dir: dir})
+	s := openTestSpool(t, Config{Dir: dir})
 	defer s.Close()
-	if _, err := OpenSpool(SpoolConfig{Dir: dir}); err == nil {
+	if _, err := Open(Config{Dir: dir}); err == nil {
 		t.Fatal("second open of a spool in use succeeded")
 	}
 }
 
 func TestSpoolAppendNoAlloc(t *testing.T) {
-	s := openTestSpool(t, SpoolConfig{})
+	s := openTestSpool(t, Config{})
 	defer s.Close()
 	e := testEvent("/alloc")
 	e.PropKeys, e.PropValues = []string{"k"}, []string{"v"}
@@ -460,7 +460,7 @@ func TestSpoolAppendNoAlloc(t *testing.T) {
 func BenchmarkSpoolAppend(b *testing.B) {
 	for _, c := range []int{1, 16, 128} {
 		b.Run(fmt.Sprintf("appenders=%d", c), func(b *testing.B) {
-			s := openTestSpool(b, SpoolConfig{MaxBytes: 1 << 40})
+			s := openTestSpool(b, Config{MaxBytes: 1 << 40})
 			defer s.Close()
 			e := testEvent("/bench/a/fairly/typical/path")
 			enc := AppendEvent(nil, &e)
@@ -496,7 +496,7 @@ func BenchmarkSpoolAppend(b *testing.B) {
 // must never panic or hang, and whatever is read must be CRC-valid frames.
 func FuzzSpoolFrames(f *testing.F) {
 	dir := f.TempDir()
-	s, err := OpenSpool(SpoolConfig{Dir: dir})
+	s, err := Open(Config{Dir: dir})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -522,7 +522,7 @@ func FuzzSpoolFrames(f *testing.F) {
 		if err := os.WriteFile(segmentPath(dir, 1), body, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := OpenSpool(SpoolConfig{Dir: dir, Logger: discardLogger()})
+		s, err := Open(Config{Dir: dir, Logger: discardLogger()})
 		if err != nil {
 			return
 		}
@@ -556,3 +556,23 @@ func FuzzSpoolFrames(f *testing.F) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestSpoolTightensDir: a spool directory that already exists with mode
+// 0755 is made 0700 when the spool opens (it holds event data).
+func TestSpoolTightensDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	openTestSpool(t, Config{Dir: dir})
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := fi.Mode().Perm(); m != 0o700 {
+		t.Errorf("spool directory mode %o, want 700", m)
+	}
+}

@@ -1,10 +1,12 @@
-package storage
+package stats
 
 import (
 	"context"
 	"fmt"
 	"sort"
 	"strconv"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // MaxBreakdownLimit caps Breakdown's Limit.
@@ -28,7 +30,7 @@ const MaxBreakdownLimit = 1000
 // visitors are added up into one Other row, after the top rows and only if
 // the limit leaves room; if that row itself stays under the threshold it
 // is dropped too, so no row under k is ever shown.
-func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error) {
+func Breakdown(ctx context.Context, db storage.SQL, q Query) ([]BreakdownRow, error) {
 	p, err := q.plan()
 	if err != nil {
 		return nil, err
@@ -70,7 +72,7 @@ func Breakdown(ctx context.Context, db SQL, q StatsQuery) ([]BreakdownRow, error
 	}
 	out := make([]BreakdownRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, BreakdownRow{Value: r.key, Stats: r.Stats})
+		out = append(out, BreakdownRow{Value: r.key, Metrics: r.Metrics})
 	}
 	if fold {
 		out = foldSmall(out, uint64(q.KAnonymity), limit)
@@ -87,7 +89,7 @@ func foldSmall(rows []BreakdownRow, k uint64, limit int) []BreakdownRow {
 		if r.Visitors >= k {
 			kept = append(kept, r)
 		} else {
-			other.Add(r.Stats)
+			other.Add(r.Metrics)
 		}
 	}
 	sort.SliceStable(kept, func(i, j int) bool {

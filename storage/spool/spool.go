@@ -1,4 +1,4 @@
-package storage
+package spool
 
 import (
 	"crypto/rand"
@@ -38,15 +38,15 @@ import (
 // during a group that was never acknowledged): everything from the first
 // invalid frame on is truncated away and the byte count logged. An older
 // segment was fsynced completely before its successor was created, so an
-// invalid frame there is media corruption of acknowledged data: OpenSpool
-// refuses to start with an error wrapping ErrSpoolCorrupt that names the
+// invalid frame there is media corruption of acknowledged data: Open
+// refuses to start with an error wrapping ErrCorrupt that names the
 // segment and offset, instead of silently losing records. The operator
 // decides (restore the file, or move the segment away and accept the loss).
 //
 // A full disk (ENOSPC on a write or on creating a segment) is not fatal:
 // the bytes of the failed write are truncated away, the appenders whose
-// records were not made durable get ErrSpoolNoSpace (the collector answers
-// 503), further appends fail fast, and every spoolProbeInterval one append
+// records were not made durable get ErrNoSpace (the collector answers
+// 503), further appends fail fast, and every probeInterval one append
 // is let through to try again, so ingestion resumes by itself once space
 // returns. A failed fsync stays fatal (see commitLoop).
 //
@@ -55,32 +55,32 @@ import (
 
 // Errors of the spool.
 var (
-	// ErrSpoolFull is returned by Append when the unconsumed bytes would
-	// exceed SpoolConfig.MaxBytes; the collector answers 503.
-	ErrSpoolFull = errors.New("spool full")
-	// ErrSpoolClosed is returned after Close.
-	ErrSpoolClosed = errors.New("spool closed")
-	// ErrSpoolCorrupt marks durable data that fails its checks.
-	ErrSpoolCorrupt = errors.New("spool corrupt")
-	// ErrSpoolNoSpace is returned by Append while the spool's file system
+	// ErrFull is returned by Append when the unconsumed bytes would
+	// exceed Config.MaxBytes; the collector answers 503.
+	ErrFull = errors.New("spool full")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("spool closed")
+	// ErrCorrupt marks durable data that fails its checks.
+	ErrCorrupt = errors.New("spool corrupt")
+	// ErrNoSpace is returned by Append while the spool's file system
 	// is full; the collector answers 503 and the spool retries by itself.
-	ErrSpoolNoSpace = errors.New("spool: no space left on device")
+	ErrNoSpace = errors.New("spool: no space left on device")
 )
 
-// spoolProbeInterval is how often, while the disk is full, one append is
+// probeInterval is how often, while the disk is full, one append is
 // let through to find out whether space came back.
-const spoolProbeInterval = 250 * time.Millisecond
+const probeInterval = 250 * time.Millisecond
 
 const (
 	segmentMagic      = "MOTESPL1"
 	segmentHeaderSize = 16 // magic + spool id
 	frameHeaderSize   = 8  // length + crc
 
-	defaultSpoolMaxBytes     = 1 << 30
-	defaultSpoolSegmentBytes = 64 << 20
+	defaultMaxBytes     = 1 << 30
+	defaultSegmentBytes = 64 << 20
 	// Offsets are uint32 and a segment may exceed SegmentBytes by one
 	// frame, so segments are kept well below 4 GiB.
-	maxSpoolSegmentBytes = 1 << 31
+	maxSegmentBytes = 1 << 31
 
 	// A group buffer that grew beyond this during a burst is dropped after
 	// its write rather than kept for reuse, so one burst does not pin
@@ -90,13 +90,13 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// SpoolConfig configures a Spool. The zero value of every field but Dir
+// Config configures a Spool. The zero value of every field but Dir
 // means its default.
-type SpoolConfig struct {
+type Config struct {
 	// Dir holds the segment files and the checkpoint. Required.
 	Dir string
 	// MaxBytes caps the bytes appended but not yet consumed by the
-	// Batcher; beyond it Append fails fast with ErrSpoolFull. Default 1 GiB.
+	// Batcher; beyond it Append fails fast with ErrFull. Default 1 GiB.
 	MaxBytes int64
 	// SegmentBytes is the size at which a new segment file is started;
 	// whole segments behind the checkpoint are deleted. Default 64 MiB,
@@ -107,12 +107,12 @@ type SpoolConfig struct {
 	Logger *slog.Logger
 }
 
-// SpoolStats is a snapshot of a spool's counters.
-type SpoolStats struct {
+// Stats is a snapshot of a spool's counters.
+type Stats struct {
 	PendingBytes   int64  // appended (or being appended) and not yet checkpointed
 	Segments       int64  // segment files on disk
 	Appended       uint64 // records made durable since open
-	FullRejections uint64 // Append calls refused with ErrSpoolFull
+	FullRejections uint64 // Append calls refused with ErrFull
 	NoSpace        uint64 // Append calls refused because the disk was full
 	Fsyncs         uint64 // fsyncs of segment files
 	TruncatedBytes int64  // torn tail removed at open
@@ -195,9 +195,9 @@ type Spool struct {
 	full atomic.Bool
 }
 
-// OpenSpool opens (creating if needed) the spool in cfg.Dir, recovers it
+// Open opens (creating if needed) the spool in cfg.Dir, recovers it
 // as described in the package comment and starts its committer.
-func OpenSpool(cfg SpoolConfig) (*Spool, error) {
+func Open(cfg Config) (*Spool, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("open spool: no directory configured")
 	}
@@ -212,12 +212,12 @@ func OpenSpool(cfg SpoolConfig) (*Spool, error) {
 		failLo:    1, // an empty range: sequence numbers start at 1
 	}
 	if s.maxBytes <= 0 {
-		s.maxBytes = defaultSpoolMaxBytes
+		s.maxBytes = defaultMaxBytes
 	}
 	if s.segBytes <= 0 {
-		s.segBytes = defaultSpoolSegmentBytes
+		s.segBytes = defaultSegmentBytes
 	}
-	s.segBytes = min(max(s.segBytes, segmentHeaderSize+frameHeaderSize+1), maxSpoolSegmentBytes)
+	s.segBytes = min(max(s.segBytes, segmentHeaderSize+frameHeaderSize+1), maxSegmentBytes)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -227,6 +227,15 @@ func OpenSpool(cfg SpoolConfig) (*Spool, error) {
 
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open spool %q: %w", s.dir, err)
+	}
+	// A directory that already existed with group or other access (made
+	// by hand, or by a tool with a wider umask) is tightened: the spool
+	// holds the same fields as the events table.
+	if fi, err := os.Stat(s.dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(s.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open spool %q: tighten mode %o to 0700: %w", s.dir, fi.Mode().Perm(), err)
+		}
+		s.log.Warn("spool directory was open to other users; its mode is now 0700", "dir", s.dir, "was", fmt.Sprintf("%o", fi.Mode().Perm()))
 	}
 	lock, err := lockDir(s.dir)
 	if err != nil {
@@ -258,8 +267,8 @@ func (s *Spool) Accepting() bool {
 
 // Append makes e durable: it returns nil only after e's record has been
 // written and fsynced. It copies everything it needs from e before
-// returning, so e may be reused at once. It fails fast with ErrSpoolFull at
-// the cap and with ErrSpoolClosed after Close; an event that
+// returning, so e may be reused at once. It fails fast with ErrFull at
+// the cap and with ErrClosed after Close; an event that
 // ValidateEvent refuses is an error wrapping ErrInvalidEvent. It does not
 // allocate after warm-up.
 func (s *Spool) Append(e *mote.Event) error {
@@ -286,18 +295,18 @@ func (s *Spool) Append(e *mote.Event) error {
 		if failErr != nil {
 			return fmt.Errorf("spool append: %w", failErr)
 		}
-		return ErrSpoolClosed
+		return ErrClosed
 	case s.noSpace && !s.probeLocked():
 		s.mu.Unlock()
 		s.putBuf(bp, b)
 		s.noSpaceRejects.Add(1)
-		return ErrSpoolNoSpace
+		return ErrNoSpace
 	case s.unconsumed+int64(len(b)) > s.maxBytes:
 		s.mu.Unlock()
 		s.putBuf(bp, b)
 		s.fullRejections.Add(1)
 		s.full.Store(true)
-		return ErrSpoolFull
+		return ErrFull
 	}
 	s.pending = append(s.pending, b...)
 	s.unconsumed += int64(len(b))
@@ -313,12 +322,12 @@ func (s *Spool) Append(e *mote.Event) error {
 	var err error
 	switch {
 	case s.durableSeq < seq:
-		err = ErrSpoolClosed
+		err = ErrClosed
 		if s.failErr != nil {
 			err = fmt.Errorf("spool append: %w", s.failErr)
 		}
 	case seq >= s.failLo && seq <= s.failHi:
-		err = ErrSpoolNoSpace
+		err = ErrNoSpace
 		s.noSpaceRejects.Add(1)
 	}
 	s.mu.Unlock()
@@ -330,10 +339,10 @@ func (s *Spool) Append(e *mote.Event) error {
 }
 
 // probeLocked decides whether an append may try the full disk again: once
-// spoolProbeInterval has passed and no refused appender is still waiting.
+// probeInterval has passed and no refused appender is still waiting.
 // It then leaves the disk-full state; the next failed write re-enters it.
 func (s *Spool) probeLocked() bool {
-	if s.waiters > 0 || time.Since(s.noSpaceSince) < spoolProbeInterval {
+	if s.waiters > 0 || time.Since(s.noSpaceSince) < probeInterval {
 		return false
 	}
 	s.noSpace = false
@@ -377,7 +386,7 @@ func (s *Spool) commitLoop() {
 		if cap(group) <= maxSpareGroupBytes {
 			s.spare = group[:0]
 		}
-		if errors.Is(err, errNoSpace) {
+		if errors.Is(err, errDiskFull) {
 			s.noSpaceLocked(group, written)
 			continue
 		}
@@ -396,9 +405,9 @@ func (s *Spool) commitLoop() {
 	s.mu.Unlock()
 }
 
-// errNoSpace marks a write that failed because the disk is full and was
+// errDiskFull marks a write that failed because the disk is full and was
 // rolled back, so that the spool can go on.
-var errNoSpace = errors.New("no space left on device")
+var errDiskFull = errors.New("no space left on device")
 
 // noSpaceLocked handles a group of which only the first written bytes
 // became durable because the disk is full: those records succeed, the
@@ -435,7 +444,7 @@ func countFrames(b []byte) int {
 // and fsyncs. Each part becomes visible to readers once fsynced. It
 // returns how many leading bytes of group are durable. A write or segment
 // creation that fails for want of space is undone (the segment is cut
-// back to its durable size) and reported as errNoSpace.
+// back to its durable size) and reported as errDiskFull.
 func (s *Spool) writeGroup(group []byte) (int, error) {
 	written := 0
 	for len(group) > 0 {
@@ -447,7 +456,7 @@ func (s *Spool) writeGroup(group []byte) (int, error) {
 			if cur.size > segmentHeaderSize {
 				if err := s.rollover(cur.num + 1); err != nil {
 					if errors.Is(err, syscall.ENOSPC) {
-						return written, fmt.Errorf("%w: %w", errNoSpace, err)
+						return written, fmt.Errorf("%w: %w", errDiskFull, err)
 					}
 					return written, err
 				}
@@ -463,7 +472,7 @@ func (s *Spool) writeGroup(group []byte) (int, error) {
 				if terr := s.active.Truncate(cur.size); terr != nil {
 					return written, fmt.Errorf("write segment %d: %w; truncate: %w", cur.num, err, terr)
 				}
-				return written, fmt.Errorf("%w: write segment %d: %w", errNoSpace, cur.num, err)
+				return written, fmt.Errorf("%w: write segment %d: %w", errDiskFull, cur.num, err)
 			}
 			return written, fmt.Errorf("write segment %d: %w", cur.num, err)
 		}
@@ -589,8 +598,8 @@ func (s *Spool) BatchID(pos Position) uint64 {
 }
 
 // Stats returns a snapshot of the spool's counters.
-func (s *Spool) Stats() SpoolStats {
-	return SpoolStats{
+func (s *Spool) Stats() Stats {
+	return Stats{
 		PendingBytes:   s.pendingBytes.Load(),
 		Segments:       s.segments.Load(),
 		Appended:       s.appended.Load(),

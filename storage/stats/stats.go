@@ -1,9 +1,11 @@
-package storage
+package stats
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // The stats queries behind the dashboards and the stats API. They take a
@@ -31,8 +33,8 @@ const (
 	IntervalMonth Interval = "month"
 )
 
-// StatsQuery selects what a stats function reads.
-type StatsQuery struct {
+// Query selects what a read of this package covers.
+type Query struct {
 	SiteID string
 	// From and To bound the period, half open: From <= ts < To. Callers
 	// compute them in the site's time zone (see dashboards' periods).
@@ -54,10 +56,10 @@ type StatsQuery struct {
 	KAnonymity int
 }
 
-// Stats are the counters of one period, bucket or breakdown row. Rates
+// Metrics are the counters of one period, bucket or breakdown row. Rates
 // and averages are methods, so that rows can be added up (k-anonymity
 // folding, totals) before they are derived.
-type Stats struct {
+type Metrics struct {
 	Visitors  uint64 // distinct visitor ids
 	Pageviews uint64 // pageview hits
 	Events    uint64 // custom event hits
@@ -80,7 +82,7 @@ type Stats struct {
 
 // Add adds o's counters to s (visitors are assumed disjoint, as they are
 // for rows of one breakdown).
-func (s *Stats) Add(o Stats) {
+func (s *Metrics) Add(o Metrics) {
 	s.Visitors += o.Visitors
 	s.Pageviews += o.Pageviews
 	s.Events += o.Events
@@ -104,35 +106,35 @@ func ratio(a, b uint64) float64 {
 }
 
 // ViewsPerVisit is the sessions' pageviews per visit.
-func (s Stats) ViewsPerVisit() float64 { return ratio(s.SessionPageviews, s.Visits) }
+func (s Metrics) ViewsPerVisit() float64 { return ratio(s.SessionPageviews, s.Visits) }
 
 // BounceRate is the percentage of visits that bounced.
-func (s Stats) BounceRate() float64 { return 100 * ratio(s.Bounces, s.Visits) }
+func (s Metrics) BounceRate() float64 { return 100 * ratio(s.Bounces, s.Visits) }
 
 // VisitDuration is the mean visit duration in seconds.
-func (s Stats) VisitDuration() float64 { return ratio(s.DurationS, s.Visits) }
+func (s Metrics) VisitDuration() float64 { return ratio(s.DurationS, s.Visits) }
 
 // TimeOnPage is the mean visible time per engagement beacon, in seconds.
-func (s Stats) TimeOnPage() float64 { return ratio(s.EngagementMS, s.Engagements) / 1000 }
+func (s Metrics) TimeOnPage() float64 { return ratio(s.EngagementMS, s.Engagements) / 1000 }
 
 // ScrollDepth is the mean maximum scroll depth per engagement beacon, in
 // percent.
-func (s Stats) ScrollDepth() float64 { return ratio(s.ScrollSum, s.Engagements) }
+func (s Metrics) ScrollDepth() float64 { return ratio(s.ScrollSum, s.Engagements) }
 
 // ConversionRate is the percentage of the period's visitors who match the
 // goal filters (or the breakdown's event); 0 without a goal.
-func (s Stats) ConversionRate() float64 { return 100 * ratio(s.Visitors, s.BaseVisitors) }
+func (s Metrics) ConversionRate() float64 { return 100 * ratio(s.Visitors, s.BaseVisitors) }
 
 // Point is one bucket of a time series.
 type Point struct {
 	Start time.Time // in the query's time zone
-	Stats
+	Metrics
 }
 
 // BreakdownRow is one value of a breakdown dimension.
 type BreakdownRow struct {
 	Value string
-	Stats
+	Metrics
 }
 
 // Other is the value of the row that k-anonymity folds small city and
@@ -140,24 +142,24 @@ type BreakdownRow struct {
 const Other = "(other)"
 
 // Aggregate returns the counters of the whole period.
-func Aggregate(ctx context.Context, db SQL, q StatsQuery) (Stats, error) {
+func Aggregate(ctx context.Context, db storage.SQL, q Query) (Metrics, error) {
 	p, err := q.plan()
 	if err != nil {
-		return Stats{}, err
+		return Metrics{}, err
 	}
 	ev, err := p.eventStats(ctx, db, "")
 	if err != nil {
-		return Stats{}, err
+		return Metrics{}, err
 	}
 	se, err := p.sessionStats(ctx, db, "")
 	if err != nil {
-		return Stats{}, err
+		return Metrics{}, err
 	}
 	s := ev[""]
 	s.addSessions(se[""])
 	if p.hasGoal() {
 		if s.BaseVisitors, err = p.withoutGoals().visitors(ctx, db); err != nil {
-			return Stats{}, err
+			return Metrics{}, err
 		}
 	}
 	return s, nil
@@ -165,7 +167,7 @@ func Aggregate(ctx context.Context, db SQL, q StatsQuery) (Stats, error) {
 
 // Timeseries returns one Point per bucket of q.Interval from q.From to
 // q.To, empty buckets included, in order.
-func Timeseries(ctx context.Context, db SQL, q StatsQuery) ([]Point, error) {
+func Timeseries(ctx context.Context, db storage.SQL, q Query) ([]Point, error) {
 	p, err := q.plan()
 	if err != nil {
 		return nil, err
@@ -182,7 +184,7 @@ func Timeseries(ctx context.Context, db SQL, q StatsQuery) ([]Point, error) {
 	if err != nil {
 		return nil, err
 	}
-	var base map[string]Stats
+	var base map[string]Metrics
 	if p.hasGoal() {
 		if base, err = p.withoutGoals().eventStats(ctx, db, evKey); err != nil {
 			return nil, err
@@ -196,18 +198,18 @@ func Timeseries(ctx context.Context, db SQL, q StatsQuery) ([]Point, error) {
 		if base != nil {
 			s.BaseVisitors = base[k].Visitors
 		}
-		out = append(out, Point{Start: start, Stats: s})
+		out = append(out, Point{Start: start, Metrics: s})
 	}
 	return out, nil
 }
 
 // Realtime returns the visitors of the site seen in the five minutes
 // before now.
-func Realtime(ctx context.Context, db SQL, siteID string, now time.Time) (uint64, error) {
+func Realtime(ctx context.Context, db storage.SQL, siteID string, now time.Time) (uint64, error) {
 	q := fmt.Sprintf("SELECT uniqExact(visitor_id) FROM events WHERE site_id = %s AND ts >= %s AND ts <= %s AND kind IN ('pageview', 'event', 'engagement')",
-		Quote(siteID), timeLit(now.Add(-5*time.Minute)), timeLit(now))
+		storage.Quote(siteID), timeLit(now.Add(-5*time.Minute)), timeLit(now))
 	var n uint64
-	if err := QueryRow(ctx, db, q, &n); err != nil {
+	if err := storage.QueryRow(ctx, db, q, &n); err != nil {
 		return 0, fmt.Errorf("realtime visitors: %w", err)
 	}
 	return n, nil
@@ -215,5 +217,5 @@ func Realtime(ctx context.Context, db SQL, siteID string, now time.Time) (uint64
 
 // timeLit is a DateTime literal of t in UTC.
 func timeLit(t time.Time) string {
-	return "toDateTime(" + Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
+	return "toDateTime(" + storage.Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
 }

@@ -1,4 +1,4 @@
-package storage
+package spool
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 )
 
-// This file holds what OpenSpool does before the spool accepts appends:
+// This file holds what Open does before the spool accepts appends:
 // find the segments and the checkpoint, check them, cut a torn tail, and
 // count the bytes not yet consumed. See the comment on Spool for the
 // decisions.
@@ -40,7 +40,7 @@ func (s *Spool) recover() error {
 	if hasCP {
 		id = cpID
 		if len(nums) > 0 && !containsNum(nums, cp.Segment) {
-			return fmt.Errorf("%w: checkpoint names segment %d, which is missing", ErrSpoolCorrupt, cp.Segment)
+			return fmt.Errorf("%w: checkpoint names segment %d, which is missing", ErrCorrupt, cp.Segment)
 		}
 		for len(nums) > 0 && nums[0] < cp.Segment {
 			// Consumed, and the process died before deleting it.
@@ -52,7 +52,7 @@ func (s *Spool) recover() error {
 	}
 	for i := 1; i < len(nums); i++ {
 		if nums[i] != nums[i-1]+1 {
-			return fmt.Errorf("%w: segment %d missing", ErrSpoolCorrupt, nums[i-1]+1)
+			return fmt.Errorf("%w: segment %d missing", ErrCorrupt, nums[i-1]+1)
 		}
 	}
 	for i, num := range nums {
@@ -64,10 +64,10 @@ func (s *Spool) recover() error {
 			if i == len(nums)-1 {
 				continue // torn while being created; rewritten below
 			}
-			return fmt.Errorf("%w: segment %d has no valid header", ErrSpoolCorrupt, num)
+			return fmt.Errorf("%w: segment %d has no valid header", ErrCorrupt, num)
 		}
 		if haveID && hdrID != id {
-			return fmt.Errorf("%w: segment %d belongs to another spool", ErrSpoolCorrupt, num)
+			return fmt.Errorf("%w: segment %d belongs to another spool", ErrCorrupt, num)
 		}
 		id, haveID = hdrID, true
 	}
@@ -110,7 +110,7 @@ func (s *Spool) recover() error {
 		s.segs = append(s.segs, segInfo{num: num, size: size})
 	}
 	if !cpFound {
-		return fmt.Errorf("%w: checkpoint %v is not a record boundary", ErrSpoolCorrupt, cp)
+		return fmt.Errorf("%w: checkpoint %v is not a record boundary", ErrCorrupt, cp)
 	}
 	last := s.segs[len(s.segs)-1]
 	f, err := os.OpenFile(segmentPath(s.dir, last.num), os.O_WRONLY|os.O_APPEND, 0)
@@ -143,9 +143,9 @@ func (s *Spool) scanSegment(num uint32, last bool, cp Position) (int64, bool, er
 		}
 		return segmentHeaderSize, cp == Position{Segment: num, Offset: segmentHeaderSize}, nil
 	}
-	if size > maxSpoolSegmentBytes+frameHeaderSize+MaxRecordBytes {
+	if size > maxSegmentBytes+frameHeaderSize+MaxRecordBytes {
 		// Offsets are uint32; a segment this large was not written by us.
-		return 0, false, fmt.Errorf("%w: segment %d is too large", ErrSpoolCorrupt, num)
+		return 0, false, fmt.Errorf("%w: segment %d is too large", ErrCorrupt, num)
 	}
 	found := false
 	ff := frameFile{f: f}
@@ -163,7 +163,7 @@ func (s *Spool) scanSegment(num uint32, last bool, cp Position) (int64, bool, er
 		}
 		if bad != "" {
 			if !last {
-				return 0, false, fmt.Errorf("%w: segment %d at offset %d: %s", ErrSpoolCorrupt, num, off, bad)
+				return 0, false, fmt.Errorf("%w: segment %d at offset %d: %s", ErrCorrupt, num, off, bad)
 			}
 			if err := truncateFile(path, off); err != nil {
 				return 0, false, fmt.Errorf("truncate segment %d: %w", num, err)
@@ -229,7 +229,7 @@ func readSegmentID(dir string, num uint32) (id uint64, short bool, err error) {
 		return 0, false, fmt.Errorf("read segment %d: %w", num, err)
 	}
 	if !bytes.Equal(h[:8], []byte(segmentMagic)) {
-		return 0, false, fmt.Errorf("%w: segment %d is not a spool segment", ErrSpoolCorrupt, num)
+		return 0, false, fmt.Errorf("%w: segment %d is not a spool segment", ErrCorrupt, num)
 	}
 	return binary.LittleEndian.Uint64(h[8:]), false, nil
 }
@@ -254,7 +254,7 @@ func readCheckpoint(dir string) (pos Position, id uint64, ok bool, err error) {
 	}
 	if len(b) != checkpointSize || !bytes.Equal(b[:8], []byte(checkpointMagic)) ||
 		crc32.Checksum(b[:checkpointSize-4], crcTable) != binary.LittleEndian.Uint32(b[checkpointSize-4:]) {
-		return Position{}, 0, false, fmt.Errorf("%w: checkpoint file is damaged", ErrSpoolCorrupt)
+		return Position{}, 0, false, fmt.Errorf("%w: checkpoint file is damaged", ErrCorrupt)
 	}
 	id = binary.LittleEndian.Uint64(b[8:])
 	pos = Position{Segment: binary.LittleEndian.Uint32(b[16:]), Offset: binary.LittleEndian.Uint32(b[20:])}

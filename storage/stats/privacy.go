@@ -1,9 +1,11 @@
-package storage
+package stats
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // PrivacyReport is what the dashboard's privacy card shows: how many hits
@@ -30,15 +32,15 @@ func (r PrivacyReport) SuppressedTotal() uint64 {
 // rounded out to whole UTC days and stored hits are counted over the same
 // days, to keep the share honest. Filters do not apply: a suppressed hit
 // has no page, source or place.
-func Privacy(ctx context.Context, db SQL, q StatsQuery) (PrivacyReport, error) {
+func Privacy(ctx context.Context, db storage.SQL, q Query) (PrivacyReport, error) {
 	if _, err := q.plan(); err != nil {
 		return PrivacyReport{}, err
 	}
 	first := q.From.UTC().Truncate(24 * time.Hour)
 	last := q.To.Add(-time.Second).UTC().Truncate(24 * time.Hour)
 	r := PrivacyReport{From: first, To: last, Suppressed: map[string]uint64{}}
-	days := fmt.Sprintf("toDate(%s) AND toDate(%s)", Quote(first.Format(time.DateOnly)), Quote(last.Format(time.DateOnly)))
-	rows, err := db.QuerySQL(ctx, "SELECT reason, sum(count) FROM suppressed WHERE site_id = "+Quote(q.SiteID)+
+	days := fmt.Sprintf("toDate(%s) AND toDate(%s)", storage.Quote(first.Format(time.DateOnly)), storage.Quote(last.Format(time.DateOnly)))
+	rows, err := db.QuerySQL(ctx, "SELECT reason, sum(count) FROM suppressed WHERE site_id = "+storage.Quote(q.SiteID)+
 		" AND day BETWEEN "+days+" GROUP BY reason")
 	if err != nil {
 		return PrivacyReport{}, fmt.Errorf("suppressed counts: %w", err)
@@ -51,7 +53,7 @@ func Privacy(ctx context.Context, db SQL, q StatsQuery) (PrivacyReport, error) {
 		}
 		r.Suppressed[reason] = n
 	}
-	err = QueryRow(ctx, db, "SELECT count() FROM events WHERE site_id = "+Quote(q.SiteID)+
+	err = storage.QueryRow(ctx, db, "SELECT count() FROM events WHERE site_id = "+storage.Quote(q.SiteID)+
 		" AND toDate(ts) BETWEEN "+days+" AND kind IN ('pageview', 'event')", &r.Stored)
 	if err != nil {
 		return PrivacyReport{}, fmt.Errorf("stored hits: %w", err)

@@ -1,9 +1,11 @@
-package storage
+package stats
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // CampaignReport is what a campaign did, from its stored opens and clicks.
@@ -79,13 +81,13 @@ type MachineReason struct {
 // reportLimit caps the lists of a report.
 const reportLimit = 10
 
-// Report computes the report of c from the events table. Every query uses
-// functions ClickHouse 18.16 and 26.x both have.
-func (s *Campaigns) Report(ctx context.Context, c Campaign) (*CampaignReport, error) {
+// Campaign computes the report of campaign c from the events table. Every
+// query uses functions ClickHouse 18.16 and 26.x both have.
+func Campaign(ctx context.Context, db storage.SQL, c storage.Campaign) (*CampaignReport, error) {
 	r := &CampaignReport{SiteID: c.SiteID, ID: c.ID, Name: c.Name, Sends: c.Sends, WindowEnd: c.WindowEnd, KeysWiped: c.Wiped()}
-	where := " FROM events WHERE site_id = " + Quote(c.SiteID) + " AND campaign_id = " + Quote(c.ID)
+	where := " FROM events WHERE site_id = " + storage.Quote(c.SiteID) + " AND campaign_id = " + storage.Quote(c.ID)
 	const open, click = "kind = 'email_open'", "kind = 'email_click'"
-	err := QueryRow(ctx, s.conn, `SELECT countIf(`+open+`), countIf(`+open+` AND machine_open = 0),
+	err := storage.QueryRow(ctx, db, `SELECT countIf(`+open+`), countIf(`+open+` AND machine_open = 0),
 		countIf(`+open+` AND recipient_id = 0),
 		uniqExactIf(recipient_id, recipient_id != 0),
 		uniqExactIf(recipient_id, recipient_id != 0 AND machine_open = 0),
@@ -102,42 +104,42 @@ func (s *Campaigns) Report(ctx context.Context, c Campaign) (*CampaignReport, er
 	lim := fmt.Sprint(reportLimit)
 	lists := []struct {
 		q   string
-		row func(rows *Rows, i int) error
+		row func(rows *storage.Rows, i int) error
 	}{
 		{`SELECT link_url, count() AS n, uniqExactIf(recipient_id, recipient_id != 0)` + where + ` AND ` + click +
-			` GROUP BY link_url ORDER BY n DESC, link_url LIMIT ` + lim, func(rows *Rows, i int) error {
+			` GROUP BY link_url ORDER BY n DESC, link_url LIMIT ` + lim, func(rows *storage.Rows, i int) error {
 			r.TopLinks = append(r.TopLinks, LinkClicks{})
 			p := &r.TopLinks[len(r.TopLinks)-1]
 			return rows.Scan(i, &p.URL, &p.Clicks, &p.UniqueClicks)
 		}},
 		{`SELECT toDate(ts) AS day, countIf(` + open + `), countIf(` + open + ` AND machine_open = 1), countIf(` + click + `)` +
-			where + ` GROUP BY day ORDER BY day`, func(rows *Rows, i int) error {
+			where + ` GROUP BY day ORDER BY day`, func(rows *storage.Rows, i int) error {
 			r.Days = append(r.Days, CampaignDay{})
 			p := &r.Days[len(r.Days)-1]
 			return rows.Scan(i, &p.Day, &p.Opens, &p.MachineOpens, &p.Clicks)
 		}},
 		{`SELECT browser, os, countIf(machine_open = 0) AS human, countIf(machine_open = 1), count() AS n` + where + ` AND ` + open +
-			` GROUP BY browser, os ORDER BY n DESC, browser, os LIMIT ` + lim, func(rows *Rows, i int) error {
+			` GROUP BY browser, os ORDER BY n DESC, browser, os LIMIT ` + lim, func(rows *storage.Rows, i int) error {
 			r.Clients = append(r.Clients, EmailClient{})
 			p := &r.Clients[len(r.Clients)-1]
 			var n uint64
 			return rows.Scan(i, &p.Browser, &p.OS, &p.Opens, &p.MachineOpens, &n)
 		}},
 		{`SELECT country, count() AS n` + where + ` AND ` + open + ` AND machine_open = 0 GROUP BY country ORDER BY n DESC, country LIMIT ` + lim,
-			func(rows *Rows, i int) error {
+			func(rows *storage.Rows, i int) error {
 				r.Countries = append(r.Countries, CountryOpens{})
 				p := &r.Countries[len(r.Countries)-1]
 				return rows.Scan(i, &p.Country, &p.Opens)
 			}},
 		{`SELECT machine_reason, count() AS n` + where + ` AND machine_open = 1 GROUP BY machine_reason ORDER BY n DESC, machine_reason`,
-			func(rows *Rows, i int) error {
+			func(rows *storage.Rows, i int) error {
 				r.MachineReasons = append(r.MachineReasons, MachineReason{})
 				p := &r.MachineReasons[len(r.MachineReasons)-1]
 				return rows.Scan(i, &p.Reason, &p.Hits)
 			}},
 	}
 	for _, l := range lists {
-		rows, err := s.conn.QuerySQL(ctx, l.q)
+		rows, err := db.QuerySQL(ctx, l.q)
 		if err != nil {
 			return nil, fmt.Errorf("report campaign %s: %w", c.ID, err)
 		}

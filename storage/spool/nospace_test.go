@@ -1,4 +1,4 @@
-package storage
+package spool
 
 import (
 	"errors"
@@ -36,7 +36,7 @@ func (d *fullDisk) write(f *os.File, b []byte) (int, error) {
 // themselves once space is back.
 func TestSpoolSurvivesFullDisk(t *testing.T) {
 	dir := t.TempDir()
-	s := openTestSpool(t, SpoolConfig{Dir: dir, Logger: discardLogger()})
+	s := openTestSpool(t, Config{Dir: dir, Logger: discardLogger()})
 	disk := &fullDisk{}
 	s.writeFile = disk.write
 	for i := range 5 {
@@ -57,8 +57,8 @@ func TestSpoolSurvivesFullDisk(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		if !errors.Is(err, ErrSpoolNoSpace) {
-			t.Fatalf("append on a full disk: %v, want ErrSpoolNoSpace", err)
+		if !errors.Is(err, ErrNoSpace) {
+			t.Fatalf("append on a full disk: %v, want ErrNoSpace", err)
 		}
 	}
 	if s.Accepting() {
@@ -79,7 +79,7 @@ func TestSpoolSurvivesFullDisk(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, ErrSpoolNoSpace) || time.Now().After(deadline) {
+		if !errors.Is(err, ErrNoSpace) || time.Now().After(deadline) {
 			t.Fatalf("append after space returned: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -100,7 +100,7 @@ func TestSpoolSurvivesFullDisk(t *testing.T) {
 
 	// Reopened: every frame is intact (nothing truncated as torn) and the
 	// records are exactly the accepted ones.
-	s = openTestSpool(t, SpoolConfig{Dir: dir, Logger: discardLogger()})
+	s = openTestSpool(t, Config{Dir: dir, Logger: discardLogger()})
 	defer s.Close()
 	if st := s.Stats(); st.TruncatedBytes != 0 {
 		t.Fatalf("reopen truncated %d bytes: the failed write was left in the segment", st.TruncatedBytes)

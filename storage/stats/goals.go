@@ -1,4 +1,4 @@
-package storage
+package stats
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // Goal is a conversion a site counts: a custom event by name, or a
@@ -38,13 +40,13 @@ func (g Goal) Check() error {
 // condition is the goal's test on one events row.
 func (g Goal) condition() string {
 	if g.Event != "" {
-		return "kind = 'event' AND name = " + Quote(g.Event)
+		return "kind = 'event' AND name = " + storage.Quote(g.Event)
 	}
 	parts := strings.Split(g.Page, "*")
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)
 	}
-	return "kind = 'pageview' AND match(pathname, " + Quote("^"+strings.Join(parts, ".*")+"$") + ")"
+	return "kind = 'pageview' AND match(pathname, " + storage.Quote("^"+strings.Join(parts, ".*")+"$") + ")"
 }
 
 // GoalRow is one goal over a period.
@@ -63,7 +65,7 @@ func (r GoalRow) ConversionRate() float64 { return 100 * ratio(r.Visitors, r.Bas
 // other dimensions apply to the goal and to the base alike; goal filters
 // (event, prop:KEY) are left out, since a goal's own conversion rate is
 // measured against every visitor. One query answers for every goal.
-func Goals(ctx context.Context, db SQL, q StatsQuery, goals []Goal) ([]GoalRow, error) {
+func Goals(ctx context.Context, db storage.SQL, q Query, goals []Goal) ([]GoalRow, error) {
 	p, err := q.plan()
 	if err != nil {
 		return nil, err
@@ -88,7 +90,7 @@ func Goals(ctx context.Context, db SQL, q StatsQuery, goals []Goal) ([]GoalRow, 
 		dest = append(dest, &out[i].Visitors, &out[i].Conversions)
 	}
 	query := "SELECT " + strings.Join(cols, ", ") + " FROM events WHERE " + p.withoutGoals().eventWhere()
-	if err := QueryRow(ctx, db, query, dest...); err != nil {
+	if err := storage.QueryRow(ctx, db, query, dest...); err != nil {
 		return nil, fmt.Errorf("goals: %w", err)
 	}
 	for i := range out {

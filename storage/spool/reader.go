@@ -1,4 +1,4 @@
-package storage
+package spool
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func (s *Spool) wakeWaitersLocked() {
 
 // Wait blocks until a record after position after is durable (returns
 // nil), ctx is done (returns ctx.Err()), or the spool can no longer grow
-// because it is closed or stopped (returns ErrSpoolClosed). It allocates
+// because it is closed or stopped (returns ErrClosed). It allocates
 // only while someone waits, so the append path stays allocation-free.
 func (s *Spool) Wait(ctx context.Context, after Position) error {
 	s.mu.Lock()
@@ -55,7 +55,7 @@ func (s *Spool) Wait(ctx context.Context, after Position) error {
 		}
 		if s.stopped {
 			s.mu.Unlock()
-			return ErrSpoolClosed
+			return ErrClosed
 		}
 		if s.waitCh == nil {
 			s.waitCh = make(chan struct{})
@@ -113,7 +113,7 @@ func (s *Spool) Commit(pos Position) error {
 	switch {
 	case s.stopped && s.closing:
 		s.mu.Unlock()
-		return ErrSpoolClosed
+		return ErrClosed
 	case pos.Less(s.checkpoint):
 		cp := s.checkpoint
 		s.mu.Unlock()
@@ -181,7 +181,7 @@ func (r *Reader) Pos() Position { return r.pos }
 // Next returns the next durable record and its position. The record is
 // valid until the next call. At the durable end it returns io.EOF (call
 // Spool.Wait, then Next again); a record that fails its checks is an error
-// wrapping ErrSpoolCorrupt.
+// wrapping ErrCorrupt.
 func (r *Reader) Next() (Position, []byte, error) {
 	for {
 		r.s.mu.Lock()
@@ -217,7 +217,7 @@ func (r *Reader) Next() (Position, []byte, error) {
 			return r.pos, nil, fmt.Errorf("read spool at %v: %w", r.pos, err)
 		}
 		if bad != "" {
-			return r.pos, nil, fmt.Errorf("%w: segment %d at offset %d: %s", ErrSpoolCorrupt, r.pos.Segment, r.pos.Offset, bad)
+			return r.pos, nil, fmt.Errorf("%w: segment %d at offset %d: %s", ErrCorrupt, r.pos.Segment, r.pos.Offset, bad)
 		}
 		p := r.pos
 		r.pos.Offset = uint32(end)

@@ -1,4 +1,4 @@
-package storage
+package stats
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 // FilterOp is how a filter compares a dimension with its values.
@@ -85,7 +87,7 @@ func lookupDimension(name string) (dimension, error) {
 		if key == "" || len(key) > 256 {
 			return dimension{}, fmt.Errorf("dimension %q: want prop:KEY", name)
 		}
-		return dimension{event: "props.value[indexOf(props.key, " + Quote(key) + ")]", kind: "kind = 'event'"}, nil
+		return dimension{event: "props.value[indexOf(props.key, " + storage.Quote(key) + ")]", kind: "kind = 'event'"}, nil
 	}
 	if d, ok := dimensions[name]; ok {
 		return d, nil
@@ -96,9 +98,9 @@ func lookupDimension(name string) (dimension, error) {
 // isGoal reports whether a filter on dimension name selects conversions.
 func isGoal(name string) bool { return name == "event" || strings.HasPrefix(name, PropPrefix) }
 
-// plan is a validated StatsQuery.
+// plan is a validated Query.
 type plan struct {
-	q   StatsQuery
+	q   Query
 	loc *time.Location
 }
 
@@ -106,7 +108,7 @@ type plan struct {
 // rather than drawn.
 const maxBuckets = 2000
 
-func (q StatsQuery) plan() (plan, error) {
+func (q Query) plan() (plan, error) {
 	if q.SiteID == "" {
 		return plan{}, errors.New("stats query: no site")
 	}
@@ -163,7 +165,7 @@ func match(expr string, f Filter, positive bool) string {
 	case FilterIs, FilterIsNot:
 		vals := make([]string, len(f.Values))
 		for i, v := range f.Values {
-			vals[i] = Quote(v)
+			vals[i] = storage.Quote(v)
 		}
 		op := " IN ("
 		if f.Op == FilterIsNot && !positive {
@@ -172,7 +174,7 @@ func match(expr string, f Filter, positive bool) string {
 		return expr + op + strings.Join(vals, ", ") + ")"
 	default:
 		for _, v := range f.Values {
-			terms = append(terms, "position(lowerUTF8("+expr+"), lowerUTF8("+Quote(v)+")) > 0")
+			terms = append(terms, "position(lowerUTF8("+expr+"), lowerUTF8("+storage.Quote(v)+")) > 0")
 		}
 	}
 	cond := "(" + strings.Join(terms, " OR ") + ")"
@@ -190,11 +192,11 @@ const sessionSlack = 24 * time.Hour
 
 func (p plan) eventRange() string {
 	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s AND kind IN ('pageview', 'event', 'engagement')",
-		Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
+		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
 }
 
 func (p plan) sessionRange() string {
-	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s", Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
+	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s", storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
 }
 
 // eventWhere is the WHERE clause over events: the period and every filter.
@@ -207,7 +209,7 @@ func (p plan) eventWhere() string {
 			continue
 		}
 		sub := fmt.Sprintf("SELECT session_id FROM sessions WHERE site_id = %s AND start_ts >= %s AND start_ts < %s AND %s GROUP BY session_id HAVING sum(sign) > 0",
-			Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), match(d.session, f, true))
+			storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), match(d.session, f, true))
 		conds = append(conds, "session_id "+in(f.Op)+" ("+sub+")")
 	}
 	return strings.Join(conds, " AND ")
@@ -223,7 +225,7 @@ func (p plan) sessionWhere() string {
 			continue
 		}
 		sub := fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s AND %s",
-			Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), match(d.event, f, true))
+			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), match(d.event, f, true))
 		conds = append(conds, "session_id "+in(f.Op)+" ("+sub+")")
 	}
 	return strings.Join(conds, " AND ")
@@ -245,20 +247,20 @@ func in(op FilterOp) string {
 // keyed is a result row of a grouped stats query.
 type keyed struct {
 	key string
-	Stats
+	Metrics
 }
 
-func index(rows []keyed) map[string]Stats {
-	m := make(map[string]Stats, len(rows))
+func index(rows []keyed) map[string]Metrics {
+	m := make(map[string]Metrics, len(rows))
 	for _, r := range rows {
-		m[r.key] = r.Stats
+		m[r.key] = r.Metrics
 	}
 	return m
 }
 
 // eventRows groups events by key ("" for one row) with an optional extra
 // condition and tail (ORDER BY / LIMIT on the aliases k and vis).
-func (p plan) eventRows(ctx context.Context, db SQL, key, extra, tail string) ([]keyed, error) {
+func (p plan) eventRows(ctx context.Context, db storage.SQL, key, extra, tail string) ([]keyed, error) {
 	if key == "" {
 		key = "''"
 	}
@@ -285,15 +287,15 @@ func (p plan) eventRows(ctx context.Context, db SQL, key, extra, tail string) ([
 
 // visitors counts the distinct visitors of p's events: the base of a
 // conversion rate, which needs nothing else eventRows would add up.
-func (p plan) visitors(ctx context.Context, db SQL) (uint64, error) {
+func (p plan) visitors(ctx context.Context, db storage.SQL) (uint64, error) {
 	var n uint64
-	if err := QueryRow(ctx, db, "SELECT uniqExact(visitor_id) FROM events WHERE "+p.eventWhere(), &n); err != nil {
+	if err := storage.QueryRow(ctx, db, "SELECT uniqExact(visitor_id) FROM events WHERE "+p.eventWhere(), &n); err != nil {
 		return 0, fmt.Errorf("visitors: %w", err)
 	}
 	return n, nil
 }
 
-func (p plan) eventStats(ctx context.Context, db SQL, key string) (map[string]Stats, error) {
+func (p plan) eventStats(ctx context.Context, db storage.SQL, key string) (map[string]Metrics, error) {
 	rows, err := p.eventRows(ctx, db, key, "", "")
 	if err != nil {
 		return nil, err
@@ -309,7 +311,7 @@ func (p plan) eventStats(ctx context.Context, db SQL, key string) (map[string]St
 // With visitors false the visitors column is left at 0: the callers that
 // take only the visit metrics (sessionStats) would pay for a distinct count
 // over every sessions row for nothing.
-func (p plan) sessionRows(ctx context.Context, db SQL, key, tail string, visitors bool) ([]keyed, error) {
+func (p plan) sessionRows(ctx context.Context, db storage.SQL, key, tail string, visitors bool) ([]keyed, error) {
 	if key == "" {
 		key = "''"
 	}
@@ -374,7 +376,7 @@ func (p plan) needsFold(key string) bool {
 	return false
 }
 
-func (p plan) sessionStats(ctx context.Context, db SQL, key string) (map[string]Stats, error) {
+func (p plan) sessionStats(ctx context.Context, db storage.SQL, key string) (map[string]Metrics, error) {
 	rows, err := p.sessionRows(ctx, db, key, "", false)
 	if err != nil {
 		return nil, err
@@ -390,7 +392,7 @@ func clamp(n int64) uint64 {
 }
 
 // addSessions copies the visit counters of se into s.
-func (s *Stats) addSessions(se Stats) {
+func (s *Metrics) addSessions(se Metrics) {
 	s.Visits, s.Bounces, s.DurationS, s.SessionPageviews = se.Visits, se.Bounces, se.DurationS, se.SessionPageviews
 }
 
@@ -398,7 +400,7 @@ func (s *Stats) addSessions(se Stats) {
 // bucket start as Unix seconds (hour, day: instants in the zone) or as a
 // date (week, month: toMonday and toStartOfMonth return dates).
 func (p plan) bucketExprs() (ev, se string, err error) {
-	tz := Quote(p.loc.String())
+	tz := storage.Quote(p.loc.String())
 	var f string
 	switch p.q.Interval {
 	case IntervalHour:
