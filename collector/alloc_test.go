@@ -9,9 +9,10 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/internal/testenv"
-	"github.com/valyala/fasthttp"
 )
 
 // allocServer is a Server with the whole enrichment of production: geo on

@@ -119,6 +119,6 @@ func originHost(origin []byte) (string, bool) {
 	if i := bytes.Index(origin, []byte("://")); i < 0 || bytes.ContainsAny(origin[i+3:], "/?#@") {
 		return "", false
 	}
-	host, _, ok := enrich.SplitURL(b2s(origin))
+	host, _, ok := enrich.SplitURL(enrich.UnsafeString(origin))
 	return host, ok
 }

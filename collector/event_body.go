@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // The beacon body of POST /api/event is one flat JSON object:
@@ -133,19 +136,19 @@ func (s *jsonScanner) field(key string, b *beacon) bool {
 	case "n":
 		v, null, ok := s.optStr()
 		if !null {
-			b.name, b.hasName = capString(v, maxNameLen), true
+			b.name, b.hasName = mote.Truncate(v, maxNameLen), true
 		}
 		return ok
 	case "u":
 		v, null, ok := s.optStr()
 		if !null {
-			b.url = capString(v, maxURLLen)
+			b.url = mote.Truncate(v, maxURLLen)
 		}
 		return ok
 	case "r":
 		v, null, ok := s.optStr()
 		if !null {
-			b.ref = capString(v, maxURLLen)
+			b.ref = mote.Truncate(v, maxURLLen)
 		}
 		return ok
 	case "w":
@@ -221,7 +224,7 @@ func (s *jsonScanner) props(b *beacon) bool {
 		case c == '-' || c >= '0' && c <= '9':
 			var raw []byte
 			raw, ok = s.number()
-			val = b2s(raw)
+			val = enrich.UnsafeString(raw)
 		case c == 't' || c == 'f' || c == 'n':
 			val, ok = s.literal()
 			keep = val != "null" // a null prop is an absent prop
@@ -244,7 +247,7 @@ func (s *jsonScanner) props(b *beacon) bool {
 // addProp keeps key=val unless the key is empty, already present, or the
 // prop list is full.
 func (b *beacon) addProp(key, val string) {
-	key = capString(key, maxPropKeyLen)
+	key = mote.Truncate(key, maxPropKeyLen)
 	if key == "" || len(b.propKeys) >= maxProps {
 		return
 	}
@@ -254,7 +257,7 @@ func (b *beacon) addProp(key, val string) {
 		}
 	}
 	b.propKeys = append(b.propKeys, key)
-	b.propValues = append(b.propValues, capString(val, maxPropValLen))
+	b.propValues = append(b.propValues, mote.Truncate(val, maxPropValLen))
 }
 
 // literal reads true, false or null.
@@ -327,7 +330,7 @@ func numberToInt(raw []byte) int64 {
 	for _, c := range digits {
 		if c < '0' || c > '9' {
 			// Fraction or exponent: rare, take the slow exact path.
-			f, _ := strconv.ParseFloat(b2s(raw), 64)
+			f, _ := strconv.ParseFloat(enrich.UnsafeString(raw), 64)
 			switch {
 			case f >= math.MaxInt64:
 				return math.MaxInt64
@@ -370,7 +373,7 @@ func (s *jsonScanner) str() (string, bool) {
 			raw := s.b[start:s.i]
 			s.i++
 			if !escaped && !del && (!high || plainText(raw)) {
-				return b2s(raw), true
+				return enrich.UnsafeString(raw), true
 			}
 			return s.decode(raw)
 		case c == '\\':
@@ -457,10 +460,10 @@ func hex4(b []byte) (rune, bool) {
 	}
 	var r rune
 	for _, c := range b[:4] {
-		if !isHex(c) {
+		if !enrich.IsHex(c) {
 			return 0, false
 		}
-		r = r<<4 | rune(unhex(c))
+		r = r<<4 | rune(enrich.Unhex(c))
 	}
 	return r, true
 }

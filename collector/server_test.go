@@ -6,6 +6,7 @@ import (
 	"image/gif"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,7 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
+	"github.com/mote-analytics/mote/internal/testenv"
 )
 
 func TestGIFIsValid(t *testing.T) {
@@ -383,8 +388,23 @@ func TestHealthAndReady(t *testing.T) {
 }
 
 // TestForwardedTrust runs real connections from 127.0.0.1 and checks which
-// address the hit path settles on.
+// address the hit path settles on. The address itself never leaves the
+// hit path, so the test reads it through the geo lookup: a small database
+// names each candidate's network after the candidate (the lookup sees the
+// /24 or /48 only, and every candidate is in a network of its own).
 func TestForwardedTrust(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "City.mmdb")
+	testenv.WriteMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{
+		"127.0.0.0/24":    testenv.GeoRecord("AA", "", "127.0.0.1"),
+		"198.51.100.0/24": testenv.GeoRecord("AA", "", "198.51.100.7"),
+		"203.0.113.0/24":  testenv.GeoRecord("AA", "", "203.0.113.9"),
+		"192.0.2.0/24":    testenv.GeoRecord("AA", "", "192.0.2.1"),
+		"2001:db8::/48":   testenv.GeoRecord("AA", "", "2001:db8::17"),
+	})
+	geo, err := enrich.OpenGeo(path, enrich.GeoConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	hdr := "X-Forwarded-For: 198.51.100.7, 203.0.113.9\r\nForwarded: for=192.0.2.1\r\n"
 	tests := []struct {
 		name    string
@@ -402,18 +422,16 @@ func TestForwardedTrust(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
+			cfg.Geo = geo
 			cfg.TrustedProxies = tt.trusted
 			ts := startServer(t, cfg)
-			got := make(chan netip.Addr, 1)
-			ts.onClientIP = func(a netip.Addr) { got <- a }
 			ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F", tt.header))
-			select {
-			case a := <-got:
-				if a.String() != tt.want {
-					t.Fatalf("client %v, want %v", a, tt.want)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("no client address seen")
+			stored := ts.sink.stored()
+			if len(stored) != 1 {
+				t.Fatalf("stored %d events, want 1", len(stored))
+			}
+			if got := stored[0].City; got != tt.want {
+				t.Fatalf("client %v, want %v", got, tt.want)
 			}
 		})
 	}

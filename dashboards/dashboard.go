@@ -34,6 +34,8 @@ func addDashboard(mux *http.ServeMux, cfg Config, acc *access) {
 	files, _ := fs.Sub(ui, "ui")
 	static := http.StripPrefix("/ui/", uiFiles(files))
 	mux.Handle("GET /ui/", secure(static))
+	// Public by design: the page holds no data, only the site's settings.
+	mux.Handle("GET /privacy/{site}", secure(http.HandlerFunc(a.handleMeasures)))
 	mux.Handle("GET /{$}", secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, files, "index.html")
 	})))

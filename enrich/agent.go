@@ -3,9 +3,10 @@ package enrich
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mssola/useragent"
+
+	"github.com/mote-analytics/mote"
 )
 
 // Device classes.
@@ -348,12 +349,5 @@ func cleanAgentField(s string) string {
 		return r
 	}, s)
 	s = strings.TrimSpace(s)
-	if len(s) > maxAgentField {
-		cut := maxAgentField
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return strings.Clone(s)
+	return strings.Clone(mote.Truncate(s, maxAgentField))
 }

@@ -117,13 +117,6 @@ func appendSessionRow(b []byte, r *mote.SessionRow) []byte {
 	return append(b, byte(r.Sign))
 }
 
-// SessionInserter is implemented by engines with a fast path for
-// sessions rows (a columnar block, RowBinary); SessionWriter uses it when
-// its SQL has it, else InsertRowsSQL.
-type SessionInserter interface {
-	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
-}
-
 // decodeSessionRows turns an Append buffer back into rows, appended to
 // rows[:0]. The rows' strings share one copy of the buffer: a string per
 // field was two allocations per hit's worth of fields, most of the

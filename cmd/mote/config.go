@@ -18,6 +18,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
+	"github.com/mote-analytics/mote/internal/cache"
 )
 
 // Config is the whole of mote's configuration: a YAML file (mote.yaml,
@@ -92,8 +93,8 @@ type SiteConfig struct {
 	HashRouting   bool     `yaml:"hash_routing"`
 	QueryKeys     []string `yaml:"query_keys"`
 	// KAnonymity is the fewest visitors a city or region row of a report
-	// shows (smaller rows fold into "(other)"); unset means 5, 0 turns the
-	// folding off.
+	// shows (smaller rows fold into "(other)"); unset means
+	// mote.DefaultKAnonymity, 0 turns the folding off.
 	KAnonymity *int `yaml:"k_anonymity"`
 	// Goals are the conversions the dashboard reports (see goalConfig).
 	Goals []goalConfig `yaml:"goals"`
@@ -292,7 +293,8 @@ func applyDefaults(c *Config) {
 	def(&c.Storage.Embedded.DataDir, "data/chdb")
 	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
 	def(&c.Spool.Dir, "data/spool")
-	def(&c.GeoIP.Path, enrich.DefaultGeoIPPath())
+	def(&c.Storage.Embedded.Lib, cache.ChDBLib())
+	def(&c.GeoIP.Path, cache.GeoLite2City())
 	if c.GeoIP.IPv4Bits == 0 {
 		c.GeoIP.IPv4Bits = enrich.DefaultIPv4Bits
 	}
@@ -403,7 +405,7 @@ func (c *Config) validate() error {
 
 // sites converts the configured sites into domain values.
 // kAnonymity maps the k_anonymity key to mote.Site.KAnonymity, whose
-// zero value means the default: unset → 0 (default 5), 0 → off (-1).
+// zero value means the default: unset → 0 (mote.DefaultKAnonymity), 0 → off (-1).
 func kAnonymity(k *int) int {
 	switch {
 	case k == nil:

@@ -136,7 +136,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	if err := p.waitStorage(ctx); err != nil {
 		return 0, err
 	}
-	campaign, err := demoCampaign(ctx, sqlLink{p.store}, site.ID, days, visitors, now)
+	campaign, err := demoCampaign(ctx, p.store, site.ID, days, visitors, now)
 	if err != nil {
 		return 0, err
 	}
@@ -386,7 +386,9 @@ func demoTraffic(siteID, host string, days, visitors int, now time.Time) []demoH
 				pages = 1 // a bounce, unless engaged long enough
 			}
 			page := demoPages[rng.IntN(len(demoPages))]
+			last := page // the page the engagement beacon reports on: the one seen last
 			for p := range pages {
+				last = page
 				u := "https://" + host + page
 				if p == 0 && src.query != "" {
 					u += "?" + src.query
@@ -410,7 +412,7 @@ func demoTraffic(siteID, host string, days, visitors int, now time.Time) []demoH
 				page = demoPages[rng.IntN(len(demoPages))]
 			}
 			hits = append(hits, demoHit{at: at, ip: ip, ua: ua, visitor: v,
-				body: fmt.Sprintf(`{"s":%q,"n":"engagement","u":%q,"t":%d,"d":%d}`, siteID, "https://"+host+page, 1000+rng.IntN(90000), 20+rng.IntN(81))})
+				body: fmt.Sprintf(`{"s":%q,"n":"engagement","u":%q,"t":%d,"d":%d}`, siteID, "https://"+host+last, 1000+rng.IntN(90000), 20+rng.IntN(81))})
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b demoHit) int { return a.at.Compare(b.at) })

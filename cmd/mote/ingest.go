@@ -13,6 +13,7 @@ import (
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 	trackerjs "github.com/mote-analytics/mote/tracker-js"
 )
 
@@ -43,8 +44,8 @@ type ingestOptions struct {
 // the session writer's flush loop and lost every visit after day five.
 type pipeline struct {
 	log       *slog.Logger
-	spool     *storage.Spool
-	store     *storageLink
+	spool     *spool.Spool
+	store     *storage.Link
 	visits    *visits
 	campaigns *campaignKeeper
 	collector *collector.Server
@@ -64,7 +65,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	if opt.spoolDir != "" {
 		spoolDir = opt.spoolDir
 	}
-	spool, err := storage.OpenSpool(storage.SpoolConfig{
+	sp, err := spool.Open(spool.Config{
 		Dir:          spoolDir,
 		MaxBytes:     cfg.Spool.MaxBytes,
 		SegmentBytes: cfg.Spool.SegmentBytes,
@@ -73,23 +74,29 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{log: log, spool: spool, stopGeo: func() {}, stopCampaigns: func() {}, stopStore: func() {}}
+	p := &pipeline{log: log, spool: sp, stopGeo: func() {}, stopCampaigns: func() {}, stopStore: func() {}}
 	defer func() {
 		if err != nil {
 			p.close()
 		}
 	}()
-	batch := cfg.Batch
+	batch := storage.BatcherConfig{MaxRows: cfg.Batch.MaxRows, MaxWait: cfg.Batch.MaxWait}
 	if opt.batchMaxWait > 0 {
 		batch.MaxWait = opt.batchMaxWait
 	}
-	p.store = &storageLink{cfg: cfg, batch: batch, spool: spool, log: log, suppressions: new(storage.Suppressions), connected: make(chan struct{})}
+	p.store = storage.NewLink(storage.LinkConfig{
+		Open:   func(ctx context.Context) (storage.Store, error) { return openEngine(ctx, cfg, log) },
+		Spool:  sp,
+		Batch:  batch,
+		Sites:  cfg.sites(),
+		Logger: log,
+		// p.visits is started below, before Run can connect.
+		OnConnect: func(ctx context.Context) { p.visits.connected(ctx) },
+	})
 	if cfg.Storage.Engine == "embedded" {
-		eng, err := p.store.connect(ctx)
-		if err != nil {
+		if err := p.store.Connect(ctx); err != nil {
 			return nil, err
 		}
-		p.store.opened = eng
 	}
 	// A missing or unreadable database leaves the geo fields empty: one
 	// warning now, and the watcher loads the file when it appears.
@@ -104,7 +111,6 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 
 	p.visits = startVisits(p.store, opt.now, log)
 	p.campaigns, p.stopCampaigns = startCampaigns(p.store, opt.now, log)
-	p.store.onConnect = p.visits.connected
 
 	sites, proxies := cfg.sites(), cfg.trustedProxies()
 	if opt.sites != nil {
@@ -126,13 +132,13 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		RateLimit:      cfg.Collector.RateLimit,
 		RateBurst:      cfg.Collector.RateBurst,
 		MaxConnsPerIP:  cfg.Collector.MaxConnsPerIP,
-		Suppressions:   p.store.suppressions,
-		Ready:          p.store.ready,
+		Suppressions:   p.store.Suppressions(),
+		Ready:          p.store.Ready,
 		Degraded:       p.degraded,
 		Now:            opt.now,
 		Logger:         log,
 		Script:         trackerjs.Script,
-	}, spool)
+	}, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -140,14 +146,14 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	storeCtx, stopStore := context.WithCancel(context.Background())
 	p.stopStore = stopStore
 	p.storeDone.Add(1)
-	go func() { defer p.storeDone.Done(); p.store.run(storeCtx) }()
+	go func() { defer p.storeDone.Done(); p.store.Run(storeCtx) }()
 	return p, nil
 }
 
 // waitStorage waits until storage is reached and migrated.
 func (p *pipeline) waitStorage(ctx context.Context) error {
 	select {
-	case <-p.store.connected:
+	case <-p.store.Connected():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -167,7 +173,7 @@ func (p *pipeline) shutdown(ctx context.Context) error {
 	p.stopCampaigns()
 	p.stopStore()
 	p.storeDone.Wait()
-	if err := p.store.drain(ctx); err != nil {
+	if err := p.store.Drain(ctx); err != nil {
 		errs = append(errs, errors.Join(errSpoolNotDrained, err))
 	}
 	return errors.Join(errs...)
@@ -180,7 +186,7 @@ func (p *pipeline) close() {
 	p.closeOnce.Do(func() {
 		p.stopGeo()
 		if p.store != nil {
-			p.store.close()
+			p.store.Close()
 		}
 		p.spool.Close()
 	})

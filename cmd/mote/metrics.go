@@ -9,6 +9,7 @@ import (
 
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // statsCollector exports the packages' own atomic counters at scrape time.
@@ -16,8 +17,8 @@ import (
 // Prometheus; this is the one place that names the metrics.
 type statsCollector struct {
 	col   *collector.Server
-	spool *storage.Spool
-	store *storageLink
+	spool *spool.Spool
+	store *storage.Link
 	vis   *visits
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
@@ -30,7 +31,7 @@ type statsCollector struct {
 	sessionRowsCollapsed                              *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) *statsCollector {
+func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage.Link, vis *visits) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}
@@ -86,7 +87,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.spoolFull, float64(ss.FullRejections))
 	counter(c.spoolFsyncs, float64(ss.Fsyncs))
 	counter(c.spoolNoSpace, float64(ss.NoSpace))
-	bs := c.store.batcherStats()
+	bs := c.store.BatcherStats()
 	counter(c.stored, float64(bs.RowsStored))
 	counter(c.batches, float64(bs.Batches))
 	counter(c.insertErrors, float64(bs.InsertErrors))
