@@ -12,7 +12,7 @@ FUZZTIME  ?= 4s
 FUZZMINTIME ?= 100x
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run demo test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run demo test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui screenshots chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -36,7 +36,7 @@ endef
 # systemd-analyze from Debian's systemd: installed, it starts no daemon in a
 # container, where it is not PID 1).
 test-deps: chdb geoip tracker-deps
-	$(call apt-packages,clickhouse-server chromium nginx haproxy zookeeper systemd)
+	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl systemd)
 
 # The tracker's pinned npm modules, installed again when the lockfile
 # changes. No install scripts run: esbuild's binary comes in its platform
@@ -52,9 +52,13 @@ tracker-js/node_modules/.installed: tracker-js/package-lock.json
 tracker: tracker-deps
 	cd tracker-js && node build.mjs
 
-# The dashboard's pinned front-end modules (uPlot): dashboard-ui copies
-# them into dashboards/ui/vendor, which the binary embeds (commit it).
-# Its browser test uses the tracker's playwright-core (tracker-deps).
+# The dashboard's pinned front-end modules (uPlot, esbuild, world-atlas,
+# topojson-client, i18n-iso-countries). dashboard-ui bundles
+# dashboards/web into dashboards/ui/app.js, builds the world map
+# (ui/world.json) and copies uPlot into ui/vendor; the binary embeds ui/
+# (commit it), so `go build` needs no npm. It fails past the page's
+# budget of 120 KB gzipped. The browser test uses the tracker's
+# playwright-core (tracker-deps).
 dashboard-deps: dashboards/node_modules/.installed
 
 dashboards/node_modules/.installed: dashboards/package-lock.json
@@ -62,7 +66,12 @@ dashboards/node_modules/.installed: dashboards/package-lock.json
 	@touch $@
 
 dashboard-ui: dashboard-deps
-	cp dashboards/node_modules/uplot/dist/uPlot.iife.min.js dashboards/node_modules/uplot/dist/uPlot.min.css dashboards/ui/vendor/
+	cd dashboards && node web/build.mjs
+
+# Screenshots of the dashboard (desktop, phone, dark, campaigns) for the
+# README, of 30 days of demo traffic (dashboards/screenshots.sh).
+screenshots: tracker-deps chdb geoip build
+	dashboards/screenshots.sh
 
 # libchdb.so (npm @chdb/lib-linux-x64-gnu, pinned) for the embedded engine.
 chdb:

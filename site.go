@@ -57,6 +57,19 @@ type Site struct {
 // DefaultKAnonymity is the k of Site.KAnonymity when a site sets none.
 const DefaultKAnonymity = 5
 
+// ReportK is the k a report of the site folds city and region rows below:
+// DefaultKAnonymity when KAnonymity is zero, 0 (no folding) when it is
+// negative.
+func (s *Site) ReportK() int {
+	switch {
+	case s.KAnonymity == 0:
+		return DefaultKAnonymity
+	case s.KAnonymity < 0:
+		return 0
+	}
+	return s.KAnonymity
+}
+
 // AllowsHost reports whether a page on host belongs to the site. Matching
 // is case-insensitive and ignores a trailing dot; it never allocates.
 func (s *Site) AllowsHost(host string) bool {

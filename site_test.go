@@ -56,3 +56,12 @@ func TestKindAndReasonLabels(t *testing.T) {
 		t.Error("suppress reason labels changed")
 	}
 }
+
+func TestReportK(t *testing.T) {
+	for k, want := range map[int]int{0: DefaultKAnonymity, -1: 0, 3: 3, 50: 50} {
+		s := Site{KAnonymity: k}
+		if got := s.ReportK(); got != want {
+			t.Errorf("KAnonymity %d: ReportK %d, want %d", k, got, want)
+		}
+	}
+}

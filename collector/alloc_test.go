@@ -9,9 +9,10 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/internal/testenv"
-	"github.com/valyala/fasthttp"
 )
 
 // allocServer is a Server with the whole enrichment of production: geo on
@@ -45,6 +46,7 @@ func TestZeroAllocs(t *testing.T) {
 	}{
 		{"pixel", benchPixel, 200},
 		{"event", benchEvent, 202},
+		{"event with control characters", post(`{"s":"demo","n":"sign\u0000up\r\n","u":"https://example.com/","p":{"k\u2028":"v\u001b[0m\u007f"}}`), 202},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, sink := allocServer(t)

@@ -30,7 +30,10 @@ type beacon struct {
 	scroll       int64
 	// consent is the visitor's explicit consent signal ("c"); the privacy
 	// gate of a later issue uses it for sites in consent-required mode.
-	consent    bool
+	consent bool
+	// cleaned: control characters were removed from a string of the
+	// body (see text.go).
+	cleaned    bool
 	propKeys   []string
 	propValues []string
 }

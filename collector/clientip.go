@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // The client address is the socket peer unless that peer is a trusted
@@ -137,18 +139,18 @@ func parseNode(v []byte) (netip.Addr, bool) {
 		if end < 0 || !validPort(v[end+1:]) {
 			return netip.Addr{}, false
 		}
-		a, err := netip.ParseAddr(b2s(v[1:end]))
+		a, err := netip.ParseAddr(enrich.UnsafeString(v[1:end]))
 		if err != nil || !a.Is6() {
 			return netip.Addr{}, false
 		}
 		return a.WithZone("").Unmap(), true
 	}
-	if a, err := netip.ParseAddr(b2s(v)); err == nil {
+	if a, err := netip.ParseAddr(enrich.UnsafeString(v)); err == nil {
 		return a.WithZone("").Unmap(), true
 	}
 	// IPv4 with a port: exactly one colon.
 	if i := bytes.IndexByte(v, ':'); i > 0 && bytes.IndexByte(v[i+1:], ':') < 0 && validPort(v[i:]) {
-		if a, err := netip.ParseAddr(b2s(v[:i])); err == nil && a.Is4() {
+		if a, err := netip.ParseAddr(enrich.UnsafeString(v[:i])); err == nil && a.Is4() {
 			return a, true
 		}
 	}

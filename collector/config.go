@@ -83,6 +83,11 @@ type Config struct {
 	// Ready reports whether hits can be accepted (GET /readyz); nil means
 	// always ready.
 	Ready func() bool
+	// Degraded, when set and non-empty, is added to a ready /readyz answer
+	// (still 200: hits are accepted) to say what is being lost by policy,
+	// e.g. visit rows a full session writer dropped. Never a secret: the
+	// listener is public.
+	Degraded func() string
 	// Now is the clock stamping events; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the server's own diagnostics; nil means

@@ -122,14 +122,29 @@ func (s *Server) email(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) boo
 // token or a HEAD request store nothing but look the same to the client.
 func (s *Server) emailOpen(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) {
 	status := fasthttp.StatusOK
-	if ctx.IsGet() {
-		h := s.getHit(ip)
-		if s.emailHit(ctx, h, path, mote.KindEmailOpen, "") == failed {
-			status = fasthttp.StatusServiceUnavailable
-		}
-		s.putHit(h)
+	if ctx.IsGet() && s.emailOpenHit(ctx, path, ip) == failed {
+		status = fasthttp.StatusServiceUnavailable
 	}
 	pixelResponse(ctx, status)
+}
+
+// emailOpenHit parses an open pixel's path, looks its campaign up and
+// records the open. An unknown campaign stores nothing and is counted as
+// suppressed.
+func (s *Server) emailOpenHit(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) outcome {
+	campaign, token, ok := parseOpenPath(path)
+	if !ok {
+		s.stats.reject(reasonMalformed)
+		return dropped
+	}
+	keys, known := s.campaigns().Lookup(enrich.UnsafeString(campaign))
+	if !known {
+		s.stats.suppressed[mote.SuppressCampaign].Add(1)
+		return dropped
+	}
+	h := s.getHit(ip)
+	defer s.putHit(h)
+	return s.emailHit(ctx, h, &keys, token, mote.KindEmailOpen, "")
 }
 
 // emailClick verifies a click link and redirects to its target. Anything
@@ -141,14 +156,14 @@ func (s *Server) emailOpen(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr)
 func (s *Server) emailClick(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr) {
 	h := s.getHit(ip)
 	defer s.putHit(h)
-	campaign, _, ok := parseClickPath(path)
+	campaign, token, ok := parseClickPath(path)
 	if !ok {
 		s.stats.reject(reasonMalformed)
 		text(ctx, fasthttp.StatusBadRequest, bodyBadLink)
 		return
 	}
 	target, sig := parseClickQuery(ctx.URI().QueryString(), &h.sc)
-	keys, known := s.campaigns().Lookup(b2s(campaign))
+	keys, known := s.campaigns().Lookup(enrich.UnsafeString(campaign))
 	if !known || keys.Wiped || !s.now().Before(keys.WindowEnd) ||
 		len(target) > maxURLLen || !enrich.VerifyLink(&keys.Link, target, sig) || !redirectable(target) {
 		s.stats.reject(reasonMalformed)
@@ -156,7 +171,7 @@ func (s *Server) emailClick(ctx *fasthttp.RequestCtx, path []byte, ip netip.Addr
 		return
 	}
 	if ctx.IsGet() {
-		s.emailHit(ctx, h, path, mote.KindEmailClick, target)
+		s.emailHit(ctx, h, &keys, token, mote.KindEmailClick, target)
 	}
 	ctx.SetStatusCode(fasthttp.StatusFound)
 	ctx.Response.Header.Set(fasthttp.HeaderLocation, target)
@@ -185,31 +200,17 @@ type noCampaigns struct{}
 
 func (noCampaigns) Lookup(string) (CampaignKeys, bool) { return CampaignKeys{}, false }
 
-// emailHit records an open or a (verified) click. The gate for email: an
-// unknown campaign or a campaign of a site this collector does not serve
-// stores nothing; a closed campaign, DNT or GPC (unless the site ignores
-// them) store only the anonymous counter. A site's consent mode does not
+// emailHit records an open or a (verified) click of the campaign keys,
+// which the caller parsed from the path and looked up once, with the
+// recipient token (nil: anonymous). The gate for email: an unknown
+// campaign (the caller's check) or a campaign of a site this collector
+// does not serve stores nothing; a closed campaign, DNT or GPC (unless the
+// site ignores them) store only the anonymous counter. A site's consent mode does not
 // apply: consent to email tracking is the sender's to collect with the
 // subscription, and the open pixel has no way to carry it. Machine
 // fetches (image proxies, scanners, bots, prefetches) are stored with
 // their verdict, not dropped.
-func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mote.Kind, target string) outcome {
-	var campaign, token []byte
-	var ok bool
-	if kind == mote.KindEmailOpen {
-		campaign, token, ok = parseOpenPath(path)
-	} else {
-		campaign, token, ok = parseClickPath(path)
-	}
-	if !ok {
-		s.stats.reject(reasonMalformed)
-		return dropped
-	}
-	keys, known := s.campaigns().Lookup(b2s(campaign))
-	if !known {
-		s.stats.suppressed[mote.SuppressCampaign].Add(1)
-		return dropped
-	}
+func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, keys *CampaignKeys, token []byte, kind mote.Kind, target string) outcome {
 	site := s.sites[keys.SiteID]
 	if site == nil {
 		s.stats.reject(reasonUnknownSite)
@@ -229,7 +230,7 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 	// The full address decides the machine verdict and, truncated, the
 	// country; then it is forgotten.
 	ip := h.ip
-	ua := b2s(hdr.UserAgent())
+	ua := enrich.UnsafeString(hdr.UserAgent())
 	agent := s.agentOf(hdr)
 	machine, why := enrich.DefaultMachineOpens().Verdict(ip, ua, agent.Bot, isPrefetch(hdr))
 	// Email geo is country-level at most: a reader's city says more about
@@ -237,9 +238,7 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 	loc := s.cfg.Geo.Lookup(ip, max(site.precision, enrich.PrecisionCountry))
 
 	ev := &h.ev
-	ev.SiteID = site.ID
-	ev.TS = now
-	ev.Kind = kind
+	fillEvent(ev, site.ID, now, kind, &loc, &agent)
 	ev.CampaignID = keys.ID
 	if token != nil {
 		ev.RecipientID = enrich.RecipientID(&keys.Recipient, token)
@@ -249,9 +248,6 @@ func (s *Server) emailHit(ctx *fasthttp.RequestCtx, h *hit, path []byte, kind mo
 		ev.MachineReason = why
 	}
 	ev.LinkURL = target
-	ev.Country, ev.Region, ev.City = loc.Country, loc.Region, loc.City
-	ev.Browser, ev.BrowserVersion = agent.Browser, agent.BrowserVersion
-	ev.OS, ev.OSVersion, ev.Device = agent.OS, agent.OSVersion, agent.Device
 	return s.store(ev)
 }
 

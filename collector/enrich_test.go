@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/internal/testenv"

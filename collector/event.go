@@ -33,9 +33,16 @@ func (s *Server) event(ctx *fasthttp.RequestCtx, ip netip.Addr) {
 	defer s.putHit(h)
 	b := &h.beacon
 	if err := parseEventBody(body, &h.sc, b); err != nil {
-		s.stats.reject(reasonMalformed)
+		r := reasonMalformed
+		if err == errUnprintableName {
+			r = reasonUnprintableName
+		}
+		s.stats.reject(r)
 		text(ctx, fasthttp.StatusBadRequest, bodyMalformed)
 		return
+	}
+	if b.cleaned {
+		s.stats.controlChars.Add(1)
 	}
 	if site := s.sites[b.site]; site != nil {
 		s.allowOrigin(ctx, &site.Site)
@@ -112,6 +119,6 @@ func originHost(origin []byte) (string, bool) {
 	if i := bytes.Index(origin, []byte("://")); i < 0 || bytes.ContainsAny(origin[i+3:], "/?#@") {
 		return "", false
 	}
-	host, _, ok := enrich.SplitURL(b2s(origin))
+	host, _, ok := enrich.SplitURL(enrich.UnsafeString(origin))
 	return host, ok
 }

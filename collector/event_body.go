@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
 )
 
 // The beacon body of POST /api/event is one flat JSON object:
@@ -35,15 +38,22 @@ import (
 // they hold escapes or invalid UTF-8, which go to the hit's scratch), and
 // it never recurses deeper than maxJSONDepth.
 
-// errMalformed is the only error parseEventBody returns: the caller answers
-// 400 and does not need to know more; the reason is not worth a log line.
+// errMalformed is what parseEventBody returns for a body that is not a
+// beacon: the caller answers 400 and does not need to know more; the
+// reason is not worth a log line.
 var errMalformed = errors.New("malformed beacon body")
+
+// errUnprintableName: the event name has no character a reader could see
+// (it is empty, or was only control characters or spaces).
+var errUnprintableName = errors.New("unprintable event name")
 
 // jsonScanner walks one body. Its methods report failure with ok=false.
 type jsonScanner struct {
 	b  []byte
 	i  int
 	sc *scratch
+	// cleaned: a string had control characters removed (see text.go).
+	cleaned bool
 }
 
 // parseEventBody parses body into b, decoding strings into sc.
@@ -53,8 +63,12 @@ func parseEventBody(body []byte, sc *scratch, b *beacon) error {
 		return errMalformed
 	}
 	s.ws()
-	if s.i != len(s.b) || b.site == "" || b.url == "" || (b.hasName && b.name == "") {
+	if s.i != len(s.b) || b.site == "" || b.url == "" {
 		return errMalformed
+	}
+	b.cleaned = s.cleaned
+	if b.hasName && !printable(b.name) {
+		return errUnprintableName
 	}
 	return nil
 }
@@ -122,19 +136,19 @@ func (s *jsonScanner) field(key string, b *beacon) bool {
 	case "n":
 		v, null, ok := s.optStr()
 		if !null {
-			b.name, b.hasName = capString(v, maxNameLen), true
+			b.name, b.hasName = mote.Truncate(v, maxNameLen), true
 		}
 		return ok
 	case "u":
 		v, null, ok := s.optStr()
 		if !null {
-			b.url = capString(v, maxURLLen)
+			b.url = mote.Truncate(v, maxURLLen)
 		}
 		return ok
 	case "r":
 		v, null, ok := s.optStr()
 		if !null {
-			b.ref = capString(v, maxURLLen)
+			b.ref = mote.Truncate(v, maxURLLen)
 		}
 		return ok
 	case "w":
@@ -210,7 +224,7 @@ func (s *jsonScanner) props(b *beacon) bool {
 		case c == '-' || c >= '0' && c <= '9':
 			var raw []byte
 			raw, ok = s.number()
-			val = b2s(raw)
+			val = enrich.UnsafeString(raw)
 		case c == 't' || c == 'f' || c == 'n':
 			val, ok = s.literal()
 			keep = val != "null" // a null prop is an absent prop
@@ -233,7 +247,7 @@ func (s *jsonScanner) props(b *beacon) bool {
 // addProp keeps key=val unless the key is empty, already present, or the
 // prop list is full.
 func (b *beacon) addProp(key, val string) {
-	key = capString(key, maxPropKeyLen)
+	key = mote.Truncate(key, maxPropKeyLen)
 	if key == "" || len(b.propKeys) >= maxProps {
 		return
 	}
@@ -243,7 +257,7 @@ func (b *beacon) addProp(key, val string) {
 		}
 	}
 	b.propKeys = append(b.propKeys, key)
-	b.propValues = append(b.propValues, capString(val, maxPropValLen))
+	b.propValues = append(b.propValues, mote.Truncate(val, maxPropValLen))
 }
 
 // literal reads true, false or null.
@@ -316,7 +330,7 @@ func numberToInt(raw []byte) int64 {
 	for _, c := range digits {
 		if c < '0' || c > '9' {
 			// Fraction or exponent: rare, take the slow exact path.
-			f, _ := strconv.ParseFloat(b2s(raw), 64)
+			f, _ := strconv.ParseFloat(enrich.UnsafeString(raw), 64)
 			switch {
 			case f >= math.MaxInt64:
 				return math.MaxInt64
@@ -348,7 +362,7 @@ func (s *jsonScanner) str() (string, bool) {
 	}
 	s.i++
 	start := s.i
-	escaped, high := false, false
+	escaped, high, del := false, false, false
 	for {
 		if s.i >= len(s.b) {
 			return "", false
@@ -358,8 +372,8 @@ func (s *jsonScanner) str() (string, bool) {
 		case c == '"':
 			raw := s.b[start:s.i]
 			s.i++
-			if !escaped && (!high || utf8.Valid(raw)) {
-				return b2s(raw), true
+			if !escaped && !del && (!high || plainText(raw)) {
+				return enrich.UnsafeString(raw), true
 			}
 			return s.decode(raw)
 		case c == '\\':
@@ -370,26 +384,28 @@ func (s *jsonScanner) str() (string, bool) {
 		case c >= 0x80:
 			high = true
 			s.i++
+		case c == 0x7f:
+			del = true
+			s.i++
 		default:
 			s.i++
 		}
 	}
 }
 
-// decode unescapes raw (the bytes between the quotes) into scratch.
+// decode unescapes raw (the bytes between the quotes) into scratch,
+// turning invalid UTF-8 into U+FFFD and removing control characters.
 func (s *jsonScanner) decode(raw []byte) (string, bool) {
 	sc := s.sc
 	mark := len(sc.buf)
+	cleaned := false
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		if c != '\\' {
-			// Copy a run of plain bytes, sanitising invalid UTF-8.
-			j := i
-			for j < len(raw) && raw[j] != '\\' {
-				j++
-			}
-			sc.buf = appendValid(sc.buf, raw[i:j])
-			i = j
+			r, n := utf8.DecodeRune(raw[i:])
+			sc.buf, cleaned = appendText(sc.buf, r)
+			s.cleaned = s.cleaned || cleaned
+			i += n
 			continue
 		}
 		if i+1 >= len(raw) {
@@ -401,15 +417,15 @@ func (s *jsonScanner) decode(raw []byte) (string, bool) {
 		case '"', '\\', '/':
 			sc.buf = append(sc.buf, e)
 		case 'b':
-			sc.buf = append(sc.buf, '\b')
+			sc.buf, cleaned = appendText(sc.buf, '\b')
 		case 'f':
-			sc.buf = append(sc.buf, '\f')
+			sc.buf, cleaned = appendText(sc.buf, '\f')
 		case 'n':
-			sc.buf = append(sc.buf, '\n')
+			sc.buf, cleaned = appendText(sc.buf, '\n')
 		case 'r':
-			sc.buf = append(sc.buf, '\r')
+			sc.buf, cleaned = appendText(sc.buf, '\r')
 		case 't':
-			sc.buf = append(sc.buf, '\t')
+			sc.buf, cleaned = appendText(sc.buf, '\t')
 		case 'u':
 			r, ok := hex4(raw[i:])
 			if !ok {
@@ -428,10 +444,11 @@ func (s *jsonScanner) decode(raw []byte) (string, bool) {
 				}
 				r = r2
 			}
-			sc.buf = utf8.AppendRune(sc.buf, r)
+			sc.buf, cleaned = appendText(sc.buf, r)
 		default:
 			return "", false
 		}
+		s.cleaned = s.cleaned || cleaned
 	}
 	return sc.since(mark), true
 }
@@ -443,10 +460,10 @@ func hex4(b []byte) (rune, bool) {
 	}
 	var r rune
 	for _, c := range b[:4] {
-		if !isHex(c) {
+		if !enrich.IsHex(c) {
 			return 0, false
 		}
-		r = r<<4 | rune(unhex(c))
+		r = r<<4 | rune(enrich.Unhex(c))
 	}
 	return r, true
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -34,7 +35,16 @@ func TestParseEventBody(t *testing.T) {
 		{"all fields, whitespace", " \n{ \"s\" : \"demo\" , \"n\":\"engagement\",\"u\":\"https://e.com/\",\"r\":\"https://g.com/\",\"w\":1280.7,\"c\":true,\"t\":1500,\"d\":-3 }\r\n",
 			beacon{site: "demo", name: "engagement", hasName: true, url: "https://e.com/", ref: "https://g.com/", width: 1280, consent: true, engagementMS: 1500, scroll: -3}},
 		{"escapes", `{"s":"d\u0065mo","u":"https:\/\/e.com\/a\tb","n":"caf\u00e9 \ud83d\ude00 \"q\" \\"}`,
-			beacon{site: "demo", url: "https://e.com/a\tb", name: "café 😀 \"q\" \\", hasName: true}},
+			beacon{site: "demo", url: "https://e.com/a b", name: "café 😀 \"q\" \\", hasName: true, cleaned: true}},
+		// The probe's body: NUL in the name, a prop key and a value.
+		{"nul escapes", `{"s":"demo","u":"x","n":"Nul\u0000Name","p":{"k\u0000":"v\u0000"}}`,
+			beacon{site: "demo", url: "x", name: "NulName", hasName: true, propKeys: []string{"k"}, propValues: []string{"v"}, cleaned: true}},
+		{"control escapes", `{"s":"demo","u":"x","n":"a\r\nb\tc\u001b[31md\u007fe\u0085f\u2028g\u2029h\u009bi\bj\fk","p":{"l":"\u000b"}}`,
+			beacon{site: "demo", url: "x", name: "a  b c[31mde f g hij k", hasName: true, propKeys: []string{"l"}, propValues: []string{" "}, cleaned: true}},
+		{"raw controls", "{\"s\":\"demo\",\"u\":\"x\",\"n\":\"a\x7fb\xc2\x85c\xc2\x9fd\xe2\x80\xa8e\xe2\x80\xa9f\xc2\xa0g\xe2\x80\xa6\"}",
+			beacon{site: "demo", url: "x", name: "ab cd e f\u00a0g…", hasName: true, cleaned: true}},
+		{"a prop key of controls only is absent", `{"s":"demo","u":"x","p":{"\u0000":"v","k":"\u0001"}}`,
+			beacon{site: "demo", url: "x", propKeys: []string{"k"}, propValues: []string{""}, cleaned: true}},
 		{"lone surrogates", `{"s":"demo","u":"x","n":"\ud83d-\ude00-\ud83d\u0041"}`,
 			beacon{site: "demo", url: "x", name: "\uFFFD-\uFFFD-\uFFFDA", hasName: true}},
 		{"invalid utf8 sanitised", "{\"s\":\"demo\",\"u\":\"x\",\"n\":\"a\xffb\xc3\"}",
@@ -87,6 +97,8 @@ func equalBeacon(a, b beacon) bool {
 func TestParseEventBodyRejects(t *testing.T) {
 	deep := `{"s":"demo","u":"x","z":` + strings.Repeat("[", maxJSONDepth+2) + strings.Repeat("]", maxJSONDepth+2) + `}`
 	for _, body := range []string{
+		`{"s":"demo","u":"x","n":"\u0000"}`, `{"s":"demo","u":"x","n":"\r\n\u2028 "}`, "{\"s\":\"demo\",\"u\":\"x\",\"n\":\"\x7f\"}",
+		`{"s":"demo","u":"x","n":" "}`,
 		``, ` `, `null`, `[]`, `"s"`, `{`, `{"s":"demo","u":"x"`, `{"s":"demo","u":"x"}}`,
 		`{"s":"demo","u":"x"} x`, `{"s":"demo","u":"x",}`, `{"s" "demo","u":"x"}`, `{s:"demo","u":"x"}`,
 		`{"s":"demo"}`, `{"u":"x"}`, `{"s":"","u":"x"}`, `{"s":"demo","u":"x","n":""}`,
@@ -129,6 +141,8 @@ func FuzzEventBody(f *testing.F) {
 		`{"s":"demo","u":"x","p":{"a":1,"a":2,"b":"` + strings.Repeat("v", 2100) + `"}}`,
 		`{"s":"demo",`,
 		`[[[[[[`,
+		`{"s":"demo","u":"x","n":"Nul\u0000Name","p":{"k\u0000":"v\u0000","\u2028":"\u001b[0m"}}`,
+		"{\"s\":\"demo\",\"u\":\"x\",\"n\":\"a\x7f\xc2\x85\xe2\x80\xa8\\r\\n\"}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -158,15 +172,42 @@ func FuzzEventBody(f *testing.F) {
 				t.Fatalf("duplicate prop %q", k)
 			}
 		}
+		for _, v := range append([]string{b.site, b.name, b.url, b.ref}, append(b.propKeys, b.propValues...)...) {
+			if i := strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == 0x2028 || r == 0x2029 }); i >= 0 {
+				t.Fatalf("control character in %q from %q", v, body)
+			}
+		}
+		if b.hasName && !strings.ContainsFunc(b.name, func(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }) {
+			t.Fatalf("unprintable name %q accepted from %q", b.name, body)
+		}
 		var ref map[string]any
 		if err := json.Unmarshal(body, &ref); err != nil {
 			t.Fatalf("encoding/json rejects what we accepted: %v", err)
 		}
-		if s, _ := ref["s"].(string); s != b.site {
+		if s, _ := ref["s"].(string); refClean(s) != b.site {
 			t.Fatalf("site %q, encoding/json says %q", b.site, s)
 		}
-		if u, _ := ref["u"].(string); len(u) <= maxURLLen && u != b.url {
+		if u, _ := ref["u"].(string); len(refClean(u)) <= maxURLLen && refClean(u) != b.url {
 			t.Fatalf("url %q, encoding/json says %q", b.url, u)
 		}
+		if n, ok := ref["n"].(string); ok && len(refClean(n)) <= maxNameLen && refClean(n) != b.name {
+			t.Fatalf("name %q, encoding/json says %q", b.name, n)
+		}
 	})
+}
+
+// refClean is the fuzz test's own statement of text.go's rule, over
+// what encoding/json decoded: word-separating controls become a space,
+// the other C0, DEL and C1 characters go.
+func refClean(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\v', '\f', '\r', 0x85, 0x2028, 0x2029:
+			return ' '
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 }

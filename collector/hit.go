@@ -36,9 +36,6 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	// The address (read once, in handle) is truncated for the geo lookup,
 	// hashed into the visitor ID and then forgotten.
 	ip := h.ip
-	if s.onClientIP != nil {
-		s.onClientIP(ip)
-	}
 	hdr := &ctx.Request.Header
 	agent := s.agentOf(hdr)
 	now := s.now()
@@ -54,21 +51,12 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	loc := s.cfg.Geo.Lookup(ip, site.precision)
 
 	ev := &h.ev
-	ev.SiteID = site.ID
-	ev.TS = now
-	ev.Kind = kind
+	fillEvent(ev, site.ID, now, kind, &loc, &agent)
+	fillPage(ev, page, &referral)
 	if kind == mote.KindEvent {
 		ev.Name = b.name
 	}
-	ev.Hostname = page.Host
-	ev.Pathname = page.Path
-	ev.ReferrerHost, ev.ReferrerSource, ev.Channel = referral.Host, referral.Source, referral.Channel
-	ev.UTMSource, ev.UTMMedium, ev.UTMCampaign = page.UTMSource, page.UTMMedium, page.UTMCampaign
-	ev.UTMTerm, ev.UTMContent = page.UTMTerm, page.UTMContent
 	ev.Screen = mote.ScreenClass(int(clamp(b.width, 0, maxScreenWidth)))
-	ev.Country, ev.Region, ev.City = loc.Country, loc.Region, loc.City
-	ev.Browser, ev.BrowserVersion = agent.Browser, agent.BrowserVersion
-	ev.OS, ev.OSVersion, ev.Device = agent.OS, agent.OSVersion, agent.Device
 	if kind == mote.KindEngagement {
 		ev.EngagementMS = uint32(clamp(b.engagementMS, 0, maxEngagement))
 		ev.ScrollDepth = uint8(clamp(b.scroll, 0, 100))
@@ -78,12 +66,35 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	// The visitor ID is the last use of the address and the user agent;
 	// the session cache then sees only the ID.
 	if s.cfg.Visitors != nil {
-		ev.VisitorID = s.cfg.Visitors.VisitorID(now, site.ID, ip, b2s(hdr.UserAgent()), s.liveness)
+		ev.VisitorID = s.cfg.Visitors.VisitorID(now, site.ID, ip, enrich.UnsafeString(hdr.UserAgent()), s.liveness)
 	}
 	if s.cfg.Sessions != nil {
 		s.cfg.Sessions.Track(ev, &h.session)
 	}
 	return s.store(ev)
+}
+
+// fillEvent is the one place an Event gets what every kind of hit has:
+// its site, time and kind, the location of the truncated address and the
+// parsed user agent. Web hits add their page with fillPage; email hits
+// their campaign fields.
+func fillEvent(ev *mote.Event, siteID string, now time.Time, kind mote.Kind, loc *enrich.Location, agent *enrich.Agent) {
+	ev.SiteID = siteID
+	ev.TS = now
+	ev.Kind = kind
+	ev.Country, ev.Region, ev.City = loc.Country, loc.Region, loc.City
+	ev.Browser, ev.BrowserVersion = agent.Browser, agent.BrowserVersion
+	ev.OS, ev.OSVersion, ev.Device = agent.OS, agent.OSVersion, agent.Device
+}
+
+// fillPage sets a web hit's page, its campaign parameters and where the
+// visitor came from.
+func fillPage(ev *mote.Event, page *enrich.Page, ref *enrich.Referral) {
+	ev.Hostname = page.Host
+	ev.Pathname = page.Path
+	ev.ReferrerHost, ev.ReferrerSource, ev.Channel = ref.Host, ref.Source, ref.Channel
+	ev.UTMSource, ev.UTMMedium, ev.UTMCampaign = page.UTMSource, page.UTMMedium, page.UTMCampaign
+	ev.UTMTerm, ev.UTMContent = page.UTMTerm, page.UTMContent
 }
 
 // store hands an enriched event to the Sink; a refusal is answered 503.
@@ -109,11 +120,11 @@ func (s *Server) suppress(siteID string, reason mote.SuppressReason, now time.Ti
 // agentOf parses the request's User-Agent with the client hints that
 // win over it (Accept-CH asks for exactly these).
 func (s *Server) agentOf(h *fasthttp.RequestHeader) enrich.Agent {
-	return s.agents.Parse(b2s(h.UserAgent()), enrich.ClientHints{
-		UA:              b2s(h.Peek("Sec-CH-UA")),
-		Mobile:          b2s(h.Peek("Sec-CH-UA-Mobile")),
-		Platform:        b2s(h.Peek("Sec-CH-UA-Platform")),
-		PlatformVersion: b2s(h.Peek("Sec-CH-UA-Platform-Version")),
+	return s.agents.Parse(enrich.UnsafeString(h.UserAgent()), enrich.ClientHints{
+		UA:              enrich.UnsafeString(h.Peek("Sec-CH-UA")),
+		Mobile:          enrich.UnsafeString(h.Peek("Sec-CH-UA-Mobile")),
+		Platform:        enrich.UnsafeString(h.Peek("Sec-CH-UA-Platform")),
+		PlatformVersion: enrich.UnsafeString(h.Peek("Sec-CH-UA-Platform-Version")),
 	})
 }
 

@@ -35,7 +35,7 @@ func (s *Server) pixelHit(ctx *fasthttp.RequestCtx, h *hit) outcome {
 	if b.url == "" {
 		// An <img> without u= still tells its page through Referer,
 		// though browsers often cut it to the origin.
-		b.url = capString(h.sc.validString(ctx.Request.Header.Referer()), maxURLLen)
+		b.url = mote.Truncate(h.sc.validString(ctx.Request.Header.Referer()), maxURLLen)
 	}
 	return s.record(ctx, h, mote.KindPageview)
 }

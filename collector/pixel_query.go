@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"unicode/utf8"
 
+	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
 )
 
@@ -48,12 +49,12 @@ func parsePixelQuery(q []byte, sc *scratch, b *beacon) bool {
 		case 'u':
 			if !seenU {
 				seenU = true
-				b.url = capString(sc.queryValue(val), maxURLLen)
+				b.url = mote.Truncate(sc.queryValue(val), maxURLLen)
 			}
 		case 'r':
 			if !seenR {
 				seenR = true
-				b.ref = capString(sc.queryValue(val), maxURLLen)
+				b.ref = mote.Truncate(sc.queryValue(val), maxURLLen)
 			}
 		case 'c':
 			// The consent signal: c=1 and nothing else.
@@ -105,19 +106,4 @@ func (s *scratch) queryValue(v []byte) string {
 	clean := len(s.buf)
 	s.buf = appendValid(s.buf, s.buf[mark:clean])
 	return s.since(clean)
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }

@@ -2,15 +2,9 @@ package collector
 
 import (
 	"unicode/utf8"
-	"unsafe"
-)
 
-// b2s views b as a string without copying. The collector uses it only for
-// request-scoped bytes (fasthttp's buffers, a hit's scratch) that are not
-// written again before the handler returns; the Sink copies what it keeps.
-func b2s(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
-}
+	"github.com/mote-analytics/mote/enrich"
+)
 
 // scratch is append-only space for strings that cannot alias the request
 // (unescaped JSON, percent-decoded query values, sanitised UTF-8). It is
@@ -25,7 +19,7 @@ type scratch struct {
 func (s *scratch) reset() { s.buf = s.buf[:0] }
 
 // since returns the bytes appended from mark on, as a string.
-func (s *scratch) since(mark int) string { return b2s(s.buf[mark:]) }
+func (s *scratch) since(mark int) string { return enrich.UnsafeString(s.buf[mark:]) }
 
 // appendValid appends b with every invalid UTF-8 sequence replaced by
 // U+FFFD: raw invalid bytes are never stored.
@@ -47,21 +41,9 @@ func appendValid(dst, b []byte) []byte {
 // sanitised into sc otherwise.
 func (s *scratch) validString(b []byte) string {
 	if utf8.Valid(b) {
-		return b2s(b)
+		return enrich.UnsafeString(b)
 	}
 	mark := len(s.buf)
 	s.buf = appendValid(s.buf, b)
 	return s.since(mark)
-}
-
-// capString cuts v to at most n bytes without splitting a UTF-8 sequence.
-func capString(v string, n int) string {
-	if len(v) <= n {
-		return v
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(v[i]) {
-		i--
-	}
-	return v[:i]
 }

@@ -48,10 +48,6 @@ type Server struct {
 	// the spool is full every hit fails, and one line a second says it.
 	lastSinkLog atomic.Int64
 
-	// onClientIP, when set (by tests), sees each hit's client address.
-	// Nothing else consumes the address yet; later enrichment will.
-	onClientIP func(netip.Addr)
-
 	mu     sync.Mutex
 	closed bool
 	lns    []net.Listener
@@ -127,18 +123,21 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		return &hit{sc: scratch{buf: make([]byte, 0, 4<<10)}}
 	}
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
-		ErrorHandler:          s.handleError,
-		Name:                  "",
-		ReadBufferSize:        cfg.ReadBufferSize,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		SecureErrorLogMessage: true,
-		Logger:                httpLogger{log: cfg.Logger},
+		Handler:            s.handle,
+		ErrorHandler:       s.handleError,
+		Name:               "",
+		ReadBufferSize:     cfg.ReadBufferSize,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		// No endpoint takes a form; never spool multipart bodies to
+		// temporary files.
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		Logger:                       httpLogger{log: cfg.Logger},
 	}
 	return s, nil
 }
@@ -159,7 +158,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
 
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(sniffListener{Listener: ln, onRefuse: func() {
+		s.stats.received.Add(1)
+		s.stats.reject(reasonBadFraming)
+	}})
 	if s.isClosed() {
 		return nil
 	}
@@ -202,6 +204,12 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 // handle routes one request. Everything not listed is 404.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.stats.received.Add(1)
+	if !framingOK(ctx.Request.Header.RawHeaders()) {
+		s.stats.reject(reasonBadFraming)
+		ctx.SetConnectionClose()
+		text(ctx, fasthttp.StatusBadRequest, bodyBadRequest)
+		return
+	}
 	path := ctx.Path()
 	// The client address is read once per hit, here: the rate limit keys
 	// on its network, and enrichment uses it before forgetting it.
@@ -244,6 +252,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if ctx.IsGet() || ctx.IsHead() {
 			if s.cfg.Ready == nil || s.cfg.Ready() {
 				text(ctx, fasthttp.StatusOK, bodyOK)
+				if s.cfg.Degraded != nil {
+					if note := s.cfg.Degraded(); note != "" {
+						ctx.Response.SetBodyString(string(bodyOK) + "degraded: " + note + "\n")
+					}
+				}
 			} else {
 				text(ctx, fasthttp.StatusServiceUnavailable, bodyNotReady)
 			}

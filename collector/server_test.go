@@ -6,6 +6,7 @@ import (
 	"image/gif"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,7 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/enrich"
+	"github.com/mote-analytics/mote/internal/testenv"
 )
 
 func TestGIFIsValid(t *testing.T) {
@@ -280,7 +285,8 @@ func TestEventRejections(t *testing.T) {
 		{"malformed json", post(`{"s":"demo",`), 400, func(s Stats) uint64 { return s.Malformed }},
 		{"not an object", post(`["demo"]`), 400, func(s Stats) uint64 { return s.Malformed }},
 		{"missing url", post(`{"s":"demo"}`), 400, func(s Stats) uint64 { return s.Malformed }},
-		{"empty name", post(`{"s":"demo","n":"","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.Malformed }},
+		{"empty name", post(`{"s":"demo","n":"","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.UnprintableName }},
+		{"nul name", post(`{"s":"demo","n":"\u0000","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.UnprintableName }},
 		{"nested prop", post(`{"s":"demo","u":"https://example.com/","p":{"a":{"b":1}}}`), 400, func(s Stats) uint64 { return s.Malformed }},
 		{"form type", post(`{"s":"demo","u":"https://example.com/"}`, "Content-Type: application/x-www-form-urlencoded\r\n"), 415, func(s Stats) uint64 { return s.Malformed }},
 		{"too large", post(`{"s":"demo","u":"https://example.com/","x":"` + strings.Repeat("a", 17<<10) + `"}`), 413, func(s Stats) uint64 { return s.TooLarge }},
@@ -382,8 +388,23 @@ func TestHealthAndReady(t *testing.T) {
 }
 
 // TestForwardedTrust runs real connections from 127.0.0.1 and checks which
-// address the hit path settles on.
+// address the hit path settles on. The address itself never leaves the
+// hit path, so the test reads it through the geo lookup: a small database
+// names each candidate's network after the candidate (the lookup sees the
+// /24 or /48 only, and every candidate is in a network of its own).
 func TestForwardedTrust(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "City.mmdb")
+	testenv.WriteMMDB(t, path, "GeoIP2-City", map[string]mmdbtype.Map{
+		"127.0.0.0/24":    testenv.GeoRecord("AA", "", "127.0.0.1"),
+		"198.51.100.0/24": testenv.GeoRecord("AA", "", "198.51.100.7"),
+		"203.0.113.0/24":  testenv.GeoRecord("AA", "", "203.0.113.9"),
+		"192.0.2.0/24":    testenv.GeoRecord("AA", "", "192.0.2.1"),
+		"2001:db8::/48":   testenv.GeoRecord("AA", "", "2001:db8::17"),
+	})
+	geo, err := enrich.OpenGeo(path, enrich.GeoConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	hdr := "X-Forwarded-For: 198.51.100.7, 203.0.113.9\r\nForwarded: for=192.0.2.1\r\n"
 	tests := []struct {
 		name    string
@@ -401,18 +422,16 @@ func TestForwardedTrust(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
+			cfg.Geo = geo
 			cfg.TrustedProxies = tt.trusted
 			ts := startServer(t, cfg)
-			got := make(chan netip.Addr, 1)
-			ts.onClientIP = func(a netip.Addr) { got <- a }
 			ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F", tt.header))
-			select {
-			case a := <-got:
-				if a.String() != tt.want {
-					t.Fatalf("client %v, want %v", a, tt.want)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("no client address seen")
+			stored := ts.sink.stored()
+			if len(stored) != 1 {
+				t.Fatalf("stored %d events, want 1", len(stored))
+			}
+			if got := stored[0].City; got != tt.want {
+				t.Fatalf("client %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -595,5 +614,27 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := New(Config{}, &recordingSink{}); err != nil {
 		t.Errorf("zero config: %v", err)
+	}
+}
+
+// TestEventControlChars: control characters in a beacon's name and props
+// are removed before the hit goes on (the probe's body stored 0x00), and
+// the server counts the beacon.
+func TestEventControlChars(t *testing.T) {
+	ts := startServer(t, testConfig())
+	body := `{"s":"demo","n":"Nul\u0000Name\r\n\u001b[2J","u":"https://example.com/","p":{"k\u0000":"v\u0000\u2028x","t\u007f":"\u0085"}}`
+	if resp := ts.do(t, post(body)); resp.StatusCode() != 202 {
+		t.Fatalf("status %d", resp.StatusCode())
+	}
+	got := ts.sink.stored()
+	if len(got) != 1 {
+		t.Fatalf("stored %d events", len(got))
+	}
+	e := got[0]
+	if e.Name != "NulName  [2J" || !slices.Equal(e.PropKeys, []string{"k", "t"}) || !slices.Equal(e.PropValues, []string{"v x", " "}) {
+		t.Errorf("stored name %q props %q=%q", e.Name, e.PropKeys, e.PropValues)
+	}
+	if st := ts.Stats(); st.ControlChars != 1 || st.Accepted != 1 || st.Rejected() != 0 {
+		t.Errorf("stats %+v", st)
 	}
 }

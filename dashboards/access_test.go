@@ -3,6 +3,7 @@ package dashboards
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/enginetest"
 )
 
@@ -46,10 +48,13 @@ func newAuthServer(t *testing.T) *authServer {
 		Stats: eng, Sites: testSites(fx), Goals: testGoals(fx), Now: func() time.Time { return time.Unix(0, s.clock.Load()) },
 		PasswordHash: hash, APIKeyHashes: []string{keyHash}, SessionTTL: time.Hour,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "mote_up 1\n") }),
-		Campaigns: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, "[]\n")
-		}),
+		Campaigns: &Campaigns{DB: eng, // only the API's guard is under test here
+			New: func(string, string, string, string, uint64) (storage.Campaign, error) {
+				return storage.Campaign{}, errors.New("not in this test")
+			},
+			LinkPath:  func(storage.Campaign, string) (string, error) { return "", errors.New("not in this test") },
+			PixelPath: func(storage.Campaign) string { return "" },
+		},
 	}
 	s.base = startServer(t, s.cfg)
 	return s
@@ -190,14 +195,14 @@ func TestLogin(t *testing.T) {
 
 func TestLoginAttemptLimit(t *testing.T) {
 	s := newAuthServer(t)
-	for i := range loginMaxFailures {
+	for i := range loginMaxPerAddr {
 		if resp := s.login(t, "guess"); resp.StatusCode != 401 {
 			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
 		}
 	}
 	// Blocked, even with the right password, until the window ends.
 	if resp := s.login(t, testPassword); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("after %d failures: %d", loginMaxFailures, resp.StatusCode)
+		t.Errorf("after %d failures: %d", loginMaxPerAddr, resp.StatusCode)
 	}
 	s.advance(loginWindow)
 	if resp := s.login(t, testPassword); resp.StatusCode != http.StatusSeeOther {
@@ -302,7 +307,8 @@ func TestNoPasswordLoopbackOnly(t *testing.T) {
 	f := func(remote string, code int) {
 		t.Helper()
 		req := httptest.NewRequest("GET", "/api/v1/sites", nil)
-		req.RemoteAddr = remote
+		req.RemoteAddr, req.Host = remote, "localhost:8081"
+
 		rec := httptest.NewRecorder()
 		srv.http.Handler.ServeHTTP(rec, req)
 		if rec.Code != code {
@@ -315,6 +321,7 @@ func TestNoPasswordLoopbackOnly(t *testing.T) {
 	f("[2001:db8::1]:5000", 401)
 	// Logging in is not possible: there is no password.
 	req := httptest.NewRequest("POST", "/login", bytes.NewReader([]byte("password=x")))
+	req.Host = "127.0.0.1:8081"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	srv.http.Handler.ServeHTTP(rec, req)

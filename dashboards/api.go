@@ -17,6 +17,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // api serves /api/v1/stats/* and /api/v1/suppressed. Handlers parse and
@@ -25,14 +26,15 @@ import (
 type api struct {
 	db    storage.SQL
 	sites map[string]mote.Site
-	goals map[string][]storage.Goal
+	goals map[string][]stats.Goal
 	order []string // site ids in configuration order
+	ui    uiConfig
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 func newAPI(cfg Config) *api {
-	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger}
+	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger, ui: newUIConfig(cfg)}
 	if cfg.Stats != nil {
 		a.db = newSharedReads(cfg.Stats, cfg.MaxQueries)
 	}
@@ -54,6 +56,7 @@ func newAPI(cfg Config) *api {
 func (a *api) endpoints() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"/api/v1/sites":            a.handleSites,
+		"/api/v1/session":          a.handleSession,
 		"/api/v1/stats/aggregate":  a.handleAggregate,
 		"/api/v1/stats/timeseries": a.handleTimeseries,
 		"/api/v1/stats/breakdown":  a.handleBreakdown,
@@ -91,10 +94,14 @@ type notFound struct{ msg string }
 
 func (e notFound) Error() string { return e.msg }
 
-// fail answers err: 400 or 404 with its text for the caller's mistakes,
-// 503 while the store cannot be reached, 500 with a generic text (the
-// cause goes to the log) otherwise.
-func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers err with the admin API's one error mapping.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) { fail(a.log, w, r, err) }
+
+// fail answers err: 400, 404 or 409 with its text for the caller's
+// mistakes, 503 while the store cannot be reached, 500 with a generic
+// text otherwise. The cause of a 500 or 503 goes to the log only: an
+// internal error never reaches a client.
+func fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	var br badRequest
 	var nf notFound
 	switch {
@@ -102,15 +109,19 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, br.msg)
 	case errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, nf.msg)
+	case errors.Is(err, storage.ErrNoCampaign):
+		writeError(w, http.StatusNotFound, "no such campaign")
+	case errors.Is(err, ErrKeysWiped):
+		writeError(w, http.StatusConflict, ErrKeysWiped.Error())
 	case errors.Is(err, context.Canceled):
 		// the client went away
 	case unavailable(err):
-		a.log.Warn("stats query: storage unavailable", "path", r.URL.Path, "err", err)
+		log.Warn("admin API: storage unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again shortly")
 	default:
-		a.log.Error("stats query failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "stats query failed")
+		log.Error("admin API request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "request failed")
 	}
 }
 
@@ -127,27 +138,16 @@ type request struct {
 	loc     *time.Location
 	period  period
 	compare *period
-	filters []storage.Filter
+	filters []stats.Filter
 	metrics []string
 	csv     bool
 }
 
-func (r request) query(p period) storage.StatsQuery {
-	return storage.StatsQuery{
+func (r request) query(p period) stats.Query {
+	return stats.Query{
 		SiteID: r.site.ID, From: p.From, To: p.To, Timezone: r.loc.String(),
-		Interval: p.Interval, Filters: r.filters, KAnonymity: kAnonymity(r.site),
+		Interval: p.Interval, Filters: r.filters, KAnonymity: r.site.ReportK(),
 	}
-}
-
-// kAnonymity is the site's threshold as storage wants it (0 = off).
-func kAnonymity(s mote.Site) int {
-	switch {
-	case s.KAnonymity == 0:
-		return mote.DefaultKAnonymity
-	case s.KAnonymity < 0:
-		return 0
-	}
-	return s.KAnonymity
 }
 
 // site is the request's site, which the caller must be allowed to read
@@ -175,7 +175,7 @@ func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 	if req.site, req.loc, err = a.site(r); err != nil {
 		return req, err
 	}
-	if req.period, err = parsePeriod(v, req.loc, a.now()); err != nil {
+	if req.period, err = parsePeriod(v, req.loc, a.now(), req.site.Retention); err != nil {
 		return req, badRequest{err.Error()}
 	}
 	c, ok, err := compared(req.period, v.Get("compare"))
@@ -203,17 +203,18 @@ func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 
 // Filters are query parameters "filters=DIMENSION OP VALUE", one per
 // filter, all applying: OP is == (is), != (is not), ~ (contains) or !~
-// (does not contain); VALUE may list alternatives separated by |.
+// (does not contain); VALUE may list alternatives separated by |, and is
+// empty for "(none)" (source== is direct traffic).
 var filterOps = []struct {
 	token string
-	op    storage.FilterOp
-}{{"!=", storage.FilterIsNot}, {"!~", storage.FilterNotContains}, {"==", storage.FilterIs}, {"~", storage.FilterContains}}
+	op    stats.FilterOp
+}{{"!=", stats.FilterIsNot}, {"!~", stats.FilterNotContains}, {"==", stats.FilterIs}, {"~", stats.FilterContains}}
 
-func parseFilters(raw []string) ([]storage.Filter, error) {
+func parseFilters(raw []string) ([]stats.Filter, error) {
 	if len(raw) > 20 {
 		return nil, bad("at most 20 filters")
 	}
-	var out []storage.Filter
+	var out []stats.Filter
 	for _, s := range raw {
 		best, at := -1, -1
 		for i, o := range filterOps {
@@ -229,19 +230,23 @@ func parseFilters(raw []string) ([]storage.Filter, error) {
 			return nil, bad("filter %q: unknown dimension %q", s, dim)
 		}
 		value := s[at+len(filterOps[best].token):]
-		if value == "" {
-			return nil, bad("filter %q: no value", s)
+		// An empty value after == or != is the "(none)" row of a
+		// breakdown (direct traffic under sources, no UTM campaign):
+		// Plausible lets a marketer filter "Direct / None" too. "Contains
+		// nothing" would match everything, so ~ and !~ need a value.
+		if value == "" && (filterOps[best].op == stats.FilterContains || filterOps[best].op == stats.FilterNotContains) {
+			return nil, bad("filter %q: no value to look for", s)
 		}
-		out = append(out, storage.Filter{Dimension: dim, Op: filterOps[best].op, Values: strings.Split(value, "|")})
+		out = append(out, stats.Filter{Dimension: dim, Op: filterOps[best].op, Values: strings.Split(value, "|")})
 	}
 	return out, nil
 }
 
 func knownDimension(d string) bool {
-	if k, ok := strings.CutPrefix(d, storage.PropPrefix); ok {
+	if k, ok := strings.CutPrefix(d, stats.PropPrefix); ok {
 		return k != ""
 	}
-	return slices.Contains(storage.Dimensions(), d)
+	return slices.Contains(stats.Dimensions(), d)
 }
 
 // Metrics are what a card can show; parseMetrics checks a comma list.
@@ -264,7 +269,7 @@ func parseMetrics(s string, def []string) ([]string, error) {
 
 // metric is one metric of s: counts are integers, rates and averages are
 // rounded to two decimals.
-func metric(s storage.Stats, m string) any {
+func metric(s stats.Metrics, m string) any {
 	var f float64
 	switch m {
 	case "visitors":
@@ -315,9 +320,9 @@ func change(m string, now, before any) any {
 	return math.Round((n-b)/b*1000) / 10
 }
 
-func hasGoal(fs []storage.Filter) bool {
+func hasGoal(fs []stats.Filter) bool {
 	for _, f := range fs {
-		if f.Dimension == "event" || strings.HasPrefix(f.Dimension, storage.PropPrefix) {
+		if f.Dimension == "event" || strings.HasPrefix(f.Dimension, stats.PropPrefix) {
 			return true
 		}
 	}
@@ -331,8 +336,8 @@ func periodJSON(p period, loc *time.Location) map[string]any {
 	}
 }
 
-func dateString(t time.Time, iv storage.Interval) string {
-	if iv == storage.IntervalHour {
+func dateString(t time.Time, iv stats.Interval) string {
+	if iv == stats.IntervalHour {
 		return t.Format(time.RFC3339)
 	}
 	return t.Format(time.DateOnly)
@@ -361,14 +366,14 @@ func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	s, err := storage.Aggregate(r.Context(), a.db, req.query(req.period))
+	s, err := stats.Aggregate(r.Context(), a.db, req.query(req.period))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	var before storage.Stats
+	var before stats.Metrics
 	if req.compare != nil {
-		if before, err = storage.Aggregate(r.Context(), a.db, req.query(*req.compare)); err != nil {
+		if before, err = stats.Aggregate(r.Context(), a.db, req.query(*req.compare)); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -407,7 +412,7 @@ func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
 
 // peekFilters reads the filters only to choose default metrics; errors
 // are reported by parse.
-func (a *api) peekFilters(r *http.Request) []storage.Filter {
+func (a *api) peekFilters(r *http.Request) []stats.Filter {
 	fs, _ := parseFilters(r.URL.Query()["filters"])
 	return fs
 }
@@ -429,14 +434,14 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	pts, err := storage.Timeseries(r.Context(), a.db, req.query(req.period))
+	pts, err := stats.Timeseries(r.Context(), a.db, req.query(req.period))
 	if err != nil {
 		a.fail(w, r, asBad(err))
 		return
 	}
-	var prev []storage.Point
+	var prev []stats.Point
 	if req.compare != nil {
-		if prev, err = storage.Timeseries(r.Context(), a.db, req.query(*req.compare)); err != nil {
+		if prev, err = stats.Timeseries(r.Context(), a.db, req.query(*req.compare)); err != nil {
 			a.fail(w, r, asBad(err))
 			return
 		}
@@ -454,13 +459,13 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 		for i, p := range pts {
 			row := []any{dateString(p.Start, iv)}
 			for _, m := range req.metrics {
-				row = append(row, metric(p.Stats, m))
+				row = append(row, metric(p.Metrics, m))
 			}
 			if req.compare != nil {
 				if i < len(prev) {
 					row = append(row, dateString(prev[i].Start, iv))
 					for _, m := range req.metrics {
-						row = append(row, metric(prev[i].Stats, m))
+						row = append(row, metric(prev[i].Metrics, m))
 					}
 				} else {
 					for range len(req.metrics) + 1 {
@@ -473,12 +478,12 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 		writeCSV(w, "timeseries", header, rows)
 		return
 	}
-	series := func(pts []storage.Point) []map[string]any {
+	series := func(pts []stats.Point) []map[string]any {
 		out := make([]map[string]any, 0, len(pts))
 		for _, p := range pts {
 			o := map[string]any{"date": dateString(p.Start, iv)}
 			for _, m := range req.metrics {
-				o[m] = metric(p.Stats, m)
+				o[m] = metric(p.Metrics, m)
 			}
 			out = append(out, o)
 		}
@@ -502,12 +507,12 @@ func asBad(err error) error {
 }
 
 // breakdownMetrics are the default columns of a breakdown card: what a
-// row of that dimension counts (see storage.Breakdown).
+// row of that dimension counts (see stats.Breakdown).
 func breakdownMetrics(dim string) []string {
 	switch {
 	case dim == "page":
 		return []string{"visitors", "pageviews", "time_on_page", "scroll_depth"}
-	case dim == "event" || strings.HasPrefix(dim, storage.PropPrefix):
+	case dim == "event" || strings.HasPrefix(dim, stats.PropPrefix):
 		return []string{"visitors", "events", "conversion_rate"}
 	case dim == "browser_version" || dim == "os_version":
 		return []string{"visitors", "pageviews"}
@@ -537,13 +542,13 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
 	q.Dimension = dim
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > storage.MaxBreakdownLimit {
-			a.fail(w, r, bad("limit: want 1 to %d, got %q", storage.MaxBreakdownLimit, s))
+		if err != nil || n < 1 || n > stats.MaxBreakdownLimit {
+			a.fail(w, r, bad("limit: want 1 to %d, got %q", stats.MaxBreakdownLimit, s))
 			return
 		}
 		q.Limit = n
 	}
-	rows, err := storage.Breakdown(r.Context(), a.db, q)
+	rows, err := stats.Breakdown(r.Context(), a.db, q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -553,7 +558,7 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
 		for _, row := range rows {
 			o := []any{row.Value}
 			for _, m := range req.metrics {
-				o = append(o, metric(row.Stats, m))
+				o = append(o, metric(row.Metrics, m))
 			}
 			out = append(out, o)
 		}
@@ -564,7 +569,7 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
 	for _, row := range rows {
 		o := map[string]any{"value": row.Value}
 		for _, m := range req.metrics {
-			o[m] = metric(row.Stats, m)
+			o[m] = metric(row.Metrics, m)
 		}
 		results = append(results, o)
 	}
@@ -577,7 +582,7 @@ func (a *api) handleRealtime(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	n, err := storage.Realtime(r.Context(), a.db, site.ID, a.now())
+	n, err := stats.Realtime(r.Context(), a.db, site.ID, a.now())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -595,7 +600,7 @@ func (a *api) handleSuppressed(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	rep, err := storage.Privacy(r.Context(), a.db, req.query(req.period))
+	rep, err := stats.Privacy(r.Context(), a.db, req.query(req.period))
 	if err != nil {
 		a.fail(w, r, err)
 		return

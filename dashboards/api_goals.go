@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // handleGoals answers the site's configured goals over the period: for
@@ -18,12 +19,12 @@ func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	rows, err := storage.Goals(r.Context(), a.db, req.query(req.period), a.goals[req.site.ID])
+	rows, err := stats.Goals(r.Context(), a.db, req.query(req.period), a.goals[req.site.ID])
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	rate := func(g storage.GoalRow) float64 { return math.Round(g.ConversionRate()*100) / 100 }
+	rate := func(g stats.GoalRow) float64 { return math.Round(g.ConversionRate()*100) / 100 }
 	if req.csv {
 		var out [][]any
 		for _, g := range rows {
@@ -65,12 +66,12 @@ func (a *api) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reports := []*storage.CampaignReport{}
+	reports := []*stats.CampaignReport{}
 	for i := len(all) - 1; i >= 0 && len(reports) < maxCampaignReports; i-- {
 		if all[i].SiteID != site.ID {
 			continue
 		}
-		rep, err := store.Report(r.Context(), all[i])
+		rep, err := stats.Campaign(r.Context(), a.db, all[i])
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -310,3 +310,39 @@ func TestCampaignsAPI(t *testing.T) {
 		t.Errorf("a site without campaigns: %v", r)
 	}
 }
+
+// "(none)" rows can be filtered: an empty value after == is the row whose
+// value is empty (direct traffic under sources), != its complement; the
+// two add up to the unfiltered total. "Contains nothing" is refused.
+func TestEmptyValueFilter(t *testing.T) {
+	base, fx := statsServer(t)
+	visits := func(filters ...string) float64 {
+		qs := q("site", fx.Site, "period", "day", "metrics", "visits")
+		for _, f := range filters {
+			qs.Add("filters", f)
+		}
+		v, _ := dig(getJSON(t, base, "/api/v1/stats/aggregate", qs), "results", "visits", "value").(float64)
+		return v
+	}
+	rows, _ := dig(getJSON(t, base, "/api/v1/stats/breakdown", q("site", fx.Site, "period", "day", "property", "source", "metrics", "visits")), "results").([]any)
+	none := -1.0
+	for _, r := range rows {
+		if dig(r, "value") == "" {
+			none, _ = dig(r, "visits").(float64)
+		}
+	}
+	if none <= 0 {
+		t.Fatalf("the fixture has no direct visits to filter on: %v", rows)
+	}
+	total := visits()
+	if got := visits("source=="); got != none {
+		t.Errorf("source== counts %v visits, the (none) row %v", got, none)
+	}
+	if got := visits("source!="); got != total-none {
+		t.Errorf("source!= counts %v visits, want %v of %v", got, total-none, total)
+	}
+	resp, body := get(t, base+"/api/v1/stats/aggregate?"+q("site", fx.Site, "filters", "source~").Encode())
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "no value to look for") {
+		t.Errorf("source~ with no value: %d %s", resp.StatusCode, body)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/mote-analytics/mote/storage"
 )
@@ -30,11 +32,31 @@ func addDashboard(mux *http.ServeMux, cfg Config, acc *access) {
 	s := &shareAPI{api: a, links: storage.NewShareLinks(cfg.Stats), shares: acc.shares}
 	s.routes(mux, acc.admin)
 	files, _ := fs.Sub(ui, "ui")
-	static := http.StripPrefix("/ui/", http.FileServerFS(files))
+	static := http.StripPrefix("/ui/", uiFiles(files))
 	mux.Handle("GET /ui/", secure(static))
+	// Public by design: the page holds no data, only the site's settings.
+	mux.Handle("GET /privacy/{site}", secure(http.HandlerFunc(a.handleMeasures)))
 	mux.Handle("GET /{$}", secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, files, "index.html")
 	})))
+}
+
+// uiFiles serves the embedded files. A name no file can have (invalid
+// UTF-8 such as /ui/%ff or /ui/%c0%ae, "..", a NUL) is 404 here:
+// http.FileServerFS answers fs.ErrInvalid with 500.
+func uiFiles(files fs.FS) http.Handler {
+	fsrv := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimSuffix(r.URL.Path, "/")
+		if name == "" {
+			name = "."
+		}
+		if !utf8.ValidString(name) || !fs.ValidPath(name) || strings.ContainsRune(name, 0) {
+			http.NotFound(w, r)
+			return
+		}
+		fsrv.ServeHTTP(w, r)
+	})
 }
 
 // secure adds the headers every dashboard page carries.

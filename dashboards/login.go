@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 )
 
@@ -12,66 +11,9 @@ import (
 // even below the per-client limit (tests shorten it).
 var loginFailDelay = 500 * time.Millisecond
 
-// Per client address, at most loginMaxFailures failed logins per
-// loginWindow; past that, 429 until the window ends. The addresses live
-// in memory only, for the window.
-const (
-	loginMaxFailures = 5
-	loginWindow      = time.Minute
-)
-
-// loginLimiter counts failed logins per client address, and lets one
-// password check run at a time (PBKDF2 is meant to be costly: a flood of
-// attempts must not take every core).
-type loginLimiter struct {
-	mu    sync.Mutex
-	fails map[netip.Addr]*failures
-	check chan struct{}
-}
-
-type failures struct {
-	n     int
-	since time.Time
-}
-
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{fails: map[netip.Addr]*failures{}, check: make(chan struct{}, 1)}
-}
-
 func clientAddr(r *http.Request) netip.Addr {
 	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
 	return ap.Addr().Unmap()
-}
-
-func (l *loginLimiter) blocked(addr netip.Addr, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.fails[addr]
-	if f != nil && now.Sub(f.since) >= loginWindow {
-		delete(l.fails, addr)
-		return false
-	}
-	return f != nil && f.n >= loginMaxFailures
-}
-
-func (l *loginLimiter) failed(addr netip.Addr, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) >= 4096 { // bounded: forget everyone rather than grow
-		clear(l.fails)
-	}
-	f := l.fails[addr]
-	if f == nil {
-		f = &failures{since: now}
-		l.fails[addr] = f
-	}
-	f.n++
-}
-
-func (l *loginLimiter) succeeded(addr netip.Addr) {
-	l.mu.Lock()
-	delete(l.fails, addr)
-	l.mu.Unlock()
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
@@ -104,18 +46,19 @@ func (a *access) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := clientAddr(r)
-	if a.logins.blocked(addr, a.now()) {
+	if !a.logins.take(addr, a.now()) {
 		w.Header().Set("Retry-After", "60")
-		showLoginPage(w, http.StatusTooManyRequests, "Too many failed attempts: wait a minute.")
+		showLoginPage(w, http.StatusTooManyRequests, "Too many login attempts: wait a minute.")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	pw := r.PostFormValue("password")
+	// An empty password takes the full check too: its answer must not
+	// come sooner than a wrong one's.
 	a.logins.check <- struct{}{}
-	ok := pw != "" && !a.badPassword && a.password.check(pw)
+	ok := a.password.check(pw) && pw != "" && !a.badPassword
 	<-a.logins.check
 	if !ok {
-		a.logins.failed(addr, a.now())
 		time.Sleep(loginFailDelay)
 		showLoginPage(w, http.StatusUnauthorized, "Wrong password.")
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/embedded"
 	"github.com/mote-analytics/mote/storage/enginetest"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // The tests read a real store: chDB (the embedded engine, one per process)
@@ -94,8 +95,8 @@ func seedCampaign(ctx context.Context, eng interface {
 }
 
 // testGoals are the fixture site's goals (see enginetest.FixtureGoals).
-func testGoals(fx enginetest.StatsFixture) map[string][]storage.Goal {
-	return map[string][]storage.Goal{fx.Site: enginetest.FixtureGoals()}
+func testGoals(fx enginetest.StatsFixture) map[string][]stats.Goal {
+	return map[string][]stats.Goal{fx.Site: enginetest.FixtureGoals()}
 }
 
 // testSites are the sites the test servers know: the fixture's and an

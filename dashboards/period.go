@@ -5,16 +5,17 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // period is a reporting window in a site's time zone: From inclusive, To
 // exclusive, both at local midnights, so that "a day" is the site owner's
 // day, not UTC's.
 type period struct {
-	Name     string // day, 7d, 30d, month, year, custom
+	Name     string // day, yesterday, 7d, 30d, month, 6mo, 12mo, year, all, custom
 	From, To time.Time
-	Interval storage.Interval // the default bucket size for a chart of it
+	Interval stats.Interval // the default bucket size for a chart of it
 }
 
 // days is the number of calendar days the period covers.
@@ -30,10 +31,15 @@ func (p period) days() int {
 const maxCustomDays = 3700
 
 // parsePeriod reads period, date, from and to. date (default: today in
-// loc) anchors day, 7d, 30d, month and year; 7d and 30d end with date
-// (today included, as the dashboard's "last 7 days" shows today's
-// visitors too). custom takes from and to, both inclusive dates.
-func parsePeriod(v url.Values, loc *time.Location, now time.Time) (period, error) {
+// loc) anchors the named periods; 7d and 30d end with date (today
+// included, as the dashboard's "last 7 days" shows today's visitors too),
+// yesterday is the day before it, 6mo and 12mo are the calendar months
+// up to and including date's (as Plausible's "last 6 months"), and all
+// is everything the site's retention keeps: from the first of the month
+// retention reaches back to (raw events older than that are deleted, so
+// nothing older can be counted) to date. custom takes from and to, both
+// inclusive dates.
+func parsePeriod(v url.Values, loc *time.Location, now time.Time, retention time.Duration) (period, error) {
 	parseDate := func(key, s string) (time.Time, error) {
 		t, err := time.ParseInLocation(time.DateOnly, s, loc)
 		if err != nil {
@@ -52,17 +58,30 @@ func parsePeriod(v url.Values, loc *time.Location, now time.Time) (period, error
 	p := period{Name: v.Get("period")}
 	switch p.Name {
 	case "", "30d":
-		p.Name, p.From, p.To, p.Interval = "30d", date.AddDate(0, 0, -29), date.AddDate(0, 0, 1), storage.IntervalDay
+		p.Name, p.From, p.To, p.Interval = "30d", date.AddDate(0, 0, -29), date.AddDate(0, 0, 1), stats.IntervalDay
 	case "day":
-		p.From, p.To, p.Interval = date, date.AddDate(0, 0, 1), storage.IntervalHour
+		p.From, p.To, p.Interval = date, date.AddDate(0, 0, 1), stats.IntervalHour
+	case "yesterday":
+		p.From, p.To, p.Interval = date.AddDate(0, 0, -1), date, stats.IntervalHour
+	case "6mo", "12mo":
+		months := map[string]int{"6mo": 6, "12mo": 12}[p.Name]
+		first := time.Date(date.Year(), date.Month(), 1, 0, 0, 0, 0, loc)
+		p.From, p.To, p.Interval = first.AddDate(0, 1-months, 0), date.AddDate(0, 0, 1), stats.IntervalMonth
+	case "all":
+		if retention <= 0 {
+			retention = mote.DefaultRetention
+		}
+		start := date.Add(-retention)
+		p.From = time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, loc)
+		p.To, p.Interval = date.AddDate(0, 0, 1), stats.IntervalMonth
 	case "7d":
-		p.From, p.To, p.Interval = date.AddDate(0, 0, -6), date.AddDate(0, 0, 1), storage.IntervalDay
+		p.From, p.To, p.Interval = date.AddDate(0, 0, -6), date.AddDate(0, 0, 1), stats.IntervalDay
 	case "month":
 		p.From = time.Date(date.Year(), date.Month(), 1, 0, 0, 0, 0, loc)
-		p.To, p.Interval = p.From.AddDate(0, 1, 0), storage.IntervalDay
+		p.To, p.Interval = p.From.AddDate(0, 1, 0), stats.IntervalDay
 	case "year":
 		p.From = time.Date(date.Year(), 1, 1, 0, 0, 0, 0, loc)
-		p.To, p.Interval = p.From.AddDate(1, 0, 0), storage.IntervalMonth
+		p.To, p.Interval = p.From.AddDate(1, 0, 0), stats.IntervalMonth
 	case "custom":
 		if v.Get("from") == "" || v.Get("to") == "" {
 			return period{}, fmt.Errorf("period custom needs from and to")
@@ -83,19 +102,19 @@ func parsePeriod(v url.Values, loc *time.Location, now time.Time) (period, error
 		case n > maxCustomDays:
 			return period{}, fmt.Errorf("custom period of %d days, at most %d", n, maxCustomDays)
 		case n == 1:
-			p.Interval = storage.IntervalHour
+			p.Interval = stats.IntervalHour
 		case n <= 92:
-			p.Interval = storage.IntervalDay
+			p.Interval = stats.IntervalDay
 		default:
-			p.Interval = storage.IntervalMonth
+			p.Interval = stats.IntervalMonth
 		}
 	default:
-		return period{}, fmt.Errorf("period: want day, 7d, 30d, month, year or custom, got %q", p.Name)
+		return period{}, fmt.Errorf("period: want day, yesterday, 7d, 30d, month, 6mo, 12mo, year, all or custom, got %q", p.Name)
 	}
 	if iv := v.Get("interval"); iv != "" {
-		switch storage.Interval(iv) {
-		case storage.IntervalHour, storage.IntervalDay, storage.IntervalWeek, storage.IntervalMonth:
-			p.Interval = storage.Interval(iv)
+		switch stats.Interval(iv) {
+		case stats.IntervalHour, stats.IntervalDay, stats.IntervalWeek, stats.IntervalMonth:
+			p.Interval = stats.Interval(iv)
 		default:
 			return period{}, fmt.Errorf("interval: want hour, day, week or month, got %q", iv)
 		}
@@ -117,6 +136,10 @@ func compared(p period, mode string) (period, bool, error) {
 			c.From, c.To = p.From.AddDate(0, -1, 0), p.From
 		case "year":
 			c.From, c.To = p.From.AddDate(-1, 0, 0), p.From
+		case "6mo":
+			c.From, c.To = p.From.AddDate(0, -6, 0), p.From
+		case "12mo":
+			c.From, c.To = p.From.AddDate(0, -12, 0), p.From
 		default:
 			c.From, c.To = p.From.AddDate(0, 0, -p.days()), p.From
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // Config configures the admin listener. The zero value serves 404 for
@@ -19,7 +20,7 @@ type Config struct {
 	Metrics http.Handler
 	// Campaigns serves /api/v1/campaigns and below (email campaigns:
 	// create, list, links, reports); nil disables it.
-	Campaigns http.Handler
+	Campaigns *Campaigns
 
 	// Stats is where the stats API and the web dashboard read; nil
 	// disables both.
@@ -31,7 +32,7 @@ type Config struct {
 	Sites []mote.Site
 	// Goals are each site's goals (by site id), counted by
 	// /api/v1/stats/goals and the goals card.
-	Goals map[string][]storage.Goal
+	Goals map[string][]stats.Goal
 	// Now is the clock of periods and realtime; nil means time.Now.
 	Now func() time.Time
 	// Logger receives failed queries; nil discards them.
@@ -50,6 +51,15 @@ type Config struct {
 	CookieSecure bool
 	// SessionTTL is how long a login lasts; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// AllowedHosts are the host names (or addresses, without port) the
+	// listener answers under, against DNS rebinding (see host.go).
+	// Without a password, localhost and loopback addresses are answered
+	// as well; with a password, an empty list answers any name.
+	AllowedHosts []string
+
+	// CollectorAddr is the collector's listen address (":8080"): the
+	// dashboard's install guide names its port in the tracker snippet.
+	CollectorAddr string
 }
 
 // Server is the admin HTTP server.
@@ -66,10 +76,13 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	acc := newAccess(cfg, cfg.Now)
 	if cfg.Campaigns != nil {
-		mux.Handle("/api/v1/campaigns", acc.admin(cfg.Campaigns))
-		mux.Handle("/api/v1/campaigns/", acc.admin(cfg.Campaigns))
+		ca := &campaignAPI{cfg: *cfg.Campaigns, store: storage.NewCampaigns(cfg.Campaigns.DB), log: cfg.Logger}
+		ca.routes(mux, acc.admin)
 	}
 	acc.routes(mux)
 	addDashboard(mux, cfg, acc)
@@ -78,7 +91,7 @@ func New(cfg Config) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return &Server{http: &http.Server{
-		Handler:           mux,
+		Handler:           newHostGuard(cfg, acc.open(), mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

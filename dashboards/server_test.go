@@ -42,3 +42,21 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
+
+// TestUIBadPaths: a /ui/ path no file can have is 400 or 404, never 500
+// (http.FileServerFS answers an invalid name with 500), and needs no
+// login to be refused.
+func TestUIBadPaths(t *testing.T) {
+	base, _ := statsServer(t)
+	for _, p := range []string{"/ui/%ff", "/ui/%c0%ae", "/ui/a%ffb.js", "/ui/%c0%ae%c0%ae/index.html", "/ui/x%00.js", "/ui/..%2findex.html", "/ui/%2e%2e/", "/ui/vendor/%fe%ff"} {
+		resp, body := get(t, base+p)
+		if resp.StatusCode != 404 && resp.StatusCode != 400 {
+			t.Errorf("GET %s: %d %q, want 400 or 404", p, resp.StatusCode, body[:min(len(body), 60)])
+		}
+	}
+	for _, p := range []string{"/ui/app.js", "/ui/style.css", "/"} {
+		if resp, _ := get(t, base+p); resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+}

@@ -259,7 +259,7 @@ func (s *Sessions) start(e *sessionEntry, ev *mote.Event, ts time.Time) {
 	e.arena = appendFirstTouch(a, &e.row)
 	pointFirstTouch(&e.row, e.arena)
 	e.exit = append(e.exit[:0], ev.Pathname...)
-	e.row.ExitPage = bytesString(e.exit)
+	e.row.ExitPage = UnsafeString(e.exit)
 	e.engaged = false
 	e.last = ts
 	if ev.Kind == mote.KindPageview {
@@ -276,7 +276,7 @@ func (s *Sessions) update(e *sessionEntry, ev *mote.Event, ts time.Time) {
 	case mote.KindPageview:
 		e.row.Pageviews++
 		e.exit = append(e.exit[:0], ev.Pathname...)
-		e.row.ExitPage = bytesString(e.exit)
+		e.row.ExitPage = UnsafeString(e.exit)
 	case mote.KindEvent:
 		e.row.Events++
 	case mote.KindEngagement:
@@ -383,7 +383,7 @@ func (e *sessionEntry) copyRow(dst *mote.SessionRow, buf []byte) []byte {
 	pointFirstTouch(dst, buf[i:])
 	i = len(buf)
 	buf = append(buf, e.exit...)
-	dst.ExitPage = bytesString(buf[i:len(buf):len(buf)])
+	dst.ExitPage = UnsafeString(buf[i:len(buf):len(buf)])
 	return buf
 }
 
@@ -437,5 +437,5 @@ func pointFirstTouch(r *mote.SessionRow, b []byte) {
 
 // nextString returns the first n bytes of b as a string, and the rest.
 func nextString(b []byte, n int) (string, []byte) {
-	return bytesString(b[:n:n]), b[n:]
+	return UnsafeString(b[:n:n]), b[n:]
 }

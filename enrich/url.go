@@ -2,7 +2,8 @@ package enrich
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/mote-analytics/mote"
 )
 
 // Caps on what SplitURL returns. A browser never produces a longer host
@@ -48,7 +49,7 @@ func SplitURL(raw string) (host, path string, ok bool) {
 	if rest == "" {
 		rest = "/"
 	}
-	return host, truncate(rest, MaxPathLen), true
+	return host, mote.Truncate(rest, MaxPathLen), true
 }
 
 // cutScheme returns what follows "http://" or "https://" (any case).
@@ -63,12 +64,15 @@ func cutScheme(raw string) (string, bool) {
 	return "", false
 }
 
-// authorityEnd returns the index of the first '/', '?' or '#' in rest,
-// or len(rest): where the authority of a URL without its scheme ends. A
-// loop over the few bytes of a host beats IndexAny, which builds a set.
+// authorityEnd returns the index of the first '/', '\\', '?' or '#' in
+// rest, or len(rest): where the authority of a URL without its scheme
+// ends. A backslash ends it as browsers (the WHATWG URL standard) read
+// http(s) URLs: https://evil.com\@probe.example/ is a page of evil.com,
+// and must not pass the site gate as probe.example. A loop over the few
+// bytes of a host beats IndexAny, which builds a set.
 func authorityEnd(rest string) int {
 	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; c == '/' || c == '?' || c == '#' {
+		if c := rest[i]; c == '/' || c == '\\' || c == '?' || c == '#' {
 			return i
 		}
 	}
@@ -90,7 +94,7 @@ func hostOf(authority string) (string, bool) {
 		host = host[:i+1]
 		for j := 1; j < len(host)-1; j++ {
 			c := host[j]
-			if !(c == ':' || c == '.' || isHex(c)) {
+			if !(c == ':' || c == '.' || IsHex(c)) {
 				return "", false
 			}
 		}
@@ -152,10 +156,6 @@ func validPort(s string) bool {
 	return true
 }
 
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
 // lowerASCII lower-cases s, allocating only when s has an upper-case letter.
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
@@ -164,23 +164,6 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-// It looks back at most utf8.UTFMax-1 bytes for the start of the cut rune:
-// further back there is none, the bytes are not UTF-8, and walking on
-// would cut a run of stray continuation bytes ("/\x8e\x8e...", found by
-// FuzzSplitURL) down to nothing.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {
-		if utf8.RuneStart(s[i]) {
-			return s[:i]
-		}
-	}
-	return s[:n]
 }
 
 // ReferrerHost reduces a referrer URL to its host: the path of the page a
@@ -205,8 +188,8 @@ func AppendQueryUnescape[S ~string | ~[]byte](dst []byte, v S) []byte {
 		switch {
 		case c == '+':
 			c = ' '
-		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
-			c = unhex(v[i+1])<<4 | unhex(v[i+2])
+		case c == '%' && i+2 < len(v) && IsHex(v[i+1]) && IsHex(v[i+2]):
+			c = Unhex(v[i+1])<<4 | Unhex(v[i+2])
 			i += 2
 		}
 		dst = append(dst, c)

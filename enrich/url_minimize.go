@@ -3,7 +3,8 @@ package enrich
 import (
 	"strings"
 	"unicode/utf8"
-	"unsafe"
+
+	"github.com/mote-analytics/mote"
 )
 
 // Caps on minimised values. A campaign parameter longer than MaxUTMLen or
@@ -122,7 +123,7 @@ func MinimizeURL(raw string, opt URLOptions, dst *Page) bool {
 		dst.Path = path // unchanged: no copy kept
 		m.buf = m.buf[:start]
 	} else {
-		dst.Path = bytesString(built)
+		dst.Path = UnsafeString(built)
 	}
 	dst.Host = host
 	dst.buf = m.buf
@@ -251,7 +252,7 @@ func (m *minimizer) decodeValue(v string) string {
 		// decoding and only the cap and the redaction apply.
 		switch {
 		case n > MaxUTMLen:
-			return redact(truncate(v, MaxUTMLen))
+			return redact(mote.Truncate(v, MaxUTMLen))
 		case mayBeEmail(class) && looksLikeEmail(v):
 			return RedactedEmail
 		case mayBeToken(n, digits) && looksLikeToken(v):
@@ -263,8 +264,8 @@ func (m *minimizer) decodeValue(v string) string {
 	m.buf = AppendQueryUnescape(m.buf, v)
 	out := sanitizeText(m.buf[start:])
 	m.buf = append(m.buf[:start], out...)
-	s := strings.TrimSpace(bytesString(m.buf[start:]))
-	s = redact(truncate(s, MaxUTMLen))
+	s := strings.TrimSpace(UnsafeString(m.buf[start:]))
+	s = redact(mote.Truncate(s, MaxUTMLen))
 	if s == "" || s == v {
 		m.buf = m.buf[:start]
 		if s == v {
@@ -353,7 +354,7 @@ func (m *minimizer) appendKept(query string) {
 		}
 		m.buf = append(m.buf, canon...)
 		m.buf = append(m.buf, '=')
-		val = truncate(val, MaxQueryValueLen)
+		val = mote.Truncate(val, MaxQueryValueLen)
 		switch {
 		case looksLikeEmail(val):
 			m.buf = append(m.buf, RedactedEmail...)
@@ -522,11 +523,7 @@ func capEncoded(b []byte, n int) []byte {
 	if len(b) <= n {
 		return b
 	}
-	i := n
-	for i > 0 && !utf8.RuneStart(b[i]) {
-		i--
-	}
-	b = b[:i]
+	b = mote.Truncate(b, n)
 	if j := len(b) - 2; j >= 0 && b[j] == '%' {
 		b = b[:j]
 	} else if j := len(b) - 1; j >= 0 && b[j] == '%' {
@@ -621,7 +618,7 @@ func looksLikeToken(s string) bool {
 		// hex-only check over the whole string
 		switch {
 		case i == len(s):
-		case isHex(c):
+		case IsHex(c):
 			hexN++
 			hexDigit = hexDigit || isD
 		case c != '-':
@@ -653,24 +650,4 @@ func looksLikeToken(s string) bool {
 		}
 	}
 	return allHex && hexN >= 16 && hexDigit
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
-
-// bytesString views b as a string without copying. The caller guarantees
-// that b is not written to while the string is in use (Page's contract).
-func bytesString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // The Batcher tails the Spool and inserts its records into an Engine in
@@ -76,7 +77,7 @@ type BatcherStats struct {
 // not run at the same time (the second returns an error); Stats may be
 // called from anywhere.
 type Batcher struct {
-	sp  *Spool
+	sp  *spool.Spool
 	eng Engine
 	cfg BatcherConfig
 	log *slog.Logger
@@ -85,10 +86,10 @@ type Batcher struct {
 
 	// State carried from Run to Drain, so that rows read but not yet
 	// stored when Run stopped are not read twice.
-	r         *Reader
+	r         *spool.Reader
 	rows      []mote.Event
-	starts    []Position // spool position of each row
-	committed Position
+	starts    []spool.Position // spool position of each row
+	committed spool.Position
 	verify    bool   // check BatchRows before the next insert
 	skip      uint64 // records already stored by an earlier run, still to pass over
 
@@ -103,7 +104,7 @@ type Batcher struct {
 // NewBatcher returns a Batcher that moves sp's records into eng. log
 // receives insert failures and replay decisions (ids, counts and errors,
 // never row content); nil means slog.Default().
-func NewBatcher(sp *Spool, eng Engine, cfg BatcherConfig, log *slog.Logger) *Batcher {
+func NewBatcher(sp *spool.Spool, eng Engine, cfg BatcherConfig, log *slog.Logger) *Batcher {
 	if cfg.MaxRows <= 0 {
 		cfg.MaxRows = 10000
 	}
@@ -159,7 +160,7 @@ func (b *Batcher) start() error {
 // Run tails the spool and stores its records until ctx is done, then
 // returns nil; rows it had read but not stored stay for Drain. It returns
 // an error if the spool cannot be read (see the type comment), or wrapping
-// ErrSpoolClosed once the spool can no longer grow (closed, or stopped by
+// spool.ErrClosed once the spool can no longer grow (closed, or stopped by
 // a write failure) and everything read has been stored.
 func (b *Batcher) Run(ctx context.Context) error {
 	if err := b.start(); err != nil {
@@ -194,7 +195,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		}
 		err = b.sp.Wait(wctx, b.r.Pos())
 		cancel()
-		if errors.Is(err, ErrSpoolClosed) {
+		if errors.Is(err, spool.ErrClosed) {
 			if len(b.rows) > 0 {
 				deadline = time.Now() // store what is left, then stop
 				continue
@@ -250,7 +251,7 @@ func (b *Batcher) fill() (eof bool, err error) {
 		} else {
 			b.rows = append(b.rows, mote.Event{})
 		}
-		if err := DecodeEvent(rec, &b.rows[n]); err != nil {
+		if err := spool.DecodeEvent(rec, &b.rows[n]); err != nil {
 			b.rows = b.rows[:n]
 			return false, fmt.Errorf("batcher: record at %v: %w", pos, err)
 		}

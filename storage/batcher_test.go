@@ -16,6 +16,7 @@ import (
 	"github.com/mote-analytics/mote/internal/testenv"
 	"github.com/mote-analytics/mote/storage"
 	chengine "github.com/mote-analytics/mote/storage/clickhouse"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // The Batcher's tests run against a real ClickHouse server (Debian's
@@ -124,9 +125,9 @@ func event(path string) mote.Event {
 	}
 }
 
-func openSpool(t testing.TB, dir string) *storage.Spool {
+func openSpool(t testing.TB, dir string) *spool.Spool {
 	t.Helper()
-	sp, err := storage.OpenSpool(storage.SpoolConfig{Dir: dir, SegmentBytes: 256 << 10, Logger: quietLogger()})
+	sp, err := spool.Open(spool.Config{Dir: dir, SegmentBytes: 256 << 10, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func openSpool(t testing.TB, dir string) *storage.Spool {
 }
 
 // appendPaths appends one event per path from `writers` goroutines.
-func appendPaths(t testing.TB, sp *storage.Spool, paths []string, writers int) {
+func appendPaths(t testing.TB, sp *spool.Spool, paths []string, writers int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -437,7 +438,7 @@ func TestBatcherRunTwiceRefused(t *testing.T) {
 // rows/s end to end (append of the first row to insert of the last).
 func BenchmarkSpoolToClickHouse(b *testing.B) {
 	d := newTestDB(b, testenv.ClickHouse(b))
-	sp, err := storage.OpenSpool(storage.SpoolConfig{Dir: b.TempDir(), MaxBytes: 1 << 34, Logger: quietLogger()})
+	sp, err := spool.Open(spool.Config{Dir: b.TempDir(), MaxBytes: 1 << 34, Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,9 +34,6 @@ type Campaign struct {
 // Wiped reports whether the campaign's keys are gone.
 func (c *Campaign) Wiped() bool { return len(c.RecipientKey) == 0 && len(c.LinkKey) == 0 }
 
-// ErrNoCampaign is returned for a campaign id the table does not hold.
-var ErrNoCampaign = errors.New("no such campaign")
-
 // Campaigns reads and writes the campaigns table and the events of
 // campaigns, through SQL so that both engines run it unchanged. Keys are
 // stored as hex text (binary strings do not survive chDB's JSON results)

@@ -1,25 +1,23 @@
-// Package storage owns everything between an accepted hit and a ClickHouse
-// row: the schema (numbered, embedded .sql migrations rendered for the
-// server's version and, in cluster mode, as Replicated local tables under
-// Distributed ones), the write-ahead Spool that makes an accepted hit
-// durable before it is answered, the Batcher that tails the spool and
-// inserts columnar batches, and the Engine interface that the concrete
-// engines implement (storage/clickhouse for a server or cluster,
-// storage/embedded for chDB in-process). Both engines run the same SQL.
+// Package storage is Mote's write side between the spool and ClickHouse,
+// and the contracts every engine meets:
 //
-// Beyond inserting events, everything goes through SQL (sql.go), which both
-// engines implement with engine-neutral result values, so each of these is
-// written once and checked on both engines by storage/enginetest:
+//   - engine.go states them in one place: Engine, SQL and the optional
+//     fast paths an engine may offer, the Rows a query returns, and the
+//     errors callers test for. storage/clickhouse (a server or cluster)
+//     and storage/embedded (chDB in-process) implement them and run the
+//     same SQL;
+//   - the schema: numbered, embedded .sql migrations rendered for the
+//     server's version and, in cluster mode, as Replicated local tables
+//     under Distributed ones;
+//   - the Batcher, which tails storage/spool and inserts columnar batches,
+//     and the SessionWriter, which batches the session cache's rows;
+//   - the small tables written through SQL: Salts (RAM-only, behind
+//     enrich's salt keeper), Suppressions (anonymous (site, day, reason)
+//     counters), Campaigns, share links; EnforceRetention and Copy (mote
+//     storage copy).
 //
-//   - Salts: the RAM-only salts table behind enrich's salt keeper;
-//   - SessionWriter: the session cache's cancel/state rows, batched, with
-//     a fast path per engine (SessionInserter);
-//   - Suppressions: the anonymous (site, day, reason) counters;
-//   - stats*.go: the dashboard's aggregate, timeseries, breakdown,
-//     realtime, goals and privacy queries;
-//   - Campaigns and the campaign report, share links;
-//   - EnforceRetention and Copy (mote storage copy).
-//
-// Query text never carries a secret or a visitor's data (see SQL); secrets
-// travel as insert data.
+// The write-ahead spool is storage/spool and the dashboard's queries are
+// storage/stats. Every engine-facing behaviour is checked on both engines
+// by storage/enginetest. Query text never carries a secret or a visitor's
+// data (see SQL); secrets travel as insert data.
 package storage

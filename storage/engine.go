@@ -1,7 +1,14 @@
 package storage
 
+// This file states what storage asks of an engine and what it answers:
+// the interfaces storage/clickhouse and storage/embedded implement, the
+// result type of a query, and the errors a caller may test for. The rest
+// of the package (schema, Batcher, SessionWriter, campaigns, salts...) and
+// storage/stats are written against these alone.
+
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/mote-analytics/mote"
@@ -36,3 +43,74 @@ type Engine interface {
 func DedupToken(batchID uint64, rows int) string {
 	return "mote-" + strconv.FormatUint(batchID, 10) + "-" + strconv.Itoa(rows)
 }
+
+// SQL is the statement and query access both engines give, in the one
+// ClickHouse dialect they share. The dashboards' queries, campaigns,
+// retention, erasure and the salts table go through it, so that every
+// caller runs unchanged on chDB and on a ClickHouse server.
+//
+// Query text never carries a secret or a visitor's data: literals in it are
+// site ids, dates and names, quoted with Quote. Secrets (salts, campaign
+// keys) travel as data through InsertRowSQL.
+type SQL interface {
+	// ExecSQL runs one statement that returns no rows.
+	ExecSQL(ctx context.Context, query string) error
+	// QuerySQL runs one query and returns its whole result. Callers read
+	// aggregates: results are small.
+	QuerySQL(ctx context.Context, query string) (*Rows, error)
+	// InsertRowSQL runs insert (an INSERT statement with a column list
+	// and no data) with values as its single row, sent as data.
+	InsertRowSQL(ctx context.Context, insert string, values ...any) error
+	// InsertRowsSQL runs insert with rows as its data, in one block.
+	// (A server engine cannot take rows inline in an INSERT's text over
+	// the native protocol, so multi-row inserts go through here.)
+	InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error
+}
+
+// Rows is a query result in memory. Each value is one of: nil (NULL),
+// string, int64, uint64, float64, time.Time (UTC) or []any (an Array),
+// whichever engine produced it; Types holds ClickHouse's type names.
+type Rows struct {
+	Columns []string
+	Types   []string
+	Values  [][]any
+}
+
+// Clustered is implemented by an engine that may run on a ClickHouse
+// cluster; Cluster returns the cluster's name, "" on a single server, and
+// Database the database its tables are in on every node.
+type Clustered interface {
+	Cluster() string
+	Database() string
+}
+
+// SessionInserter is implemented by engines with a fast path for
+// sessions rows (a columnar block, RowBinary); SessionWriter uses it when
+// its SQL has it, else InsertRowsSQL.
+type SessionInserter interface {
+	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
+}
+
+// SuppressedWriter is an engine that can add suppression counts; the
+// suppressed table sums the rows it receives. Both engines implement it
+// with InsertSuppressed.
+type SuppressedWriter interface {
+	InsertSuppressed(ctx context.Context, rows []SuppressedCount) error
+}
+
+// Errors callers test for with errors.Is.
+var (
+	// ErrUnavailable marks an error as "the store cannot be reached right
+	// now" (not connected yet, or down), as opposed to a failed query: readers
+	// such as the stats API answer 503 for it, so that a client retries later.
+	ErrUnavailable = errors.New("storage unavailable")
+
+	// ErrNoRows is returned by QueryRow for a query that returned no row.
+	ErrNoRows = errors.New("query returned no rows")
+
+	// ErrNoCampaign is returned for a campaign id the table does not hold.
+	ErrNoCampaign = errors.New("no such campaign")
+
+	// ErrNoShareLink is returned for a link id the table does not hold.
+	ErrNoShareLink = errors.New("no such share link")
+)

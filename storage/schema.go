@@ -73,11 +73,11 @@ func ParseServerVersion(s string) (ServerVersion, error) {
 	s = strings.TrimSpace(s)
 	major, rest, ok := leadingNumber(s)
 	if !ok || !strings.HasPrefix(rest, ".") {
-		return ServerVersion{}, fmt.Errorf("parse server version %q: want MAJOR.MINOR", truncate(s, 40))
+		return ServerVersion{}, fmt.Errorf("parse server version %q: want MAJOR.MINOR", Excerpt(s, 40))
 	}
 	minor, rest, ok := leadingNumber(rest[1:])
 	if !ok || (rest != "" && !strings.ContainsRune(".-+", rune(rest[0]))) {
-		return ServerVersion{}, fmt.Errorf("parse server version %q: want MAJOR.MINOR", truncate(s, 40))
+		return ServerVersion{}, fmt.Errorf("parse server version %q: want MAJOR.MINOR", Excerpt(s, 40))
 	}
 	return ServerVersion{Major: major, Minor: minor}, nil
 }
@@ -93,13 +93,6 @@ func leadingNumber(s string) (n int, rest string, ok bool) {
 	}
 	n, err := strconv.Atoi(s[:i])
 	return n, s[i:], err == nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 func (v ServerVersion) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }

@@ -117,13 +117,6 @@ func appendSessionRow(b []byte, r *mote.SessionRow) []byte {
 	return append(b, byte(r.Sign))
 }
 
-// SessionInserter is implemented by engines with a fast path for
-// sessions rows (a columnar block, RowBinary); SessionWriter uses it when
-// its SQL has it, else InsertRowsSQL.
-type SessionInserter interface {
-	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
-}
-
 // decodeSessionRows turns an Append buffer back into rows, appended to
 // rows[:0]. The rows' strings share one copy of the buffer: a string per
 // field was two allocations per hit's worth of fields, most of the
@@ -294,20 +287,42 @@ func (w *SessionWriter) Run(ctx context.Context) {
 		return w.Flush(fctx)
 	}
 	var warned time.Time // a storage outage is logged once a minute
+	var drops dropReport
 	for {
 		select {
 		case <-ctx.Done():
 			if err := flush(); err != nil {
 				w.cfg.Logger.Warn("storage: sessions rows not written at shutdown", "err", err)
 			}
+			drops.warn(w, time.Time{})
 			return
 		case <-t.C:
 			if err := flush(); err != nil && time.Since(warned) > time.Minute {
 				warned = time.Now()
 				w.cfg.Logger.Warn("storage: sessions insert failed; retrying", "err", err)
 			}
+			drops.warn(w, time.Now().Add(-time.Minute))
 		}
 	}
+}
+
+// dropReport logs the rows dropped since its last warning, at most once a
+// minute: a dropped visit row is never silent (it is also counted in
+// Stats.Dropped, which /metrics and /readyz show).
+type dropReport struct {
+	reported uint64
+	at       time.Time
+}
+
+// warn logs new drops unless the last warning was after notBefore.
+func (d *dropReport) warn(w *SessionWriter, notBefore time.Time) {
+	total := w.dropped.Load()
+	if total == d.reported || d.at.After(notBefore) {
+		return
+	}
+	w.cfg.Logger.Warn("storage: sessions rows dropped: the writer's buffer is full while storage is unreachable; visit metrics will undercount",
+		"dropped", total-d.reported, "dropped_total", total, "max_bytes", w.cfg.MaxBytes)
+	d.reported, d.at = total, time.Now()
 }
 
 // flushTimeout bounds one sessions insert.

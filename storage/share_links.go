@@ -20,9 +20,6 @@ type ShareLink struct {
 	Updated time.Time // version of the row (ReplacingMergeTree)
 }
 
-// ErrNoShareLink is returned for a link id the table does not hold.
-var ErrNoShareLink = errors.New("no such share link")
-
 // ShareLinks reads and writes the share_links table through SQL, so that
 // both engines run it. Key hashes travel only as insert data and in
 // results, never in query text.

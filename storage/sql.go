@@ -9,42 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mote-analytics/mote"
 )
-
-// SQL is the statement and query access both engines give, in the one
-// ClickHouse dialect they share. The dashboards' queries, campaigns,
-// retention, erasure and the salts table go through it, so that every
-// caller runs unchanged on chDB and on a ClickHouse server.
-//
-// Query text never carries a secret or a visitor's data: literals in it are
-// site ids, dates and names, quoted with Quote. Secrets (salts, campaign
-// keys) travel as data through InsertRowSQL.
-type SQL interface {
-	// ExecSQL runs one statement that returns no rows.
-	ExecSQL(ctx context.Context, query string) error
-	// QuerySQL runs one query and returns its whole result. Callers read
-	// aggregates: results are small.
-	QuerySQL(ctx context.Context, query string) (*Rows, error)
-	// InsertRowSQL runs insert (an INSERT statement with a column list
-	// and no data) with values as its single row, sent as data.
-	InsertRowSQL(ctx context.Context, insert string, values ...any) error
-	// InsertRowsSQL runs insert with rows as its data, in one block.
-	// (A server engine cannot take rows inline in an INSERT's text over
-	// the native protocol, so multi-row inserts go through here.)
-	InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error
-}
-
-// Rows is a query result in memory. Each value is one of: nil (NULL),
-// string, int64, uint64, float64, time.Time (UTC) or []any (an Array),
-// whichever engine produced it; Types holds ClickHouse's type names.
-type Rows struct {
-	Columns []string
-	Types   []string
-	Values  [][]any
-}
-
-// ErrNoRows is returned by QueryRow for a query that returned no row.
-var ErrNoRows = errors.New("query returned no rows")
 
 // QueryRow runs query on db and scans its first row into dest.
 func QueryRow(ctx context.Context, db SQL, query string, dest ...any) error {
@@ -293,14 +260,6 @@ func Literal(v any) (string, error) {
 	return "", fmt.Errorf("no literal for %T", v)
 }
 
-// Clustered is implemented by an engine that may run on a ClickHouse
-// cluster; Cluster returns the cluster's name, "" on a single server, and
-// Database the database its tables are in on every node.
-type Clustered interface {
-	Cluster() string
-	Database() string
-}
-
 // MutationTarget names the table a mutation (ALTER TABLE ... DELETE) or
 // an OPTIMIZE must address: the table itself on one server; on a cluster
 // the replicated <table>_local on every node (ON CLUSTER), since a
@@ -335,4 +294,30 @@ func withoutSecrets(err error, secrets ...string) error {
 		return err // nothing quoted: keep the error's chain
 	}
 	return errors.New(msg)
+}
+
+// ValidIdentifier accepts database and table names that need no quoting
+// beyond backquotes: letters, digits (not first) and underscores, at most
+// 128 bytes. Both engines check configured names with it.
+func ValidIdentifier(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Excerpt is s cut to at most n bytes, on a rune boundary, with "..."
+// when something was cut: how an engine's output or an unexpected value
+// is quoted in an error message, which must stay short and valid UTF-8.
+func Excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return mote.Truncate(s, n) + "..."
 }

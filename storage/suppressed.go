@@ -19,13 +19,6 @@ type SuppressedCount struct {
 	Count  uint64
 }
 
-// SuppressedWriter is an engine that can add suppression counts; the
-// suppressed table sums the rows it receives. Both engines implement it
-// with InsertSuppressed.
-type SuppressedWriter interface {
-	InsertSuppressed(ctx context.Context, rows []SuppressedCount) error
-}
-
 // insertSuppressed is the suppressed table's insert, in its column order.
 const insertSuppressed = "INSERT INTO suppressed (site_id, day, reason, count)"
 

@@ -1,4 +1,4 @@
-// Command queries times the dashboard's main queries (storage.Aggregate,
+// Command queries times the dashboard's main queries (stats.Aggregate,
 // Timeseries, Breakdown, Realtime) over a large synthetic data set, on the
 // embedded engine or on a ClickHouse server:
 //
@@ -28,6 +28,7 @@ import (
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 type engine interface {
@@ -64,33 +65,33 @@ func main() {
 		log.Fatal(err)
 	}
 
-	month := storage.StatsQuery{SiteID: "demo", From: end.AddDate(0, 0, -30), To: end, Interval: storage.IntervalDay}
+	month := stats.Query{SiteID: "demo", From: end.AddDate(0, 0, -30), To: end, Interval: stats.IntervalDay}
 	week := month
-	week.From, week.Interval = end.AddDate(0, 0, -7), storage.IntervalHour
+	week.From, week.Interval = end.AddDate(0, 0, -7), stats.IntervalHour
 	filtered := month
-	filtered.Filters = []storage.Filter{{Dimension: "country", Op: storage.FilterIs, Values: []string{"DE"}}}
-	by := func(q storage.StatsQuery, dim string) storage.StatsQuery {
+	filtered.Filters = []stats.Filter{{Dimension: "country", Op: stats.FilterIs, Values: []string{"DE"}}}
+	by := func(q stats.Query, dim string) stats.Query {
 		q.Dimension = dim
-		q.KAnonymity = 5
+		q.KAnonymity = mote.DefaultKAnonymity
 		return q
 	}
 	queries := []struct {
 		name string
 		run  func() error
 	}{
-		{"aggregate 30d", func() error { _, err := storage.Aggregate(ctx, eng, month); return err }},
-		{"aggregate 30d, country = DE", func() error { _, err := storage.Aggregate(ctx, eng, filtered); return err }},
-		{"timeseries 30d by day", func() error { _, err := storage.Timeseries(ctx, eng, month); return err }},
-		{"timeseries 7d by hour", func() error { _, err := storage.Timeseries(ctx, eng, week); return err }},
-		{"breakdown page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "page")); return err }},
-		{"breakdown source 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "source")); return err }},
-		{"breakdown entry_page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "entry_page")); return err }},
-		{"breakdown exit_page 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "exit_page")); return err }},
-		{"breakdown country 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "country")); return err }},
-		{"breakdown city 30d (k=5)", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "city")); return err }},
-		{"breakdown browser 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "browser")); return err }},
-		{"breakdown event 30d", func() error { _, err := storage.Breakdown(ctx, eng, by(month, "event")); return err }},
-		{"realtime", func() error { _, err := storage.Realtime(ctx, eng, "demo", end); return err }},
+		{"aggregate 30d", func() error { _, err := stats.Aggregate(ctx, eng, month); return err }},
+		{"aggregate 30d, country = DE", func() error { _, err := stats.Aggregate(ctx, eng, filtered); return err }},
+		{"timeseries 30d by day", func() error { _, err := stats.Timeseries(ctx, eng, month); return err }},
+		{"timeseries 7d by hour", func() error { _, err := stats.Timeseries(ctx, eng, week); return err }},
+		{"breakdown page 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "page")); return err }},
+		{"breakdown source 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "source")); return err }},
+		{"breakdown entry_page 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "entry_page")); return err }},
+		{"breakdown exit_page 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "exit_page")); return err }},
+		{"breakdown country 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "country")); return err }},
+		{"breakdown city 30d (k=5)", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "city")); return err }},
+		{"breakdown browser 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "browser")); return err }},
+		{"breakdown event 30d", func() error { _, err := stats.Breakdown(ctx, eng, by(month, "event")); return err }},
+		{"realtime", func() error { _, err := stats.Realtime(ctx, eng, "demo", end); return err }},
 	}
 	engineName := "embedded (chDB)"
 	if *dsn != "" {

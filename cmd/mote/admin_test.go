@@ -44,14 +44,16 @@ func TestAdminCommands(t *testing.T) {
 func TestConfigAdminAndGoals(t *testing.T) {
 	hash, _ := dashboards.HashPassword("pw-for-tests", 1000)
 	_, keyHash := dashboards.NewAPIKey()
-	env := map[string]string{"MOTE_ADMIN_PASSWORD_HASH": hash, "MOTE_ADMIN_API_KEYS": keyHash + ", " + keyHash, "MOTE_ADMIN_COOKIE_SECURE": "true"}
+	env := map[string]string{"MOTE_ADMIN_PASSWORD_HASH": hash, "MOTE_ADMIN_API_KEYS": keyHash + ", " + keyHash, "MOTE_ADMIN_COOKIE_SECURE": "true",
+		"MOTE_ADMIN_ALLOWED_HOSTS": "stats.example.com, [::1]"}
 	cfg, err := loadConfig(newFlagSet(), []string{"-config", writeConfig(t, minimalSites+
 		"    goals:\n      - {name: Signup, event: Signup}\n      - {name: Pricing visit, page: \"/pricing*\"}\n")},
 		func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Admin.PasswordHash != hash || len(cfg.Admin.APIKeys) != 2 || !cfg.Admin.CookieSecure || cfg.adminLoopbackOnly() {
+	if cfg.Admin.PasswordHash != hash || len(cfg.Admin.APIKeys) != 2 || !cfg.Admin.CookieSecure || cfg.adminLoopbackOnly() ||
+		len(cfg.Admin.AllowedHosts) != 2 || cfg.Admin.AllowedHosts[1] != "[::1]" {
 		t.Errorf("admin %+v", cfg.Admin)
 	}
 	if g := cfg.goals()["demo"]; len(g) != 2 || g[0].Event != "Signup" || g[1].Page != "/pricing*" || g[1].Name != "Pricing visit" {
@@ -70,6 +72,7 @@ func TestConfigAdminAndGoals(t *testing.T) {
 	f(minimalSites, map[string]string{"MOTE_ADMIN_PASSWORD_HASH": "plaintext"}, "admin.password_hash")
 	f("admin:\n  api_keys: [plaintext]\n"+minimalSites, nil, "admin.api_keys[0]")
 	f(minimalSites, map[string]string{"MOTE_ADMIN_COOKIE_SECURE": "maybe"}, "admin.cookie_secure")
+	f("admin:\n  allowed_hosts: [\"https://stats.example.com/\"]\n"+minimalSites, nil, "admin.allowed_hosts[0]")
 	f(minimalSites+"    goals:\n      - {name: X}\n", nil, "sites[0].goals[0]")
 	f(minimalSites+"    goals:\n      - {name: X, event: a, page: /b}\n", nil, "sites[0].goals[0]")
 	f(minimalSites+"    goals:\n      - {event: a}\n", nil, "sites[0].goals[0]")

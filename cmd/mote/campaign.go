@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -17,8 +16,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mote-analytics/mote/dashboards"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 const campaignUsage = `usage: mote campaign <command> [flags] [arguments]
@@ -105,7 +106,7 @@ func campaignMain(ctx context.Context, args []string, getenv func(string) string
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	err = withCampaigns(ctx, cfg, log, func(s *storage.Campaigns) error {
+	err = withCampaigns(ctx, cfg, log, func(db storage.SQL, s *storage.Campaigns) error {
 		switch sub {
 		case "create":
 			return campaignCreate(ctx, s, fresh, stdout)
@@ -118,7 +119,7 @@ func campaignMain(ctx context.Context, args []string, getenv func(string) string
 		case "link":
 			return campaignLink(ctx, s, pos[0], pos[1], base, stdout)
 		default:
-			return campaignReport(ctx, s, pos[0], *f.json, stdout)
+			return campaignReport(ctx, db, s, pos[0], *f.json, stdout)
 		}
 	})
 	if err != nil {
@@ -152,8 +153,8 @@ func parseCLI(fs *flag.FlagSet, args []string, getenv func(string) string, stder
 }
 
 // withCampaigns opens the configured storage, migrates it (the campaigns
-// table may be new) and runs fn on its campaigns.
-func withCampaigns(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*storage.Campaigns) error) error {
+// table may be new) and runs fn on it and its campaigns.
+func withCampaigns(ctx context.Context, cfg *Config, log *slog.Logger, fn func(storage.SQL, *storage.Campaigns) error) error {
 	eng, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		if cfg.Storage.Engine == "embedded" {
@@ -165,7 +166,7 @@ func withCampaigns(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*
 	if err := eng.Migrate(ctx); err != nil {
 		return err
 	}
-	return fn(storage.NewCampaigns(eng))
+	return fn(eng, storage.NewCampaigns(eng))
 }
 
 // newCampaign checks the create flags and makes the campaign with fresh
@@ -297,14 +298,11 @@ func campaignList(ctx context.Context, s *storage.Campaigns, stdout io.Writer) e
 // production where a proxy or a domain fronts the collector).
 func baseURL(cfg *Config, base string) (string, error) {
 	if base == "" {
-		host, port, err := net.SplitHostPort(cfg.Collector.Listen)
+		u, err := localURL(cfg.Collector.Listen)
 		if err != nil {
 			return "", errors.New("--base is required: collector.listen " + cfg.Collector.Listen + " names no port")
 		}
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "localhost"
-		}
-		return "http://" + net.JoinHostPort(host, port), nil
+		return u, nil
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -330,7 +328,7 @@ func campaignPixel(ctx context.Context, s *storage.Campaigns, id, base string, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, `<img src="%s/o/%s/%s.gif" width="1" height="1" alt="" style="display:block;border:0">`+"\n", base, c.ID, tokenPlaceholder)
+	fmt.Fprintf(stdout, `<img src="%s%s" width="1" height="1" alt="" style="display:block;border:0">`+"\n", base, pixelPath(c))
 	fmt.Fprintf(stdout, "\nReplace %s with your ESP's merge tag for a recipient id (A-Z a-z 0-9 . _ ~ -, at most %d characters, never an e-mail address).\n"+
 		"Without tokens (counts only): %s/o/%s.gif\n", tokenPlaceholder, enrich.MaxTokenLen, base, c.ID)
 	return nil
@@ -354,18 +352,37 @@ func campaignLink(ctx context.Context, s *storage.Campaigns, id, target, base st
 	if err != nil {
 		return err
 	}
-	var key [enrich.LinkKeyLen]byte
-	copy(key[:], c.LinkKey)
-	fmt.Fprintf(stdout, "%s/c/%s/%s?u=%s&s=%s\n", base, c.ID, tokenPlaceholder, url.QueryEscape(target), enrich.SignLink(&key, target))
+	path, err := linkPath(c, target)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, base+path)
 	return nil
 }
 
-func campaignReport(ctx context.Context, s *storage.Campaigns, id string, asJSON bool, stdout io.Writer) error {
+// linkPath is c's signed click link to target under the collector's URL,
+// with the {{TOKEN}} placeholder: "/c/ID/{{TOKEN}}?u=...&s=...".
+func linkPath(c storage.Campaign, target string) (string, error) {
+	if err := checkTarget(target); err != nil {
+		return "", err
+	}
+	if c.Wiped() || len(c.LinkKey) != enrich.LinkKeyLen {
+		return "", dashboards.ErrKeysWiped
+	}
+	var key [enrich.LinkKeyLen]byte
+	copy(key[:], c.LinkKey)
+	return "/c/" + c.ID + "/" + tokenPlaceholder + "?u=" + url.QueryEscape(target) + "&s=" + enrich.SignLink(&key, target), nil
+}
+
+// pixelPath is c's per-recipient open pixel under the collector's URL.
+func pixelPath(c storage.Campaign) string { return "/o/" + c.ID + "/" + tokenPlaceholder + ".gif" }
+
+func campaignReport(ctx context.Context, db storage.SQL, s *storage.Campaigns, id string, asJSON bool, stdout io.Writer) error {
 	c, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	r, err := s.Report(ctx, c)
+	r, err := stats.Campaign(ctx, db, c)
 	if err != nil {
 		return err
 	}
@@ -387,7 +404,7 @@ func orUnknown(s string) string {
 }
 
 // writeReport prints a report as plain text.
-func writeReport(out io.Writer, r *storage.CampaignReport) error {
+func writeReport(out io.Writer, r *stats.CampaignReport) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	state := "tracking until " + r.WindowEnd.Format(time.RFC3339)
 	if r.KeysWiped {

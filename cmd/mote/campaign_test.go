@@ -14,7 +14,7 @@ import (
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/mote-analytics/mote/internal/testenv"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // cli runs one mote command in-process.
@@ -136,7 +136,7 @@ func TestServeEmailEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report: %d %s", code, errOut)
 	}
-	var r storage.CampaignReport
+	var r stats.CampaignReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("report JSON: %v\n%s", err, out)
 	}

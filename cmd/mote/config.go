@@ -18,6 +18,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
+	"github.com/mote-analytics/mote/internal/cache"
 )
 
 // Config is the whole of mote's configuration: a YAML file (mote.yaml,
@@ -44,6 +45,11 @@ type Config struct {
 		// new-api-key).
 		APIKeys      []string `yaml:"api_keys"`
 		CookieSecure bool     `yaml:"cookie_secure"`
+		// AllowedHosts are the names the admin listener answers under
+		// (against DNS rebinding): without a password in addition to
+		// localhost and loopback addresses, with one the only names
+		// (empty: any).
+		AllowedHosts []string `yaml:"allowed_hosts"`
 	} `yaml:"admin"`
 	Storage struct {
 		Engine   string `yaml:"engine"`
@@ -69,10 +75,7 @@ type Config struct {
 		MaxBytes     int64  `yaml:"max_bytes"`
 		SegmentBytes int64  `yaml:"segment_bytes"`
 	} `yaml:"spool"`
-	Batch struct {
-		MaxRows int           `yaml:"max_rows"`
-		MaxWait time.Duration `yaml:"max_wait"`
-	} `yaml:"batch"`
+	Batch           batchConfig   `yaml:"batch"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
 	Sites           []SiteConfig  `yaml:"sites"`
@@ -90,8 +93,8 @@ type SiteConfig struct {
 	HashRouting   bool     `yaml:"hash_routing"`
 	QueryKeys     []string `yaml:"query_keys"`
 	// KAnonymity is the fewest visitors a city or region row of a report
-	// shows (smaller rows fold into "(other)"); unset means 5, 0 turns the
-	// folding off.
+	// shows (smaller rows fold into "(other)"); unset means
+	// mote.DefaultKAnonymity, 0 turns the folding off.
 	KAnonymity *int `yaml:"k_anonymity"`
 	// Goals are the conversions the dashboard reports (see goalConfig).
 	Goals []goalConfig `yaml:"goals"`
@@ -102,6 +105,12 @@ type SiteConfig struct {
 type configError struct {
 	key string
 	msg string
+}
+
+// batchConfig is the batcher's part of the configuration.
+type batchConfig struct {
+	MaxRows int           `yaml:"max_rows"`
+	MaxWait time.Duration `yaml:"max_wait"`
 }
 
 func (e *configError) Error() string { return "config " + e.key + ": " + e.msg }
@@ -169,6 +178,10 @@ var settings = []setting{
 			return errors.New("not true or false")
 		}
 		c.Admin.CookieSecure = b
+		return nil
+	}},
+	{"admin.allowed_hosts", "MOTE_ADMIN_ALLOWED_HOSTS", "admin-allowed-hosts", "comma-separated host names the admin listener answers under besides localhost (with a password: the only ones; empty: any)", func(c *Config, v string) error {
+		c.Admin.AllowedHosts = splitList(v)
 		return nil
 	}},
 	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: embedded (chDB in-process) or clickhouse (a server)", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},
@@ -280,7 +293,8 @@ func applyDefaults(c *Config) {
 	def(&c.Storage.Embedded.DataDir, "data/chdb")
 	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
 	def(&c.Spool.Dir, "data/spool")
-	def(&c.GeoIP.Path, enrich.DefaultGeoIPPath())
+	def(&c.Storage.Embedded.Lib, cache.ChDBLib())
+	def(&c.GeoIP.Path, cache.GeoLite2City())
 	if c.GeoIP.IPv4Bits == 0 {
 		c.GeoIP.IPv4Bits = enrich.DefaultIPv4Bits
 	}
@@ -391,7 +405,7 @@ func (c *Config) validate() error {
 
 // sites converts the configured sites into domain values.
 // kAnonymity maps the k_anonymity key to mote.Site.KAnonymity, whose
-// zero value means the default: unset → 0 (default 5), 0 → off (-1).
+// zero value means the default: unset → 0 (mote.DefaultKAnonymity), 0 → off (-1).
 func kAnonymity(k *int) int {
 	switch {
 	case k == nil:

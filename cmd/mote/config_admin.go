@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/mote-analytics/mote/dashboards"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // goalConfig is one entry of sites[].goals: a custom event name or a
@@ -36,6 +36,11 @@ func (c *Config) validateDashboards() error {
 			return bad(fmt.Sprintf("admin.api_keys[%d]", i), "%v", err)
 		}
 	}
+	for i, h := range c.Admin.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/@\\ ") {
+			return bad(fmt.Sprintf("admin.allowed_hosts[%d]", i), "%q is not a host name (give the name alone, e.g. stats.example.com)", h)
+		}
+	}
 	for i, s := range c.Sites {
 		names := map[string]bool{}
 		for j, g := range s.Goals {
@@ -52,13 +57,13 @@ func (c *Config) validateDashboards() error {
 	return nil
 }
 
-func (c *Config) goal(g goalConfig) storage.Goal {
-	return storage.Goal{Name: strings.TrimSpace(g.Name), Event: g.Event, Page: g.Page}
+func (c *Config) goal(g goalConfig) stats.Goal {
+	return stats.Goal{Name: strings.TrimSpace(g.Name), Event: g.Event, Page: g.Page}
 }
 
 // goals are the configured goals by site id.
-func (c *Config) goals() map[string][]storage.Goal {
-	out := map[string][]storage.Goal{}
+func (c *Config) goals() map[string][]stats.Goal {
+	out := map[string][]stats.Goal{}
 	for _, s := range c.Sites {
 		for _, g := range s.Goals {
 			out[s.ID] = append(out[s.ID], c.goal(g))

@@ -23,7 +23,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/mote-analytics/mote"
-	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 )
@@ -111,28 +110,6 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	}
 	hits := demoTraffic(site.ID, host, days, visitors, now)
 
-	eng, err := openEngine(ctx, cfg, log)
-	if err != nil {
-		return 0, err
-	}
-	defer eng.Close()
-	if err := eng.Migrate(ctx); err != nil {
-		return 0, err
-	}
-	campaign, err := demoCampaign(ctx, eng, site.ID, days, visitors, now)
-	if err != nil {
-		return 0, err
-	}
-	campaigns := newCampaignKeeper(eng, time.Now, log)
-	if err := campaigns.refresh(ctx); err != nil {
-		return 0, err
-	}
-	if !campaign.Wiped() {
-		hits = append(hits, demoEmail(campaign, host, days, now)...)
-		slices.SortStableFunc(hits, func(a, b demoHit) int { return a.at.Compare(b.at) })
-	} else {
-		log.Warn("demo without email: the demo campaign's window has closed", "campaign", campaign.ID)
-	}
 	tmp := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		tmp = "/dev/shm"
@@ -142,42 +119,41 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		return 0, err
 	}
 	defer os.RemoveAll(spoolDir)
-	spool, err := storage.OpenSpool(storage.SpoolConfig{Dir: spoolDir, Logger: log})
-	if err != nil {
-		return 0, err
-	}
-	defer spool.Close()
 
 	var clock atomic.Int64
-	nowFn := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
-	geo, err := enrich.OpenGeo(cfg.GeoIP.Path, enrich.GeoConfig{IPv4Bits: cfg.GeoIP.IPv4Bits, IPv6Bits: cfg.GeoIP.IPv6Bits})
-	if err != nil {
-		log.Warn("demo without geo: the GeoLite2 City database cannot be read (make geoip)", "err", err)
-	}
-	writer := storage.NewSessionWriter(eng, storage.SessionWriterConfig{Logger: log})
-	col, err := collector.New(collector.Config{
-		Sites:          []mote.Site{site},
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-		Geo:            geo,
-		Visitors:       enrich.NewSaltKeeper(enrich.SaltConfig{Now: nowFn}), // in memory: forgotten at exit
-		Sessions:       enrich.NewSessions(enrich.SessionConfig{Sink: sessionRows{writer}}),
-		Campaigns:      campaigns,
-		Now:            nowFn,
-		Logger:         log,
-	}, spool)
+	clock.Store(now.UnixNano())
+	p, err := openPipeline(ctx, cfg, log, ingestOptions{
+		now:            func() time.Time { return time.Unix(0, clock.Load()).UTC() },
+		spoolDir:       spoolDir,
+		sites:          []mote.Site{site},
+		trustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		batchMaxWait:   200 * time.Millisecond,
+	})
 	if err != nil {
 		return 0, err
+	}
+	defer p.close()
+	if err := p.waitStorage(ctx); err != nil {
+		return 0, err
+	}
+	campaign, err := demoCampaign(ctx, p.store, site.ID, days, visitors, now)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.campaigns.refresh(ctx); err != nil {
+		return 0, err
+	}
+	if !campaign.Wiped() {
+		hits = append(hits, demoEmail(campaign, host, days, now)...)
+		slices.SortStableFunc(hits, func(a, b demoHit) int { return a.at.Compare(b.at) })
+	} else {
+		log.Warn("demo without email: the demo campaign's window has closed", "campaign", campaign.ID)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
-	go col.Serve(ln)
-	batcher := storage.NewBatcher(spool, eng, storage.BatcherConfig{MaxWait: 200 * time.Millisecond}, log)
-	bctx, stopBatcher := context.WithCancel(ctx)
-	defer stopBatcher()
-	done := make(chan error, 1)
-	go func() { done <- batcher.Run(bctx) }()
+	go p.collector.Serve(ln)
 
 	// Click links answer 302 to the site: the demo must not follow them.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second,
@@ -213,21 +189,16 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	}
 	_ = pb.Finish()
 
+	clock.Store(now.UnixNano()) // the session cache's last rows and the final flush happen now
 	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := col.Shutdown(sctx); err != nil {
+	if err := p.shutdown(sctx); err != nil {
 		return sent, err
 	}
-	stopBatcher()
-	<-done
-	if err := batcher.Drain(sctx); err != nil {
-		return sent, err
+	if d := p.visits.writer.Stats().Dropped; d > 0 {
+		return sent, fmt.Errorf("%d visit rows dropped", d)
 	}
-	if err := writer.Flush(sctx); err != nil {
-		return sent, err
-	}
-	st := col.Stats()
-	return int(st.Accepted), ctx.Err()
+	return int(p.collector.Stats().Accepted), ctx.Err()
 }
 
 // demoCampaign returns the site's demo newsletter campaign, creating it on
@@ -415,7 +386,9 @@ func demoTraffic(siteID, host string, days, visitors int, now time.Time) []demoH
 				pages = 1 // a bounce, unless engaged long enough
 			}
 			page := demoPages[rng.IntN(len(demoPages))]
+			last := page // the page the engagement beacon reports on: the one seen last
 			for p := range pages {
+				last = page
 				u := "https://" + host + page
 				if p == 0 && src.query != "" {
 					u += "?" + src.query
@@ -439,7 +412,7 @@ func demoTraffic(siteID, host string, days, visitors int, now time.Time) []demoH
 				page = demoPages[rng.IntN(len(demoPages))]
 			}
 			hits = append(hits, demoHit{at: at, ip: ip, ua: ua, visitor: v,
-				body: fmt.Sprintf(`{"s":%q,"n":"engagement","u":%q,"t":%d,"d":%d}`, siteID, "https://"+host+page, 1000+rng.IntN(90000), 20+rng.IntN(81))})
+				body: fmt.Sprintf(`{"s":%q,"n":"engagement","u":%q,"t":%d,"d":%d}`, siteID, "https://"+host+last, 1000+rng.IntN(90000), 20+rng.IntN(81))})
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b demoHit) int { return a.at.Compare(b.at) })

@@ -42,7 +42,7 @@ func eraseMain(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	var removed uint64
-	err := withCampaigns(ctx, cfg, log, func(s *storage.Campaigns) error {
+	err := withCampaigns(ctx, cfg, log, func(_ storage.SQL, s *storage.Campaigns) error {
 		var err error
 		removed, err = erase(ctx, s, *campaign, []byte(*token))
 		return err

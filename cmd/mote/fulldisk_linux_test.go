@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
-	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes on a new directory and unmounts
@@ -142,7 +142,7 @@ func TestServeSpoolFullDisk(t *testing.T) {
 	if inst.err != nil {
 		t.Fatalf("serve: %v", inst.err)
 	}
-	sp, err := storage.OpenSpool(storage.SpoolConfig{Dir: spoolDir, Logger: slog.New(slog.DiscardHandler)})
+	sp, err := spool.Open(spool.Config{Dir: spoolDir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("reopen the spool: %v", err)
 	}
@@ -162,7 +162,7 @@ func TestServeSpoolFullDisk(t *testing.T) {
 }
 
 // spooledPaths reads every record after the spool's checkpoint.
-func spooledPaths(t *testing.T, sp *storage.Spool) []string {
+func spooledPaths(t *testing.T, sp *spool.Spool) []string {
 	t.Helper()
 	r, err := sp.NewReader(sp.Checkpoint())
 	if err != nil {
@@ -179,7 +179,7 @@ func spooledPaths(t *testing.T, sp *storage.Spool) []string {
 			t.Fatalf("read spool at %v: %v", pos, err)
 		}
 		var e mote.Event
-		if err := storage.DecodeEvent(rec, &e); err != nil {
+		if err := spool.DecodeEvent(rec, &e); err != nil {
 			t.Fatalf("decode record at %v: %v", pos, err)
 		}
 		out = append(out, e.Pathname)

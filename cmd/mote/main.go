@@ -72,6 +72,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fs := flag.NewFlagSet("mote "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	banner := false
+	if cmd == "serve" {
+		fs.BoolVar(&banner, "banner", false, "print the tracker tag, a test hit and the dashboard URL once serving (make run does)")
+	}
 	cfg, err := loadConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -85,7 +89,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		err = migrate(ctx, cfg, log)
 	default:
-		err = serve(ctx, cfg, log, nil)
+		var ready chan listeners
+		if banner {
+			ready = make(chan listeners, 1)
+			go func() {
+				if l, ok := <-ready; ok {
+					printBanner(stdout, cfg, l)
+				}
+			}()
+		}
+		err = serve(ctx, cfg, log, ready)
 	}
 	if err != nil {
 		log.Error(cmd+" failed", "err", err)

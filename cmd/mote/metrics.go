@@ -9,6 +9,7 @@ import (
 
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // statsCollector exports the packages' own atomic counters at scrape time.
@@ -16,11 +17,12 @@ import (
 // Prometheus; this is the one place that names the metrics.
 type statsCollector struct {
 	col   *collector.Server
-	spool *storage.Spool
-	store *storageLink
+	spool *spool.Spool
+	store *storage.Link
 	vis   *visits
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
+	sanitized                                         *prometheus.Desc
 	spoolBytes, spoolSegments, spoolFull, spoolFsyncs *prometheus.Desc
 	spoolNoSpace                                      *prometheus.Desc
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
@@ -29,7 +31,7 @@ type statsCollector struct {
 	sessionRowsCollapsed                              *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) *statsCollector {
+func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage.Link, vis *visits) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}
@@ -39,6 +41,7 @@ func newStatsCollector(col *collector.Server, spool *storage.Spool, store *stora
 		accepted:           d("hits_accepted_total", "Hits made durable in the spool and answered."),
 		rejected:           d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
 		suppressed:         d("hits_suppressed_total", "Hits of known sites the privacy gate did not store, by reason.", "reason"),
+		sanitized:          d("hits_sanitized_total", "Beacons whose strings were cleaned before going on, by reason (control_chars: control characters removed from the event name or props).", "reason"),
 		spoolBytes:         d("spool_pending_bytes", "Spool bytes not yet stored in ClickHouse."),
 		spoolSegments:      d("spool_segments", "Spool segment files on disk."),
 		spoolFull:          d("spool_full_rejections_total", "Hits refused because the spool was at its cap."),
@@ -74,6 +77,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range cs.Reasons() {
 		counter(c.rejected, float64(n), reason)
 	}
+	counter(c.sanitized, float64(cs.ControlChars), "control_chars")
 	for reason, n := range cs.SuppressedBy() {
 		counter(c.suppressed, float64(n), reason)
 	}
@@ -83,7 +87,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.spoolFull, float64(ss.FullRejections))
 	counter(c.spoolFsyncs, float64(ss.Fsyncs))
 	counter(c.spoolNoSpace, float64(ss.NoSpace))
-	bs := c.store.batcherStats()
+	bs := c.store.BatcherStats()
 	counter(c.stored, float64(bs.RowsStored))
 	counter(c.batches, float64(bs.Batches))
 	counter(c.insertErrors, float64(bs.InsertErrors))
@@ -101,10 +105,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the
 // process's (RSS, open files), which the soak test watches.
-func metricsHandler(col *collector.Server, spool *storage.Spool, store *storageLink, vis *visits) http.Handler {
+func metricsHandler(p *pipeline) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		newStatsCollector(col, spool, store, vis),
+		newStatsCollector(p.collector, p.spool, p.store, p.visits),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

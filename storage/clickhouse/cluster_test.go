@@ -12,6 +12,7 @@ import (
 	"github.com/mote-analytics/mote/internal/testenv"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/enginetest"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // Cluster test sizes: 2 shards × 2 replicas, two collectors (engines), 500
@@ -283,8 +284,8 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	// The dashboard's queries through the Distributed tables, including
 	// those whose subqueries read another Distributed table: the exit page
 	// fold (cancel rows) and a page filter on a visit metric.
-	q := storage.StatsQuery{SiteID: "cluster", From: day, To: day.Add(time.Hour), Dimension: "exit_page"}
-	rows, err := storage.Breakdown(ctx, engines[0], q)
+	q := stats.Query{SiteID: "cluster", From: day, To: day.Add(time.Hour), Dimension: "exit_page"}
+	rows, err := stats.Breakdown(ctx, engines[0], q)
 	if err != nil {
 		t.Fatalf("exit page breakdown on the cluster: %v", err)
 	}
@@ -292,8 +293,8 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	if len(rows) != 1 || rows[0].Value != last || rows[0].Visitors != clusterVisitors || rows[0].Visits != clusterVisitors {
 		t.Errorf("exit page rows on the cluster %+v, want %s with %d visitors and visits", rows, last, clusterVisitors)
 	}
-	q.Dimension, q.Filters = "", []storage.Filter{{Dimension: "page", Op: storage.FilterIs, Values: []string{"/p/0"}}}
-	agg, err := storage.Aggregate(ctx, engines[1], q)
+	q.Dimension, q.Filters = "", []stats.Filter{{Dimension: "page", Op: stats.FilterIs, Values: []string{"/p/0"}}}
+	agg, err := stats.Aggregate(ctx, engines[1], q)
 	if err != nil {
 		t.Fatalf("aggregate with a page filter on the cluster: %v", err)
 	}

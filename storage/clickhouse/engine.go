@@ -43,7 +43,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse: %w", err)
 	}
-	if !validIdentifier(db) {
+	if !storage.ValidIdentifier(db) {
 		return nil, fmt.Errorf("open clickhouse: database name %q: want letters, digits and underscores", db)
 	}
 	if cfg.DirectShardWrites && cfg.Cluster == "" {
@@ -171,18 +171,4 @@ func hasCode(err error, codes ...int32) bool {
 		}
 	}
 	return false
-}
-
-// validIdentifier accepts names that need no quoting beyond backquotes.
-func validIdentifier(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -4,30 +4,30 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/mote-analytics/mote/internal/cache"
+	"github.com/mote-analytics/mote/internal/versions"
 )
 
 // LibVersion is the chDB build Mote is made for: the version of the npm
 // package @chdb/lib-linux-x64-gnu that `make chdb` (deploy/dev/fetch-chdb.sh)
-// fetches. Open refuses a library whose chdb_version() is another release,
-// because the C prototypes declared here are those of this version's chdb.h.
-const LibVersion = "26.7.3-stable.1"
+// fetches, pinned in internal/versions. Open refuses a library whose
+// chdb_version() is another release, because the C prototypes declared
+// here are those of this version's chdb.h.
+var LibVersion = versions.ChDB
 
 // NPMPackage is the npm package that ships libchdb.so.
 const NPMPackage = "@chdb/lib-linux-x64-gnu"
 
 // FetchHint says how to get the library; every "library missing or wrong"
 // error ends with it.
-const FetchHint = "run `make chdb` (it fetches the npm package " + NPMPackage + "@" + LibVersion +
+var FetchHint = "run `make chdb` (it fetches the npm package " + NPMPackage + "@" + LibVersion +
 	" into the cache), or set MOTE_CHDB_LIB to the path of that package's libchdb.so"
 
-// Config says where chDB and its data live. The zero value uses the
-// library in the cache (see DefaultLibPath), the data directory ./data and
-// the database "mote".
+// Config says where chDB and its data live. Every field but LibPath has a
+// default: the data directory ./data and the database "mote".
 type Config struct {
-	// LibPath is the libchdb.so to load; "" means DefaultLibPath(). cmd fills
-	// it from MOTE_CHDB_LIB: this package reads no environment beyond the
-	// cache location.
+	// LibPath is the libchdb.so to load. Required: this package reads no
+	// environment; cmd fills it from MOTE_CHDB_LIB or the cache that
+	// `make chdb` fills.
 	LibPath string
 	// DataDir holds the databases (chDB's --path); default "./data". It is
 	// created if missing and must be writable.
@@ -47,19 +47,6 @@ type Config struct {
 	MaxThreads int
 	// Logger receives migration progress; nil discards it.
 	Logger *slog.Logger
-}
-
-// DefaultLibPath is where `make chdb` puts the library:
-// ${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/<LibVersion>/libchdb.so.
-func DefaultLibPath() string {
-	return cache.Path("chdb", LibVersion, "libchdb.so")
-}
-
-func (cfg Config) libPath() string {
-	if cfg.LibPath != "" {
-		return cfg.LibPath
-	}
-	return DefaultLibPath()
 }
 
 func (cfg Config) dataDir() string {

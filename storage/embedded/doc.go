@@ -8,9 +8,10 @@
 // runs against both.
 //
 // Library. libchdb.so ships in the npm package @chdb/lib-linux-x64-gnu
-// (LibVersion), which `make chdb` fetches into
-// ${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/<version>/ (DefaultLibPath);
-// Config.LibPath overrides it (cmd fills it from MOTE_CHDB_LIB). The
+// (LibVersion, pinned in internal/versions), which `make chdb` fetches into
+// ${XDG_CACHE_HOME:-$HOME/.cache}/mote/chdb/<version>/; cmd passes that
+// path, or MOTE_CHDB_LIB, as Config.LibPath (this package reads no
+// environment). The
 // package has no header to compile against: the prototypes it calls are
 // declared from chDB's public chdb.h of that version, and Open refuses a
 // library whose chdb_version() differs. A missing or wrong library, and a

@@ -62,13 +62,13 @@ var proc struct {
 // chDB runs one data directory per process.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	db := cfg.database()
-	if !validIdentifier(db) {
+	if !storage.ValidIdentifier(db) {
 		return nil, fmt.Errorf("open embedded: database name %q: want letters, digits and underscores", db)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open embedded: %w", err)
 	}
-	libPath := cfg.libPath()
+	libPath := cfg.LibPath
 	if err := checkLibrary(libPath); err != nil {
 		return nil, fmt.Errorf("open embedded: %w", err)
 	}
@@ -101,6 +101,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 // checkLibrary tells a missing library apart from one that fails to load,
 // and says how to get the right one.
 func checkLibrary(path string) error {
+	if path == "" {
+		return errors.New("no chDB library configured: " + FetchHint)
+	}
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("chDB library %s not found: %s", path, FetchHint)
@@ -266,16 +269,9 @@ func (e *Engine) queryUint(ctx context.Context, query string) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("query embedded %s: want a number, got %q", e.db, truncate(string(out), 40))
+		return 0, fmt.Errorf("query embedded %s: want a number, got %q", e.db, storage.Excerpt(string(out), 40))
 	}
 	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // ServerVersion is the ClickHouse version inside the loaded chDB.
@@ -331,18 +327,4 @@ func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) 
 		return 0, fmt.Errorf("count rows of batch %d: %w", batchID, err)
 	}
 	return n, nil
-}
-
-// validIdentifier accepts names that need no quoting beyond backquotes.
-func validIdentifier(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }

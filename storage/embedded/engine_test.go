@@ -134,12 +134,11 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestDefaultLibPath(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/cache")
-	if got, want := DefaultLibPath(), "/cache/mote/chdb/"+LibVersion+"/libchdb.so"; got != want {
-		t.Errorf("DefaultLibPath = %s, want %s", got, want)
-	}
-	if got := (Config{LibPath: "x.so"}).libPath(); got != "x.so" {
-		t.Errorf("LibPath not honoured: %s", got)
+// The library's path comes from cmd (MOTE_CHDB_LIB or the cache, see
+// internal/cache.ChDBLib); without one Open says how to get it.
+func TestOpenWithoutLibPath(t *testing.T) {
+	_, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "make chdb") || !strings.Contains(err.Error(), NPMPackage+"@"+LibVersion) {
+		t.Fatalf("Open without LibPath: %v", err)
 	}
 }

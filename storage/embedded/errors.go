@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/mote-analytics/mote/storage"
 )
 
 var errClosed = errors.New("embedded engine is closed")
@@ -70,8 +72,6 @@ func serverError(msg string) error {
 	if i := strings.Index(e.Message, "Stack trace"); i > 0 {
 		e.Message = strings.TrimRight(e.Message[:i], " \n:.")
 	}
-	if len(e.Message) > maxMessage {
-		e.Message = e.Message[:maxMessage] + "..."
-	}
+	e.Message = storage.Excerpt(e.Message, maxMessage)
 	return e
 }

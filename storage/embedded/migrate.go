@@ -64,7 +64,7 @@ func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 	for _, line := range strings.Fields(string(out)) {
 		v, err := strconv.ParseUint(line, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("read schema_migrations of %s: version %q", e.db, truncate(line, 20))
+			return nil, fmt.Errorf("read schema_migrations of %s: version %q", e.db, storage.Excerpt(line, 20))
 		}
 		applied[uint32(v)] = true
 	}

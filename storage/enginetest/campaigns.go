@@ -11,6 +11,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 func testCampaign(id string, created, windowEnd time.Time) storage.Campaign {
@@ -124,24 +125,24 @@ func testCampaignReport(t *testing.T, e Inspector) {
 	if err := e.InsertEvents(c, 1, append(events, other, otherSite)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Report(c, camp)
+	got, err := stats.Campaign(c, e, camp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d1, d2 := day1.Truncate(24*time.Hour), day2.Truncate(24*time.Hour)
-	want := &storage.CampaignReport{
+	want := &stats.CampaignReport{
 		SiteID: "shop", ID: "spring", Name: camp.Name, Sends: 10, WindowEnd: camp.WindowEnd.Truncate(time.Second),
 		Opens: 5, HumanOpens: 3, MachineOpens: 2, AnonymousOpens: 1,
 		UniqueOpens: 4, UniqueHumanOpens: 2, Clicks: 4, UniqueClicks: 3,
 		OpenRate: 0.4, HumanOpenRate: 0.2, ClickToOpenRate: 0.75,
-		TopLinks: []storage.LinkClicks{{URL: linkA, Clicks: 3, UniqueClicks: 3}, {URL: linkB, Clicks: 1, UniqueClicks: 1}},
-		Days:     []storage.CampaignDay{{Day: d1, Opens: 3, MachineOpens: 2, Clicks: 1}, {Day: d2, Opens: 2, Clicks: 3}},
-		Clients: []storage.EmailClient{
+		TopLinks: []stats.LinkClicks{{URL: linkA, Clicks: 3, UniqueClicks: 3}, {URL: linkB, Clicks: 1, UniqueClicks: 1}},
+		Days:     []stats.CampaignDay{{Day: d1, Opens: 3, MachineOpens: 2, Clicks: 1}, {Day: d2, Opens: 2, Clicks: 3}},
+		Clients: []stats.EmailClient{
 			{Browser: "Safari", OS: "macOS", Opens: 2}, {MachineOpens: 1},
 			{Browser: "Chrome", OS: "Windows", Opens: 1}, {Browser: "Firefox", OS: "Windows", MachineOpens: 1},
 		},
-		Countries:      []storage.CountryOpens{{Country: "FR", Opens: 2}, {Country: "DE", Opens: 1}},
-		MachineReasons: []storage.MachineReason{{Reason: "apple_mpp", Hits: 1}, {Reason: "gmail_proxy", Hits: 1}, {Reason: "microsoft_scanner", Hits: 1}},
+		Countries:      []stats.CountryOpens{{Country: "FR", Opens: 2}, {Country: "DE", Opens: 1}},
+		MachineReasons: []stats.MachineReason{{Reason: "apple_mpp", Hits: 1}, {Reason: "gmail_proxy", Hits: 1}, {Reason: "microsoft_scanner", Hits: 1}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("report\n got %+v\nwant %+v", got, want)
@@ -162,7 +163,7 @@ func testCampaignReport(t *testing.T, e Inspector) {
 	if n := queryUint(t, e, "SELECT count() FROM events WHERE recipient_id = 101"); n != 2 {
 		t.Fatalf("%d rows of recipient 101 left in other campaigns and sites, want 2", n)
 	}
-	got, err = s.Report(c, camp)
+	got, err = stats.Campaign(c, e, camp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // The stats queries checked against the hand-counted StatsFixture (its
@@ -23,7 +24,7 @@ type want struct {
 	top, scroll, conv                   float64
 }
 
-func checkStats(t *testing.T, label string, s storage.Stats, w want) {
+func checkStats(t *testing.T, label string, s stats.Metrics, w want) {
 	t.Helper()
 	var bad []string
 	u := func(name string, got uint64, w int) {
@@ -53,17 +54,17 @@ func checkStats(t *testing.T, label string, s storage.Stats, w want) {
 
 var skip = want{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 
-func filter(dim string, op storage.FilterOp, values ...string) storage.Filter {
-	return storage.Filter{Dimension: dim, Op: op, Values: values}
+func filter(dim string, op stats.FilterOp, values ...string) stats.Filter {
+	return stats.Filter{Dimension: dim, Op: op, Values: values}
 }
 
 func testStatsAggregate(t *testing.T, e Inspector) {
 	fx := seedStats(t, e)
-	agg := func(label string, w want, filters ...storage.Filter) {
+	agg := func(label string, w want, filters ...stats.Filter) {
 		t.Helper()
 		q := fx.Query()
 		q.Filters = filters
-		s, err := storage.Aggregate(ctx(t), e, q)
+		s, err := stats.Aggregate(ctx(t), e, q)
 		if err != nil {
 			t.Fatalf("%s: %v", label, err)
 		}
@@ -72,53 +73,53 @@ func testStatsAggregate(t *testing.T, e Inspector) {
 	// v1, v2, v3, v7; visits s1 s2 s3 s4 s7; bounces s4 s7; 120+10+300 s;
 	// session pageviews 2+1+2+1+1; engagement 30 s/80 % and 10 s/40 %.
 	agg("all", want{4, 5, 7, 1, 40, 86, 1.4, 20, 60, 0})
-	agg("country DE", want{2, 3, 5, 1, 100.0 / 3, 140, 5.0 / 3, 30, 80, 0}, filter("country", storage.FilterIs, "DE"))
-	agg("country not DE", want{2, 2, 2, 0, 50, 5, 1, 10, 40, 0}, filter("country", storage.FilterIsNot, "DE"))
+	agg("country DE", want{2, 3, 5, 1, 100.0 / 3, 140, 5.0 / 3, 30, 80, 0}, filter("country", stats.FilterIs, "DE"))
+	agg("country not DE", want{2, 2, 2, 0, 50, 5, 1, 10, 40, 0}, filter("country", stats.FilterIsNot, "DE"))
 	// Source lives on sessions: events reach it through session_id.
-	agg("source Google", want{2, 2, 4, 1, 0, 210, 2, 30, 80, 0}, filter("source", storage.FilterIs, "Google"))
-	agg("source not Google", want{3, 3, 3, 0, 200.0 / 3, 10.0 / 3, 1, 10, 40, 0}, filter("source", storage.FilterIsNot, "Google"))
+	agg("source Google", want{2, 2, 4, 1, 0, 210, 2, 30, 80, 0}, filter("source", stats.FilterIs, "Google"))
+	agg("source not Google", want{3, 3, 3, 0, 200.0 / 3, 10.0 / 3, 1, 10, 40, 0}, filter("source", stats.FilterIsNot, "Google"))
 	// Page lives on events: sessions reach it through matching hits.
-	agg("page /pricing", want{2, 2, 2, 1, 0, 210, 2, 30, 80, 0}, filter("page", storage.FilterIs, "/pricing"))
-	agg("page contains PRIC", want{2, 2, 2, 1, 0, 210, 2, 30, 80, 0}, filter("page", storage.FilterContains, "PRIC"))
-	agg("page not /pricing", want{4, 3, 5, 0, 200.0 / 3, 10.0 / 3, 1, 10, 40, 0}, filter("page", storage.FilterIsNot, "/pricing"))
-	agg("page not contains pric", want{4, 3, 5, 0, -1, -1, -1, -1, -1, -1}, filter("page", storage.FilterNotContains, "pric"))
-	agg("page is / or /docs", want{4, -1, 4, 0, -1, -1, -1, 10, 40, -1}, filter("page", storage.FilterIs, "/", "/docs"))
-	agg("entry page /", want{3, 3, 4, 1, 100.0 / 3, 130.0 / 3, 4.0 / 3, 20, 60, -1}, filter("entry_page", storage.FilterIs, "/"))
+	agg("page /pricing", want{2, 2, 2, 1, 0, 210, 2, 30, 80, 0}, filter("page", stats.FilterIs, "/pricing"))
+	agg("page contains PRIC", want{2, 2, 2, 1, 0, 210, 2, 30, 80, 0}, filter("page", stats.FilterContains, "PRIC"))
+	agg("page not /pricing", want{4, 3, 5, 0, 200.0 / 3, 10.0 / 3, 1, 10, 40, 0}, filter("page", stats.FilterIsNot, "/pricing"))
+	agg("page not contains pric", want{4, 3, 5, 0, -1, -1, -1, -1, -1, -1}, filter("page", stats.FilterNotContains, "pric"))
+	agg("page is / or /docs", want{4, -1, 4, 0, -1, -1, -1, 10, 40, -1}, filter("page", stats.FilterIs, "/", "/docs"))
+	agg("entry page /", want{3, 3, 4, 1, 100.0 / 3, 130.0 / 3, 4.0 / 3, 20, 60, -1}, filter("entry_page", stats.FilterIs, "/"))
 	// s1's superseded state had exit page "/": it must not count.
-	agg("exit page /", want{2, 2, 2, 0, 50, 5, 1, 10, 40, -1}, filter("exit_page", storage.FilterIs, "/"))
-	agg("utm_campaign launch", want{1, 1, 1, 0, 100, 0, 1, -1, -1, -1}, filter("utm_campaign", storage.FilterIs, "launch"))
-	agg("goal Signup", want{1, 1, 0, 1, -1, -1, -1, -1, -1, 25}, filter("event", storage.FilterIs, "Signup"))
-	agg("prop plan pro", want{1, -1, 0, 1, -1, -1, -1, -1, -1, 25}, filter("prop:plan", storage.FilterIs, "pro"))
+	agg("exit page /", want{2, 2, 2, 0, 50, 5, 1, 10, 40, -1}, filter("exit_page", stats.FilterIs, "/"))
+	agg("utm_campaign launch", want{1, 1, 1, 0, 100, 0, 1, -1, -1, -1}, filter("utm_campaign", stats.FilterIs, "launch"))
+	agg("goal Signup", want{1, 1, 0, 1, -1, -1, -1, -1, -1, 25}, filter("event", stats.FilterIs, "Signup"))
+	agg("prop plan pro", want{1, -1, 0, 1, -1, -1, -1, -1, -1, 25}, filter("prop:plan", stats.FilterIs, "pro"))
 	agg("goal with country", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 50},
-		filter("event", storage.FilterIs, "Signup"), filter("country", storage.FilterIs, "DE"))
+		filter("event", stats.FilterIs, "Signup"), filter("country", stats.FilterIs, "DE"))
 	agg("two filters", want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1},
-		filter("browser", storage.FilterIs, "Chrome"), filter("source", storage.FilterIs, "Google"))
-	agg("quote in value", want{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, filter("city", storage.FilterIs, `Ber'lin\`))
+		filter("browser", stats.FilterIs, "Chrome"), filter("source", stats.FilterIs, "Google"))
+	agg("quote in value", want{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, filter("city", stats.FilterIs, `Ber'lin\`))
 
 	// The previous Tokyo day holds only v5; another site is separate.
 	q := fx.Query()
 	q.From, q.To = fx.DayFrom(-1), fx.DayTo(-1)
-	s, err := storage.Aggregate(ctx(t), e, q)
+	s, err := stats.Aggregate(ctx(t), e, q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkStats(t, "previous day", s, want{1, 1, 1, 0, 100, 0, 1, 0, 0, 0})
 	q = fx.Query()
 	q.SiteID = "elsewhere"
-	if s, err = storage.Aggregate(ctx(t), e, q); err != nil {
+	if s, err = stats.Aggregate(ctx(t), e, q); err != nil {
 		t.Fatal(err)
 	}
 	checkStats(t, "other site", s, want{1, 0, 1, 0, 0, 0, 0, 0, 0, 0})
 
-	for _, bad := range []storage.StatsQuery{
+	for _, bad := range []stats.Query{
 		{SiteID: "shop", From: fx.DayTo(0), To: fx.DayFrom(0)},
 		{SiteID: "", From: fx.DayFrom(0), To: fx.DayTo(0)},
 		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Timezone: "Mars/Base"},
-		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []storage.Filter{filter("ip", storage.FilterIs, "1")}},
-		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []storage.Filter{filter("page", "like", "/")}},
-		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []storage.Filter{filter("page", storage.FilterIs)}},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []stats.Filter{filter("ip", stats.FilterIs, "1")}},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []stats.Filter{filter("page", "like", "/")}},
+		{SiteID: "shop", From: fx.DayFrom(0), To: fx.DayTo(0), Filters: []stats.Filter{filter("page", stats.FilterIs)}},
 	} {
-		if _, err := storage.Aggregate(ctx(t), e, bad); err == nil {
+		if _, err := stats.Aggregate(ctx(t), e, bad); err == nil {
 			t.Errorf("query %+v: no error", bad)
 		}
 	}
@@ -129,8 +130,8 @@ func testStatsTimeseries(t *testing.T, e Inspector) {
 	loc, _ := time.LoadLocation(fx.Timezone)
 	q := fx.Query()
 	q.From = fx.DayFrom(-1)
-	q.Interval = storage.IntervalDay
-	pts, err := storage.Timeseries(ctx(t), e, q)
+	q.Interval = stats.IntervalDay
+	pts, err := stats.Timeseries(ctx(t), e, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +144,12 @@ func testStatsTimeseries(t *testing.T, e Inspector) {
 			t.Errorf("bucket %d starts %v, want %v", i, p.Start, wantStart)
 		}
 	}
-	checkStats(t, "day D-1", pts[0].Stats, want{1, 1, 1, 0, 100, 0, 1, 0, 0, 0})
-	checkStats(t, "day D", pts[1].Stats, want{4, 5, 7, 1, 40, 86, 1.4, 20, 60, 0})
+	checkStats(t, "day D-1", pts[0].Metrics, want{1, 1, 1, 0, 100, 0, 1, 0, 0, 0})
+	checkStats(t, "day D", pts[1].Metrics, want{4, 5, 7, 1, 40, 86, 1.4, 20, 60, 0})
 
 	q = fx.Query()
-	q.Interval = storage.IntervalHour
-	if pts, err = storage.Timeseries(ctx(t), e, q); err != nil {
+	q.Interval = stats.IntervalHour
+	if pts, err = stats.Timeseries(ctx(t), e, q); err != nil {
 		t.Fatal(err)
 	}
 	if len(pts) != 24 {
@@ -166,16 +167,16 @@ func testStatsTimeseries(t *testing.T, e Inspector) {
 
 	// Weeks and months: every hit of the fixture's site lands in one of
 	// the buckets, which start on Mondays and first days in Tokyo.
-	for _, iv := range []storage.Interval{storage.IntervalWeek, storage.IntervalMonth} {
+	for _, iv := range []stats.Interval{stats.IntervalWeek, stats.IntervalMonth} {
 		q = fx.Query()
 		q.From, q.To, q.Interval = fx.DayFrom(-10), fx.DayTo(10), iv
-		if pts, err = storage.Timeseries(ctx(t), e, q); err != nil {
+		if pts, err = stats.Timeseries(ctx(t), e, q); err != nil {
 			t.Fatal(err)
 		}
 		var sum uint64
 		for _, p := range pts {
 			sum += p.Pageviews
-			if (iv == storage.IntervalWeek && p.Start.Weekday() != time.Monday) || (iv == storage.IntervalMonth && p.Start.Day() != 1) ||
+			if (iv == stats.IntervalWeek && p.Start.Weekday() != time.Monday) || (iv == stats.IntervalMonth && p.Start.Day() != 1) ||
 				p.Start.Hour() != 0 {
 				t.Errorf("%s bucket starts %v", iv, p.Start)
 			}
@@ -185,8 +186,8 @@ func testStatsTimeseries(t *testing.T, e Inspector) {
 		}
 	}
 	q = fx.Query()
-	q.From, q.Interval = fx.DayFrom(-400), storage.IntervalHour
-	if _, err := storage.Timeseries(ctx(t), e, q); err == nil {
+	q.From, q.Interval = fx.DayFrom(-400), stats.IntervalHour
+	if _, err := stats.Timeseries(ctx(t), e, q); err == nil {
 		t.Error("400 days by the hour: no error")
 	}
 }
@@ -201,7 +202,7 @@ func testStatsBreakdown(t *testing.T, e Inspector) {
 		t.Helper()
 		q := fx.Query()
 		q.Dimension, q.KAnonymity, q.Limit = dim, k, limit
-		got, err := storage.Breakdown(ctx(t), e, q)
+		got, err := stats.Breakdown(ctx(t), e, q)
 		if err != nil {
 			t.Fatalf("%s: %v", dim, err)
 		}
@@ -217,7 +218,7 @@ func testStatsBreakdown(t *testing.T, e Inspector) {
 				t.Errorf("%s row %d: %q, want %q", dim, i, got[i].Value, r.value)
 				continue
 			}
-			checkStats(t, dim+" "+r.value, got[i].Stats, r.w)
+			checkStats(t, dim+" "+r.value, got[i].Metrics, r.w)
 		}
 	}
 	w := func(visitors, pageviews int) want {
@@ -259,21 +260,21 @@ func testStatsBreakdown(t *testing.T, e Inspector) {
 	// k-anonymity: cities Berlin (v1, v3), Paris (v2), Amsterdam (v7).
 	bd("city", 0, 0, row{"Berlin", w(2, 5)}, row{"Amsterdam", w(1, 1)}, row{"Paris", w(1, 1)})
 	bd("city", 1, 0, row{"Berlin", w(2, 5)}, row{"Amsterdam", w(1, 1)}, row{"Paris", w(1, 1)})
-	bd("city", 2, 0, row{"Berlin", w(2, 5)}, row{storage.Other, w(2, 2)})
-	bd("city", 3, 0, row{storage.Other, w(4, 7)})
+	bd("city", 2, 0, row{"Berlin", w(2, 5)}, row{stats.Other, w(2, 2)})
+	bd("city", 3, 0, row{stats.Other, w(4, 7)})
 	bd("city", 5, 0) // even "(other)" is under k: nothing is shown
-	bd("region", 2, 0, row{"DE-BE", w(2, 5)}, row{storage.Other, w(2, 2)})
+	bd("region", 2, 0, row{"DE-BE", w(2, 5)}, row{stats.Other, w(2, 2)})
 	bd("region", 2, 1, row{"DE-BE", w(2, 5)}) // the top rows first, "(other)" only if there is room
 	// k-anonymity is for places only.
 	bd("browser", 5, 0, row{"Firefox", w(2, 2)}, row{"Chrome", w(1, 3)}, row{"Safari", w(1, 2)})
 
 	q := fx.Query()
 	q.Dimension = "nope"
-	if _, err := storage.Breakdown(ctx(t), e, q); err == nil {
+	if _, err := stats.Breakdown(ctx(t), e, q); err == nil {
 		t.Error("unknown dimension: no error")
 	}
-	q.Dimension, q.Limit = "page", storage.MaxBreakdownLimit+1
-	if _, err := storage.Breakdown(ctx(t), e, q); err == nil {
+	q.Dimension, q.Limit = "page", stats.MaxBreakdownLimit+1
+	if _, err := stats.Breakdown(ctx(t), e, q); err == nil {
 		t.Error("limit over the cap: no error")
 	}
 }
@@ -290,7 +291,7 @@ func testStatsRealtimeAndPrivacy(t *testing.T, e Inspector) {
 	if err := e.InsertEvents(ctx(t), 50, live); err != nil {
 		t.Fatal(err)
 	}
-	n, err := storage.Realtime(ctx(t), e, fx.Site, now)
+	n, err := stats.Realtime(ctx(t), e, fx.Site, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func testStatsRealtimeAndPrivacy(t *testing.T, e Inspector) {
 		t.Errorf("realtime: %d visitors, want 2", n)
 	}
 
-	r, err := storage.Privacy(ctx(t), e, fx.Query())
+	r, err := stats.Privacy(ctx(t), e, fx.Query())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,8 +315,8 @@ func testStatsRealtimeAndPrivacy(t *testing.T, e Inspector) {
 
 // FixtureGoals are goals of the fixture's site, for the goal tests here
 // and in dashboards.
-func FixtureGoals() []storage.Goal {
-	return []storage.Goal{
+func FixtureGoals() []stats.Goal {
+	return []stats.Goal{
 		{Name: "Signup", Event: "Signup"},
 		{Name: "Pricing visit", Page: "/pricing*"},
 		{Name: "Docs", Page: "/d*s"},
@@ -327,11 +328,11 @@ func FixtureGoals() []storage.Goal {
 
 func testStatsGoals(t *testing.T, e Inspector) {
 	fx := seedStats(t, e)
-	goals := func(label string, want [][2]uint64, wantBase uint64, filters ...storage.Filter) {
+	goals := func(label string, want [][2]uint64, wantBase uint64, filters ...stats.Filter) {
 		t.Helper()
 		q := fx.Query()
 		q.Filters = filters
-		rows, err := storage.Goals(ctx(t), e, q, FixtureGoals())
+		rows, err := stats.Goals(ctx(t), e, q, FixtureGoals())
 		if err != nil {
 			t.Fatalf("%s: %v", label, err)
 		}
@@ -349,17 +350,17 @@ func testStatsGoals(t *testing.T, e Inspector) {
 	all := [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {3, 3}, {0, 0}, {0, 0}}
 	goals("all", all, 4)
 	// A goal filter does not change the goals' base.
-	goals("event filter", all, 4, filter("event", storage.FilterIs, "Signup"))
+	goals("event filter", all, 4, filter("event", stats.FilterIs, "Signup"))
 	// Germany: v1 and v3.
-	goals("DE", [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}, 2, filter("country", storage.FilterIs, "DE"))
+	goals("DE", [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}, 2, filter("country", stats.FilterIs, "DE"))
 	// Source lives on sessions: Google brought s1 (v1) and s3 (v3).
-	goals("Google", [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}, 2, filter("source", storage.FilterIs, "Google"))
+	goals("Google", [][2]uint64{{1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}, 2, filter("source", stats.FilterIs, "Google"))
 
-	r := storage.GoalRow{Visitors: 1, BaseVisitors: 4}
-	if !near(r.ConversionRate(), 25) || !near(storage.GoalRow{}.ConversionRate(), 0) {
+	r := stats.GoalRow{Visitors: 1, BaseVisitors: 4}
+	if !near(r.ConversionRate(), 25) || !near(stats.GoalRow{}.ConversionRate(), 0) {
 		t.Errorf("conversion rate %v", r.ConversionRate())
 	}
-	if _, err := storage.Goals(ctx(t), e, fx.Query(), []storage.Goal{{Name: "x"}}); err == nil {
+	if _, err := stats.Goals(ctx(t), e, fx.Query(), []stats.Goal{{Name: "x"}}); err == nil {
 		t.Error("a goal with neither event nor page was counted")
 	}
 }
@@ -404,11 +405,11 @@ func testStatsVisitProperties(t *testing.T, e Inspector) {
 	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{cancel, last}); err != nil {
 		t.Fatal(err)
 	}
-	q := storage.StatsQuery{SiteID: "roam", From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 1)}
-	breakdown := func(dim string) []storage.BreakdownRow {
+	q := stats.Query{SiteID: "roam", From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 1)}
+	breakdown := func(dim string) []stats.BreakdownRow {
 		t.Helper()
 		q.Dimension = dim
-		rows, err := storage.Breakdown(c, e, q)
+		rows, err := stats.Breakdown(c, e, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -422,7 +423,7 @@ func testStatsVisitProperties(t *testing.T, e Inspector) {
 		if len(rows) != 1 || rows[0].Value != value {
 			t.Fatalf("%s rows %+v, want the visit under %s only", dim, rows, value)
 		}
-		checkStats(t, dim+" "+value, rows[0].Stats, want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1})
+		checkStats(t, dim+" "+value, rows[0].Metrics, want{1, 1, 2, 1, 0, 120, 2, -1, -1, -1})
 	}
 	visitUnder("country", "DE")
 	visitUnder("exit_page", "/pricing")

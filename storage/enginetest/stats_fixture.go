@@ -8,6 +8,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // StatsFixture is a small, hand-countable site: a few visitors and visits
@@ -47,8 +48,8 @@ func (f StatsFixture) DayFrom(days int) time.Time { return f.D.AddDate(0, 0, day
 func (f StatsFixture) DayTo(days int) time.Time   { return f.DayFrom(days + 1) }
 
 // Query is a query of Tokyo day D of the fixture's site.
-func (f StatsFixture) Query() storage.StatsQuery {
-	return storage.StatsQuery{SiteID: f.Site, Timezone: f.Timezone, From: f.DayFrom(0), To: f.DayTo(0)}
+func (f StatsFixture) Query() stats.Query {
+	return stats.Query{SiteID: f.Site, Timezone: f.Timezone, From: f.DayFrom(0), To: f.DayTo(0)}
 }
 
 // visit describes one session and its hits.

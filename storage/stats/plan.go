@@ -1,0 +1,457 @@
+package stats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// FilterOp is how a filter compares a dimension with its values.
+type FilterOp string
+
+const (
+	FilterIs          FilterOp = "is"           // equal to one of the values
+	FilterIsNot       FilterOp = "is_not"       // equal to none of them
+	FilterContains    FilterOp = "contains"     // contains one of them, ignoring case
+	FilterNotContains FilterOp = "not_contains" // contains none of them
+)
+
+// Filter restricts a query to hits (or visits) whose Dimension compares
+// with Values as Op says.
+type Filter struct {
+	Dimension string
+	Op        FilterOp
+	Values    []string
+}
+
+// dimension says where a breakdown or filter dimension lives. Session
+// attributes (entry and exit page, first-touch source and campaign) are
+// columns of sessions only: events reach them through their session_id.
+// Page, event name, props and versions are columns of events only:
+// sessions reach them through the session ids of matching events. Geo and
+// device are in both.
+type dimension struct {
+	event   string // expression on events, or ""
+	session string // expression on sessions, or ""
+	kind    string // a condition breakdowns add: which kinds of hits count
+}
+
+var dimensions = map[string]dimension{
+	"page":            {event: "pathname", kind: "kind IN ('pageview', 'engagement')"},
+	"hostname":        {event: "hostname", session: "hostname"},
+	"entry_page":      {session: "entry_page"},
+	"exit_page":       {session: "exit_page"},
+	"source":          {session: "referrer_source"},
+	"referrer":        {session: "referrer_host"},
+	"channel":         {session: "channel"},
+	"utm_source":      {session: "utm_source"},
+	"utm_medium":      {session: "utm_medium"},
+	"utm_campaign":    {session: "utm_campaign"},
+	"utm_term":        {session: "utm_term"},
+	"utm_content":     {session: "utm_content"},
+	"country":         {event: "country", session: "country"},
+	"region":          {event: "region", session: "region"},
+	"city":            {event: "city", session: "city"},
+	"browser":         {event: "browser", session: "browser"},
+	"browser_version": {event: "browser_version"},
+	"os":              {event: "os", session: "os"},
+	"os_version":      {event: "os_version"},
+	"device":          {event: "device", session: "device"},
+	"screen":          {event: "screen", session: "screen"},
+	"event":           {event: "name", kind: "kind = 'event'"},
+}
+
+// PropPrefix starts a props dimension: "prop:plan" is the value of the
+// custom event property "plan".
+const PropPrefix = "prop:"
+
+// Dimensions lists the breakdown and filter dimensions (besides
+// "prop:KEY"), sorted.
+func Dimensions() []string {
+	out := make([]string, 0, len(dimensions))
+	for k := range dimensions {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lookupDimension(name string) (dimension, error) {
+	if key, ok := strings.CutPrefix(name, PropPrefix); ok {
+		if key == "" || len(key) > 256 {
+			return dimension{}, fmt.Errorf("dimension %q: want prop:KEY", name)
+		}
+		return dimension{event: "props.value[indexOf(props.key, " + storage.Quote(key) + ")]", kind: "kind = 'event'"}, nil
+	}
+	if d, ok := dimensions[name]; ok {
+		return d, nil
+	}
+	return dimension{}, fmt.Errorf("unknown dimension %q", name)
+}
+
+// isGoal reports whether a filter on dimension name selects conversions.
+func isGoal(name string) bool { return name == "event" || strings.HasPrefix(name, PropPrefix) }
+
+// plan is a validated Query.
+type plan struct {
+	q   Query
+	loc *time.Location
+}
+
+// maxBuckets bounds a time series, so that a year by the hour is refused
+// rather than drawn.
+const maxBuckets = 2000
+
+func (q Query) plan() (plan, error) {
+	if q.SiteID == "" {
+		return plan{}, errors.New("stats query: no site")
+	}
+	if !q.From.Before(q.To) {
+		return plan{}, fmt.Errorf("stats query: empty period %s to %s", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	}
+	loc, err := time.LoadLocation(q.Timezone)
+	if err != nil {
+		return plan{}, fmt.Errorf("stats query: time zone %q: %w", q.Timezone, err)
+	}
+	for _, f := range q.Filters {
+		if _, err := lookupDimension(f.Dimension); err != nil {
+			return plan{}, fmt.Errorf("stats query: filter: %w", err)
+		}
+		switch f.Op {
+		case FilterIs, FilterIsNot, FilterContains, FilterNotContains:
+		default:
+			return plan{}, fmt.Errorf("stats query: filter %s: unknown operator %q", f.Dimension, f.Op)
+		}
+		if len(f.Values) == 0 {
+			return plan{}, fmt.Errorf("stats query: filter %s: no value", f.Dimension)
+		}
+	}
+	return plan{q: q, loc: loc}, nil
+}
+
+func (p plan) hasGoal() bool {
+	for _, f := range p.q.Filters {
+		if isGoal(f.Dimension) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutGoals is p for the denominator of a conversion rate.
+func (p plan) withoutGoals() plan {
+	var keep []Filter
+	for _, f := range p.q.Filters {
+		if !isGoal(f.Dimension) {
+			keep = append(keep, f)
+		}
+	}
+	p.q.Filters = keep
+	return p
+}
+
+// match is the condition "expr compares with f's values"; negated
+// operators are rendered positive when positive is set (for IN / NOT IN
+// subqueries).
+func match(expr string, f Filter, positive bool) string {
+	var terms []string
+	switch f.Op {
+	case FilterIs, FilterIsNot:
+		vals := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			vals[i] = storage.Quote(v)
+		}
+		op := " IN ("
+		if f.Op == FilterIsNot && !positive {
+			op = " NOT IN ("
+		}
+		return expr + op + strings.Join(vals, ", ") + ")"
+	default:
+		for _, v := range f.Values {
+			terms = append(terms, "position(lowerUTF8("+expr+"), lowerUTF8("+storage.Quote(v)+")) > 0")
+		}
+	}
+	cond := "(" + strings.Join(terms, " OR ") + ")"
+	if f.Op == FilterNotContains && !positive {
+		return "NOT " + cond
+	}
+	return cond
+}
+
+func negated(op FilterOp) bool { return op == FilterIsNot || op == FilterNotContains }
+
+// sessionSlack widens the time range of the subqueries that link events
+// and sessions, so that a visit crossing the period's edge still links.
+const sessionSlack = 24 * time.Hour
+
+func (p plan) eventRange() string {
+	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s AND kind IN ('pageview', 'event', 'engagement')",
+		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
+}
+
+func (p plan) sessionRange() string {
+	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s", storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
+}
+
+// eventWhere is the WHERE clause over events: the period and every filter.
+func (p plan) eventWhere() string {
+	conds := []string{p.eventRange()}
+	for _, f := range p.q.Filters {
+		d, _ := lookupDimension(f.Dimension)
+		if d.event != "" {
+			conds = append(conds, match(d.event, f, false))
+			continue
+		}
+		sub := fmt.Sprintf("SELECT session_id FROM sessions WHERE site_id = %s AND start_ts >= %s AND start_ts < %s AND %s GROUP BY session_id HAVING sum(sign) > 0",
+			storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), match(d.session, f, true))
+		conds = append(conds, "session_id "+in(f.Op)+" ("+sub+")")
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// sessionWhere is the WHERE clause over sessions.
+func (p plan) sessionWhere() string {
+	conds := []string{p.sessionRange()}
+	for _, f := range p.q.Filters {
+		d, _ := lookupDimension(f.Dimension)
+		if d.session != "" {
+			conds = append(conds, match(d.session, f, false))
+			continue
+		}
+		sub := fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s AND %s",
+			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), match(d.event, f, true))
+		conds = append(conds, "session_id "+in(f.Op)+" ("+sub+")")
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// in is the operator that links a row to the session ids of a subquery.
+// GLOBAL runs the subquery once and sends its result to every shard: on a
+// cluster a plain IN over a Distributed table inside a query over another
+// is refused (distributed_product_mode = 'deny' by default, and old
+// servers take that setting only as a string, which the native protocol
+// of clickhouse-go cannot send them). On one server it is a plain IN.
+func in(op FilterOp) string {
+	if negated(op) {
+		return "GLOBAL NOT IN"
+	}
+	return "GLOBAL IN"
+}
+
+// keyed is a result row of a grouped stats query.
+type keyed struct {
+	key string
+	Metrics
+}
+
+func index(rows []keyed) map[string]Metrics {
+	m := make(map[string]Metrics, len(rows))
+	for _, r := range rows {
+		m[r.key] = r.Metrics
+	}
+	return m
+}
+
+// eventRows groups events by key ("" for one row) with an optional extra
+// condition and tail (ORDER BY / LIMIT on the aliases k and vis).
+func (p plan) eventRows(ctx context.Context, db storage.SQL, key, extra, tail string) ([]keyed, error) {
+	if key == "" {
+		key = "''"
+	}
+	where := p.eventWhere()
+	if extra != "" {
+		where += " AND " + extra
+	}
+	q := "SELECT " + key + " AS k, uniqExact(visitor_id) AS vis, countIf(kind = 'pageview'), countIf(kind = 'event'), " +
+		"countIf(kind = 'engagement'), sumIf(engagement_ms, kind = 'engagement'), sumIf(scroll_depth, kind = 'engagement') " +
+		"FROM events WHERE " + where + " GROUP BY k " + tail
+	rows, err := db.QuerySQL(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("event stats: %w", err)
+	}
+	out := make([]keyed, len(rows.Values))
+	for i := range rows.Values {
+		r := &out[i]
+		if err := rows.Scan(i, &r.key, &r.Visitors, &r.Pageviews, &r.Events, &r.Engagements, &r.EngagementMS, &r.ScrollSum); err != nil {
+			return nil, fmt.Errorf("event stats: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// visitors counts the distinct visitors of p's events: the base of a
+// conversion rate, which needs nothing else eventRows would add up.
+func (p plan) visitors(ctx context.Context, db storage.SQL) (uint64, error) {
+	var n uint64
+	if err := storage.QueryRow(ctx, db, "SELECT uniqExact(visitor_id) FROM events WHERE "+p.eventWhere(), &n); err != nil {
+		return 0, fmt.Errorf("visitors: %w", err)
+	}
+	return n, nil
+}
+
+func (p plan) eventStats(ctx context.Context, db storage.SQL, key string) (map[string]Metrics, error) {
+	rows, err := p.eventRows(ctx, db, key, "", "")
+	if err != nil {
+		return nil, err
+	}
+	return index(rows), nil
+}
+
+// sessionRows groups visits by key. A visit's VersionedCollapsingMergeTree
+// rows are its live state (+1) plus, until a merge folds them, a +1 and an
+// identical -1 row per superseded state; a row's Pageviews and Events are
+// its visits' own counters.
+//
+// With visitors false the visitors column is left at 0: the callers that
+// take only the visit metrics (sessionStats) would pay for a distinct count
+// over every sessions row for nothing.
+func (p plan) sessionRows(ctx context.Context, db storage.SQL, key, tail string, visitors bool) ([]keyed, error) {
+	if key == "" {
+		key = "''"
+	}
+	vis := "toUInt64(0)"
+	if visitors {
+		vis = "uniqExact(visitor_id)"
+	}
+	// Every version of a visit has the same start, entry page and
+	// first-touch attributes, so under such a key a superseded state and
+	// its cancel row fall together and cancel out in the signed sums; a
+	// distinct count of visitors sees one visitor either way.
+	where := p.sessionWhere()
+	q := "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
+		"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + where + " GROUP BY k " + tail
+	if p.needsFold(key) {
+		// The signed sums still hold, but a visitor would also be counted
+		// under the exit page of a superseded state. So the visits with a
+		// cancel row in the period are folded one by one into their live
+		// state (sum(sign) > 0 under a key), and the others, one live row
+		// each once merged, are read as they are: folding every visit cost
+		// 550-630 ms over 2.2M visits, this 140-150 ms
+		// (bench/BENCHMARKS.md).
+		cancelled := "SELECT session_id FROM sessions WHERE " + p.sessionRange() + " AND sign < 0"
+		q = "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
+			"SELECT " + key + " AS k, visitor_id, toInt64(sign) AS vs, toInt64(bounce * sign) AS vb, toInt64(duration_s * sign) AS vd, " +
+			"toInt64(pageviews * sign) AS vp, toInt64(events * sign) AS ve FROM sessions WHERE " + where +
+			" AND session_id " + in(FilterIsNot) + " (" + cancelled + ") UNION ALL " +
+			"SELECT " + key + " AS k, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, sum(duration_s * sign) AS vd, " +
+			"sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + where +
+			" AND session_id " + in(FilterIs) + " (" + cancelled + ") GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
+	}
+	rows, err := db.QuerySQL(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("session stats: %w", err)
+	}
+	out := make([]keyed, len(rows.Values))
+	for i := range rows.Values {
+		var visits, bounces, dur, pv, ev int64
+		r := &out[i]
+		if err := rows.Scan(i, &r.key, &r.Visitors, &visits, &bounces, &dur, &pv, &ev); err != nil {
+			return nil, fmt.Errorf("session stats: %w", err)
+		}
+		r.Visits, r.Bounces, r.DurationS, r.SessionPageviews = clamp(visits), clamp(bounces), clamp(dur), clamp(pv)
+		r.Pageviews, r.Events = r.SessionPageviews, clamp(ev)
+	}
+	return out, nil
+}
+
+// needsFold reports whether sessions grouped by key, under the query's
+// filters, must be folded visit by visit: only the exit page changes
+// between the versions of a visit, so a cancel row can land under another
+// exit page than its new state.
+func (p plan) needsFold(key string) bool {
+	if strings.Contains(key, "exit_page") {
+		return true
+	}
+	for _, f := range p.q.Filters {
+		if d, _ := lookupDimension(f.Dimension); strings.Contains(d.session, "exit_page") {
+			return true
+		}
+	}
+	return false
+}
+
+func (p plan) sessionStats(ctx context.Context, db storage.SQL, key string) (map[string]Metrics, error) {
+	rows, err := p.sessionRows(ctx, db, key, "", false)
+	if err != nil {
+		return nil, err
+	}
+	return index(rows), nil
+}
+
+func clamp(n int64) uint64 {
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
+
+// addSessions copies the visit counters of se into s.
+func (s *Metrics) addSessions(se Metrics) {
+	s.Visits, s.Bounces, s.DurationS, s.SessionPageviews = se.Visits, se.Bounces, se.DurationS, se.SessionPageviews
+}
+
+// bucketExprs are the time-series keys over events and sessions: the
+// bucket start as Unix seconds (hour, day: instants in the zone) or as a
+// date (week, month: toMonday and toStartOfMonth return dates).
+func (p plan) bucketExprs() (ev, se string, err error) {
+	tz := storage.Quote(p.loc.String())
+	var f string
+	switch p.q.Interval {
+	case IntervalHour:
+		f = "toString(toUnixTimestamp(toStartOfHour(%s, " + tz + ")))"
+	case IntervalDay, "":
+		f = "toString(toUnixTimestamp(toStartOfDay(%s, " + tz + ")))"
+	case IntervalWeek:
+		f = "toString(toMonday(%s, " + tz + "))"
+	case IntervalMonth:
+		f = "toString(toStartOfMonth(%s, " + tz + "))"
+	default:
+		return "", "", fmt.Errorf("stats query: unknown interval %q", p.q.Interval)
+	}
+	if n := len(p.buckets()); n > maxBuckets {
+		return "", "", fmt.Errorf("stats query: %d %s buckets, at most %d: choose a larger interval", n, p.q.Interval, maxBuckets)
+	}
+	return fmt.Sprintf(f, "ts"), fmt.Sprintf(f, "start_ts"), nil
+}
+
+// buckets are the starts of every bucket that overlaps the period, in the
+// site's zone; it stops counting past maxBuckets.
+func (p plan) buckets() []time.Time {
+	from := p.q.From.In(p.loc)
+	y, m, d := from.Date()
+	var t time.Time
+	next := func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
+	switch p.q.Interval {
+	case IntervalHour:
+		t = from.Truncate(time.Hour)
+		next = func(t time.Time) time.Time { return t.Add(time.Hour) }
+	case IntervalWeek:
+		t = time.Date(y, m, d-(int(from.Weekday())+6)%7, 0, 0, 0, 0, p.loc)
+		next = func(t time.Time) time.Time { return t.AddDate(0, 0, 7) }
+	case IntervalMonth:
+		t = time.Date(y, m, 1, 0, 0, 0, 0, p.loc)
+		next = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+	default:
+		t = time.Date(y, m, d, 0, 0, 0, 0, p.loc)
+	}
+	var out []time.Time
+	for ; t.Before(p.q.To) && len(out) <= maxBuckets; t = next(t) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// bucketKey renders start as bucketExprs does.
+func bucketKey(start time.Time, iv Interval) string {
+	switch iv {
+	case IntervalWeek, IntervalMonth:
+		return start.Format(time.DateOnly)
+	}
+	return strconv.FormatInt(start.Unix(), 10)
+}

@@ -1,0 +1,221 @@
+package stats
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mote-analytics/mote/storage"
+)
+
+// The stats queries behind the dashboards and the stats API. They take a
+// storage.SQL, so the same functions run on chDB and on a ClickHouse
+// server, and return plain Go values: dashboards only formats them.
+//
+// Two tables answer: events (visitors, pageviews, custom events,
+// engagement; page, event and prop breakdowns) and sessions (visits,
+// bounces, durations; every breakdown by a property of the visit: entry
+// and exit page, source, geo, device). Web stats read only pageview,
+// event and engagement rows; email opens and clicks are campaign reports.
+//
+// The SQL sticks to what ClickHouse 18.16 (the Debian test server) and
+// 26.x (chDB) both run: toStartOfHour/toStartOfDay/toMonday/toStartOfMonth
+// with a time zone argument, no window functions, no WITH FILL (empty
+// buckets are filled in Go).
+
+// Interval is the bucket size of a time series.
+type Interval string
+
+const (
+	IntervalHour  Interval = "hour"
+	IntervalDay   Interval = "day"
+	IntervalWeek  Interval = "week"
+	IntervalMonth Interval = "month"
+)
+
+// Query selects what a read of this package covers.
+type Query struct {
+	SiteID string
+	// From and To bound the period, half open: From <= ts < To. Callers
+	// compute them in the site's time zone (see dashboards' periods).
+	From, To time.Time
+	// Timezone is the IANA zone of the site; time-series buckets start
+	// at its midnights, hours, Mondays and first days of the month.
+	// "" means UTC.
+	Timezone string
+	// Interval is the bucket size of Timeseries.
+	Interval Interval
+	// Filters all apply (AND).
+	Filters []Filter
+	// Dimension is what Breakdown groups by (see Dimensions).
+	Dimension string
+	// Limit caps Breakdown's rows; 0 means 10.
+	Limit int
+	// KAnonymity folds city and region rows of Breakdown with fewer
+	// visitors than this into one "(other)" row; 0 disables it.
+	KAnonymity int
+}
+
+// Metrics are the counters of one period, bucket or breakdown row. Rates
+// and averages are methods, so that rows can be added up (k-anonymity
+// folding, totals) before they are derived.
+type Metrics struct {
+	Visitors  uint64 // distinct visitor ids
+	Pageviews uint64 // pageview hits
+	Events    uint64 // custom event hits
+
+	Visits           uint64 // sessions started in the period
+	Bounces          uint64 // of those, sessions that bounced
+	DurationS        uint64 // total visit duration, seconds
+	SessionPageviews uint64 // pageviews counted by the sessions
+
+	Engagements  uint64 // engagement beacons
+	EngagementMS uint64 // their visible time, summed
+	ScrollSum    uint64 // their scroll depth in percent, summed
+
+	// BaseVisitors is the visitors of the period without the goal
+	// (event name and props) filters: the denominator of ConversionRate.
+	// It is 0 when the query has no goal filter and is not an event
+	// breakdown.
+	BaseVisitors uint64
+}
+
+// Add adds o's counters to s (visitors are assumed disjoint, as they are
+// for rows of one breakdown).
+func (s *Metrics) Add(o Metrics) {
+	s.Visitors += o.Visitors
+	s.Pageviews += o.Pageviews
+	s.Events += o.Events
+	s.Visits += o.Visits
+	s.Bounces += o.Bounces
+	s.DurationS += o.DurationS
+	s.SessionPageviews += o.SessionPageviews
+	s.Engagements += o.Engagements
+	s.EngagementMS += o.EngagementMS
+	s.ScrollSum += o.ScrollSum
+	if o.BaseVisitors > s.BaseVisitors {
+		s.BaseVisitors = o.BaseVisitors
+	}
+}
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// ViewsPerVisit is the sessions' pageviews per visit.
+func (s Metrics) ViewsPerVisit() float64 { return ratio(s.SessionPageviews, s.Visits) }
+
+// BounceRate is the percentage of visits that bounced.
+func (s Metrics) BounceRate() float64 { return 100 * ratio(s.Bounces, s.Visits) }
+
+// VisitDuration is the mean visit duration in seconds.
+func (s Metrics) VisitDuration() float64 { return ratio(s.DurationS, s.Visits) }
+
+// TimeOnPage is the mean visible time per engagement beacon, in seconds.
+func (s Metrics) TimeOnPage() float64 { return ratio(s.EngagementMS, s.Engagements) / 1000 }
+
+// ScrollDepth is the mean maximum scroll depth per engagement beacon, in
+// percent.
+func (s Metrics) ScrollDepth() float64 { return ratio(s.ScrollSum, s.Engagements) }
+
+// ConversionRate is the percentage of the period's visitors who match the
+// goal filters (or the breakdown's event); 0 without a goal.
+func (s Metrics) ConversionRate() float64 { return 100 * ratio(s.Visitors, s.BaseVisitors) }
+
+// Point is one bucket of a time series.
+type Point struct {
+	Start time.Time // in the query's time zone
+	Metrics
+}
+
+// BreakdownRow is one value of a breakdown dimension.
+type BreakdownRow struct {
+	Value string
+	Metrics
+}
+
+// Other is the value of the row that k-anonymity folds small city and
+// region rows into.
+const Other = "(other)"
+
+// Aggregate returns the counters of the whole period.
+func Aggregate(ctx context.Context, db storage.SQL, q Query) (Metrics, error) {
+	p, err := q.plan()
+	if err != nil {
+		return Metrics{}, err
+	}
+	ev, err := p.eventStats(ctx, db, "")
+	if err != nil {
+		return Metrics{}, err
+	}
+	se, err := p.sessionStats(ctx, db, "")
+	if err != nil {
+		return Metrics{}, err
+	}
+	s := ev[""]
+	s.addSessions(se[""])
+	if p.hasGoal() {
+		if s.BaseVisitors, err = p.withoutGoals().visitors(ctx, db); err != nil {
+			return Metrics{}, err
+		}
+	}
+	return s, nil
+}
+
+// Timeseries returns one Point per bucket of q.Interval from q.From to
+// q.To, empty buckets included, in order.
+func Timeseries(ctx context.Context, db storage.SQL, q Query) ([]Point, error) {
+	p, err := q.plan()
+	if err != nil {
+		return nil, err
+	}
+	evKey, seKey, err := p.bucketExprs()
+	if err != nil {
+		return nil, err
+	}
+	ev, err := p.eventStats(ctx, db, evKey)
+	if err != nil {
+		return nil, err
+	}
+	se, err := p.sessionStats(ctx, db, seKey)
+	if err != nil {
+		return nil, err
+	}
+	var base map[string]Metrics
+	if p.hasGoal() {
+		if base, err = p.withoutGoals().eventStats(ctx, db, evKey); err != nil {
+			return nil, err
+		}
+	}
+	var out []Point
+	for _, start := range p.buckets() {
+		k := bucketKey(start, p.q.Interval)
+		s := ev[k]
+		s.addSessions(se[k])
+		if base != nil {
+			s.BaseVisitors = base[k].Visitors
+		}
+		out = append(out, Point{Start: start, Metrics: s})
+	}
+	return out, nil
+}
+
+// Realtime returns the visitors of the site seen in the five minutes
+// before now.
+func Realtime(ctx context.Context, db storage.SQL, siteID string, now time.Time) (uint64, error) {
+	q := fmt.Sprintf("SELECT uniqExact(visitor_id) FROM events WHERE site_id = %s AND ts >= %s AND ts <= %s AND kind IN ('pageview', 'event', 'engagement')",
+		storage.Quote(siteID), timeLit(now.Add(-5*time.Minute)), timeLit(now))
+	var n uint64
+	if err := storage.QueryRow(ctx, db, q, &n); err != nil {
+		return 0, fmt.Errorf("realtime visitors: %w", err)
+	}
+	return n, nil
+}
+
+// timeLit is a DateTime literal of t in UTC.
+func timeLit(t time.Time) string {
+	return "toDateTime(" + storage.Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
+}
