@@ -257,13 +257,13 @@ func migrate(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	return eng.Migrate(ctx)
 }
 
-// batcherStats is zero until storage was first reached.
-func (s *storageLink) batcherStats() storage.BatcherStats {
+// batcherCounters is zero until storage was first reached.
+func (s *storageLink) batcherCounters() storage.BatcherCounters {
 	s.mu.Lock()
 	b := s.batcher
 	s.mu.Unlock()
 	if b == nil {
-		return storage.BatcherStats{}
+		return storage.BatcherCounters{}
 	}
-	return b.Stats()
+	return b.Counters()
 }

@@ -107,8 +107,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Stats is a snapshot of a spool's counters.
-type Stats struct {
+// Counters is a snapshot of a spool's counters.
+type Counters struct {
 	PendingBytes   int64  // appended (or being appended) and not yet checkpointed
 	Segments       int64  // segment files on disk
 	Appended       uint64 // records made durable since open
@@ -588,9 +588,9 @@ func (s *Spool) BatchID(pos Position) uint64 {
 	return x
 }
 
-// Stats returns a snapshot of the spool's counters.
-func (s *Spool) Stats() Stats {
-	return Stats{
+// Counters returns a snapshot of the spool's counters.
+func (s *Spool) Counters() Counters {
+	return Counters{
 		PendingBytes:   s.pendingBytes.Load(),
 		Segments:       s.segments.Load(),
 		Appended:       s.appended.Load(),
