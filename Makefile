@@ -66,9 +66,9 @@ dashboard-ui: dashboard-deps
 	cd dashboards && node web/build.mjs
 
 # Screenshots of the dashboard (desktop, phone, dark, campaigns) for the
-# README, taken by the browser test from the seeded store.
-screenshots: dashboard-deps tracker-deps chdb
-	MOTE_SCREENSHOTS=$(CURDIR)/dashboards/screenshots $(GO) test -count=1 -run '^TestBrowser$$' ./dashboards/
+# README, of 30 days of demo traffic (dashboards/screenshots.sh).
+screenshots: tracker-deps chdb geoip build
+	dashboards/screenshots.sh
 
 # libchdb.so (npm @chdb/lib-linux-x64-gnu, pinned) for the embedded engine.
 chdb:

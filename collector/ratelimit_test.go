@@ -262,7 +262,7 @@ func TestLimitsValidated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.cfg.RateBurst != 20 || s.srv.MaxConnsPerIP != 0 || s.cfg.MaxURLBytes != DefaultMaxURLBytes {
-		t.Fatalf("defaults: burst %d conns %d url %d", s.cfg.RateBurst, s.srv.MaxConnsPerIP, s.cfg.MaxURLBytes)
+	if s.cfg.RateBurst != 20 || s.cfg.MaxConnsPerIP != 0 || s.cfg.MaxURLBytes != DefaultMaxURLBytes {
+		t.Fatalf("defaults: burst %d conns %d url %d", s.cfg.RateBurst, s.cfg.MaxConnsPerIP, s.cfg.MaxURLBytes)
 	}
 }

@@ -42,6 +42,7 @@ type Server struct {
 	stats    counters
 	js       *script      // GET /m.js; nil answers 404
 	limiter  *rateLimiter // nil: no rate limit
+	conns    *connCap     // nil: no cap on connections per address
 
 	// lastSinkLog rate-limits the Sink failure log (unix seconds): when
 	// the spool is full every hit fails, and one line a second says it.
@@ -115,6 +116,9 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		return nil, fmt.Errorf("new collector: %w", err)
 	}
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
+	if cfg.MaxConnsPerIP > 0 {
+		s.conns = newConnCap(cfg.MaxConnsPerIP, cfg.Logger)
+	}
 	s.hits.New = func() any {
 		return &hit{sc: scratch{buf: make([]byte, 0, 4<<10)}}
 	}
@@ -127,7 +131,6 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		WriteTimeout:       cfg.WriteTimeout,
 		IdleTimeout:        cfg.IdleTimeout,
 		MaxRequestBodySize: cfg.MaxBodyBytes,
-		MaxConnsPerIP:      cfg.MaxConnsPerIP,
 		// No endpoint takes a form; never spool multipart bodies to
 		// temporary files.
 		DisablePreParseMultipartForm: true,
@@ -148,6 +151,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		ln.Close()
 		return errors.New("serve collector: server is shut down")
+	}
+	if s.conns != nil {
+		ln = s.conns.wrap(ln)
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()

@@ -3,6 +3,7 @@ package dashboards
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/enginetest"
 )
 
@@ -46,10 +48,13 @@ func newAuthServer(t *testing.T) *authServer {
 		Stats: eng, Sites: testSites(fx), Goals: testGoals(fx), Now: func() time.Time { return time.Unix(0, s.clock.Load()) },
 		PasswordHash: hash, APIKeyHashes: []string{keyHash}, SessionTTL: time.Hour,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "mote_up 1\n") }),
-		Campaigns: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, "[]\n")
-		}),
+		Campaigns: &Campaigns{DB: eng, // only the API's guard is under test here
+			New: func(string, string, string, string, uint64) (storage.Campaign, error) {
+				return storage.Campaign{}, errors.New("not in this test")
+			},
+			LinkPath:  func(storage.Campaign, string) (string, error) { return "", errors.New("not in this test") },
+			PixelPath: func(storage.Campaign) string { return "" },
+		},
 	}
 	s.base = startServer(t, s.cfg)
 	return s

@@ -94,10 +94,14 @@ type notFound struct{ msg string }
 
 func (e notFound) Error() string { return e.msg }
 
-// fail answers err: 400 or 404 with its text for the caller's mistakes,
-// 503 while the store cannot be reached, 500 with a generic text (the
-// cause goes to the log) otherwise.
-func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers err with the admin API's one error mapping.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) { fail(a.log, w, r, err) }
+
+// fail answers err: 400, 404 or 409 with its text for the caller's
+// mistakes, 503 while the store cannot be reached, 500 with a generic
+// text otherwise. The cause of a 500 or 503 goes to the log only: an
+// internal error never reaches a client.
+func fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	var br badRequest
 	var nf notFound
 	switch {
@@ -105,15 +109,19 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, br.msg)
 	case errors.As(err, &nf):
 		writeError(w, http.StatusNotFound, nf.msg)
+	case errors.Is(err, storage.ErrNoCampaign):
+		writeError(w, http.StatusNotFound, "no such campaign")
+	case errors.Is(err, ErrKeysWiped):
+		writeError(w, http.StatusConflict, ErrKeysWiped.Error())
 	case errors.Is(err, context.Canceled):
 		// the client went away
 	case unavailable(err):
-		a.log.Warn("stats query: storage unavailable", "path", r.URL.Path, "err", err)
+		log.Warn("admin API: storage unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "storage unavailable, try again shortly")
 	default:
-		a.log.Error("stats query failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "stats query failed")
+		log.Error("admin API request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "request failed")
 	}
 }
 

@@ -20,7 +20,7 @@ type Config struct {
 	Metrics http.Handler
 	// Campaigns serves /api/v1/campaigns and below (email campaigns:
 	// create, list, links, reports); nil disables it.
-	Campaigns http.Handler
+	Campaigns *Campaigns
 
 	// Stats is where the stats API and the web dashboard read; nil
 	// disables both.
@@ -76,10 +76,13 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	acc := newAccess(cfg, cfg.Now)
 	if cfg.Campaigns != nil {
-		mux.Handle("/api/v1/campaigns", acc.admin(cfg.Campaigns))
-		mux.Handle("/api/v1/campaigns/", acc.admin(cfg.Campaigns))
+		ca := &campaignAPI{cfg: *cfg.Campaigns, store: storage.NewCampaigns(cfg.Campaigns.DB), log: cfg.Logger}
+		ca.routes(mux, acc.admin)
 	}
 	acc.routes(mux)
 	addDashboard(mux, cfg, acc)

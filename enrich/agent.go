@@ -23,9 +23,9 @@ const maxAgentField = 32
 // Agent is what Mote keeps of a user agent: the raw string is never stored
 // (privacy invariant 2), only these normalised fields.
 type Agent struct {
-	Browser        string // Chrome, Firefox, Safari, Edge, Samsung Internet, Opera, ... ("" unknown)
+	Browser        string // a family of agent_family.go (Chrome, Firefox, ...), Other, or "" without a User-Agent
 	BrowserVersion string // major version only, e.g. "124"
-	OS             string // Windows, macOS, iOS, Android, Linux, ChromeOS, ...
+	OS             string // a family of agent_family.go (Windows, macOS, ...), Other, or ""
 	OSVersion      string // e.g. "11", "17", "14", "10.15"; "" when not known
 	Device         string // desktop, mobile or tablet
 	Bot            bool   // IsBot's verdict on the user agent (or a headless brand in the hints)
@@ -92,15 +92,18 @@ func (p *AgentParser) Parse(ua string, ch ClientHints) Agent {
 // browser and its major version (a specific brand over the generic
 // "Chromium"), Sec-CH-UA-Platform(-Version) the OS (and tells Windows 11
 // from 10, which the frozen UA string cannot), Sec-CH-UA-Mobile the device.
-// Malformed hints are ignored. Names are normalised (Chrome, Firefox,
-// Safari, Edge, Samsung Internet, Opera; Windows, macOS, iOS, Android,
-// Linux, ChromeOS). iPadOS Safari presents itself as a Mac and is counted as
+// Malformed hints are ignored. Names are normalised to closed lists of
+// families (agent_family.go: Chrome, Firefox, Safari, Edge, Samsung
+// Internet, Opera, ...; Windows, macOS, iOS, Android, Linux, ChromeOS,
+// ...), anything else is Other. iPadOS Safari presents itself as a Mac and is counted as
 // desktop: no header tells them apart. The result shares no memory with ua
 // or ch.
 func ParseAgent(ua string, ch ClientHints) Agent {
 	a := agentFromUA(ua)
 	a.Bot = isBotUncached(ua)
 	applyHints(&a, ch)
+	a.Browser, a.BrowserVersion = family(browserFamilies, a.Browser, a.BrowserVersion)
+	a.OS, a.OSVersion = family(osFamilies, a.OS, a.OSVersion)
 	a.Browser = cleanAgentField(a.Browser)
 	a.BrowserVersion = cleanAgentField(a.BrowserVersion)
 	a.OS = cleanAgentField(a.OS)

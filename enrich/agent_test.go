@@ -65,9 +65,15 @@ func TestParseAgentUA(t *testing.T) {
 		{uaFirefoxATab, Agent{"Firefox", "125", "Android", "14", DeviceTablet, false}},
 		{uaEdgeAndr, Agent{"Edge", "124", "Android", "14", DeviceMobile, false}},
 		{uaOperaAndr, Agent{"Opera", "81", "Android", "10", DeviceMobile, false}},
-		{uaGooglebot, Agent{"Googlebot", "2", "", "", DeviceDesktop, true}},
+		{uaGooglebot, Agent{"Other", "", "", "", DeviceDesktop, true}},
 		{uaHeadless, Agent{"Headless Chrome", "124", "Linux", "", DeviceDesktop, true}},
-		{uaCurl, Agent{"curl", "8", "", "", DeviceDesktop, true}},
+		{uaCurl, Agent{"Other", "", "", "", DeviceDesktop, true}},
+		// The probe's canary: its own product token and OS comment were
+		// stored as browser ProbeCanary, os rv:1.0.
+		{"Mozilla/5.0 (CanaryOS 1.0; rv:1.0) Gecko/20100101 ProbeCanary/9.9", Agent{"Other", "", "Other", "", DeviceDesktop, false}},
+		{"Mozilla/5.0 (X11; FreeBSD amd64; rv:120.0) Gecko/20100101 Firefox/120.0", Agent{"Firefox", "120", "FreeBSD", "", DeviceDesktop, false}},
+		{"Mozilla/5.0 (Windows NT 6.1; Trident/7.0; rv:11.0) like Gecko", Agent{"Internet Explorer", "11", "Windows", "7", DeviceDesktop, false}},
+		{"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0", Agent{"Thunderbird", "128", "Linux", "", DeviceDesktop, false}},
 		{"", Agent{"", "", "", "", DeviceDesktop, true}},
 	}
 	for _, tt := range tests {
@@ -130,6 +136,15 @@ func TestParseAgentHints(t *testing.T) {
 		{"unknown platform is ignored", uaChromeLinux,
 			ClientHints{chrome, "?0", `"Unknown"`, ""},
 			Agent{"Chrome", "124", "Linux", "", DeviceDesktop, false}},
+		{"an unknown brand is Other", uaChromeWin,
+			ClientHints{`"ProbeBrand";v="9", "Chromium";v="124", "Not-A.Brand";v="99"`, "?0", `"Windows"`, ""},
+			Agent{"Other", "", "Windows", "10", DeviceDesktop, false}},
+		{"an unknown platform name is Other", uaChromeWin,
+			ClientHints{chrome, "?0", `"CanaryOS"`, `"9.9"`},
+			Agent{"Chrome", "124", "Other", "", DeviceDesktop, false}},
+		{"brave and yandex brands", uaChromeWin,
+			ClientHints{`"Brave";v="124", "Chromium";v="124", "Not-A.Brand";v="99"`, "?0", `"Windows"`, ""},
+			Agent{"Brave", "124", "Windows", "10", DeviceDesktop, false}},
 		{"hints without a UA", "",
 			ClientHints{chrome, "?1", `"Android"`, `"14"`},
 			Agent{"Chrome", "124", "Android", "14", DeviceMobile, true}},
@@ -176,4 +191,30 @@ func TestAgentParserCache(t *testing.T) {
 	if n := p.cache.len(); n > 64 {
 		t.Errorf("cache holds %d entries, more than its 64 slots", n)
 	}
+}
+
+// FuzzParseAgent: whatever the User-Agent and client hints say, the
+// browser and OS are "" or one of the closed families (Other included),
+// and an Other has no version.
+func FuzzParseAgent(f *testing.F) {
+	f.Add(uaChromeWin, `"Chromium";v="124", "Google Chrome";v="124"`, `"Windows"`, `"15.0.0"`)
+	f.Add("Mozilla/5.0 (CanaryOS 1.0; rv:1.0) Gecko/20100101 ProbeCanary/9.9", `"ProbeBrand";v="9"`, `"CanaryOS"`, `"1"`)
+	f.Add(uaSamsungPhone, "", `"Android"`, "")
+	known := func(table map[string]string, v string) bool {
+		for _, f := range table {
+			if f == v {
+				return true
+			}
+		}
+		return v == "" || v == OtherFamily
+	}
+	f.Fuzz(func(t *testing.T, ua, brands, platform, version string) {
+		a := ParseAgent(ua, ClientHints{UA: brands, Platform: platform, PlatformVersion: version})
+		if !known(browserFamilies, a.Browser) || !known(osFamilies, a.OS) {
+			t.Fatalf("browser %q, os %q from %q %q %q", a.Browser, a.OS, ua, brands, platform)
+		}
+		if a.Browser == OtherFamily && a.BrowserVersion != "" || a.OS == OtherFamily && a.OSVersion != "" {
+			t.Fatalf("Other with a version: %+v", a)
+		}
+	})
 }

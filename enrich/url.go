@@ -64,12 +64,15 @@ func cutScheme(raw string) (string, bool) {
 	return "", false
 }
 
-// authorityEnd returns the index of the first '/', '?' or '#' in rest,
-// or len(rest): where the authority of a URL without its scheme ends. A
-// loop over the few bytes of a host beats IndexAny, which builds a set.
+// authorityEnd returns the index of the first '/', '\\', '?' or '#' in
+// rest, or len(rest): where the authority of a URL without its scheme
+// ends. A backslash ends it as browsers (the WHATWG URL standard) read
+// http(s) URLs: https://evil.com\@probe.example/ is a page of evil.com,
+// and must not pass the site gate as probe.example. A loop over the few
+// bytes of a host beats IndexAny, which builds a set.
 func authorityEnd(rest string) int {
 	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; c == '/' || c == '?' || c == '#' {
+		if c := rest[i]; c == '/' || c == '\\' || c == '?' || c == '#' {
 			return i
 		}
 	}

@@ -46,6 +46,20 @@ func TestMinimizeURL(t *testing.T) {
 		{"https://example.com/?utm_source=%FF%FEgoogle", URLOptions{}, Page{Host: "example.com", Path: "/", UTMSource: "\uFFFD\uFFFDgoogle"}},
 		{"https://example.com/?utm_source=a%0Ab", URLOptions{}, Page{Host: "example.com", Path: "/", UTMSource: "a b"}},
 		{"https://Example.COM", URLOptions{}, Page{Host: "example.com", Path: "/"}},
+		// Tokens in kept query values and campaign values are redacted like
+		// tokens in the path: plain values (checked as sent) and values with
+		// escapes (checked once decoded).
+		{"https://example.com/?ref=7c4a8d09ca3762af61e59520943dc26494f8941b&source=4111111111111111", URLOptions{}, Page{Host: "example.com", Path: "/?ref=:token&source=:token"}},
+		{"https://example.com/search?q=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig&ref=hn", site, Page{Host: "example.com", Path: "/search?q=:token&ref=hn"}},
+		{"https://example.com/app#/x?ref=550e8400-e29b-41d4-a716-446655440000", spa, Page{Host: "example.com", Path: "/app#/x?ref=:token"}},
+		{"https://example.com/?utm_campaign=7c4a8d09ca3762af61e59520943dc26494f8941b&utm_term=Qm9vbTEyMzQ1Njc4OTBhYmNkZWY&utm_source=x", URLOptions{},
+			Page{Host: "example.com", Path: "/", UTMSource: "x", UTMCampaign: ":token", UTMTerm: ":token"}},
+		{"https://example.com/?utm_content=7c4a8d09ca37%2062af61e59520943dc26494f8941b&utm_medium=%2B1%20(555)%20123-4567", URLOptions{},
+			Page{Host: "example.com", Path: "/", UTMMedium: ":token", UTMContent: ":token"}},
+		{"https://example.com/?utm_campaign=" + strings.Repeat("7c4a8d09", 30), URLOptions{}, Page{Host: "example.com", Path: "/", UTMCampaign: ":token"}},
+		// Look-alikes stay: short numbers, slugs and dates.
+		{"https://example.com/?ref=spring-sale-2024&utm_campaign=black_friday_2024&utm_term=12345678", URLOptions{},
+			Page{Host: "example.com", Path: "/?ref=spring-sale-2024", UTMCampaign: "black_friday_2024", UTMTerm: "12345678"}},
 	}
 	var p Page
 	for _, tt := range tests {
@@ -174,6 +188,7 @@ func FuzzMinimizeURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string, hash bool) {
 		var p Page
 		opt := URLOptions{HashRouting: hash, KeepKeys: []string{"q"}}
+		checkPlantedTokens(t, raw, opt)
 		if !MinimizeURL(raw, opt, &p) {
 			if p.Host != "" || p.Path != "" {
 				t.Fatalf("not ok but returned %+v", p)
@@ -219,5 +234,42 @@ func FuzzMinimizeURL(f *testing.F) {
 				t.Fatalf("e-mail-like segment %q kept in %q", seg, p.Path)
 			}
 		}
+		// A campaign value is stored as it was checked, so none may look
+		// like a token.
+		for _, v := range []string{p.UTMSource, p.UTMMedium, p.UTMCampaign, p.UTMTerm, p.UTMContent} {
+			if v != RedactedToken && looksLikeToken(v) {
+				t.Fatalf("token-like campaign value %q kept from %q", v, raw)
+			}
+		}
 	})
+}
+
+// plantedToken is a secret of the kind sites put in URLs (a 40-hex reset
+// token); its 40 alphanumerics make a token whatever surrounds them.
+const plantedToken = "7c4a8d09ca3762af61e59520943dc26494f8941b"
+
+// checkPlantedTokens appends plantedToken to raw as a path segment, as the
+// value of allow-listed keys and campaign keys, plain and percent-encoded,
+// and fails if any stored field still holds it. Wherever raw leaves the
+// appended text (in the path, a query value, a fragment), the token must
+// not be stored. The host is not checked: raw may end inside it.
+func checkPlantedTokens(t *testing.T, raw string, opt URLOptions) {
+	t.Helper()
+	encoded := strings.ReplaceAll(plantedToken, "8", "%38")
+	for _, suffix := range []string{
+		"/" + plantedToken,
+		"&ref=" + plantedToken, "&source=" + encoded, "&q=" + plantedToken,
+		"&utm_source=" + plantedToken, "&utm_medium=" + encoded, "&utm_campaign=x%20" + plantedToken,
+		"&utm_term=" + plantedToken, "&utm_content=" + plantedToken,
+	} {
+		var p Page
+		if !MinimizeURL(raw+suffix, opt, &p) {
+			continue
+		}
+		for _, v := range []string{p.Path, p.UTMSource, p.UTMMedium, p.UTMCampaign, p.UTMTerm, p.UTMContent} {
+			if strings.Contains(v, plantedToken) || strings.Contains(v, encoded) {
+				t.Fatalf("token kept: %q from %q", v, raw+suffix)
+			}
+		}
+	}
 }

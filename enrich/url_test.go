@@ -21,6 +21,10 @@ func TestSplitURL(t *testing.T) {
 		{"https://example.com#frag", "example.com", "/", true},
 		{"HTTPS://WWW.Example.COM/Path/Keeps/Case", "www.example.com", "/Path/Keeps/Case", true},
 		{"https://user:secret@example.com:8443/a", "example.com", "/a", true},
+		// Browsers (WHATWG URL) read a backslash in an http(s) URL as '/':
+		// this page is on evil.com, not probe.example.
+		{`https://evil.com\@probe.example/`, "evil.com", `\@probe.example/`, true},
+		{`https://evil.com\x`, "evil.com", `\x`, true},
 		{"https://example.com./a", "example.com", "/a", true},
 		{"https://[2001:db8::1]:8080/x", "[2001:db8::1]", "/x", true},
 		{"https://sub_domain.example.com/a%20b", "sub_domain.example.com", "/a%20b", true},

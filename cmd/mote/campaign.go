@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mote-analytics/mote/dashboards"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/stats"
@@ -327,7 +328,7 @@ func campaignPixel(ctx context.Context, s *storage.Campaigns, id, base string, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, `<img src="%s/o/%s/%s.gif" width="1" height="1" alt="" style="display:block;border:0">`+"\n", base, c.ID, tokenPlaceholder)
+	fmt.Fprintf(stdout, `<img src="%s%s" width="1" height="1" alt="" style="display:block;border:0">`+"\n", base, pixelPath(c))
 	fmt.Fprintf(stdout, "\nReplace %s with your ESP's merge tag for a recipient id (A-Z a-z 0-9 . _ ~ -, at most %d characters, never an e-mail address).\n"+
 		"Without tokens (counts only): %s/o/%s.gif\n", tokenPlaceholder, enrich.MaxTokenLen, base, c.ID)
 	return nil
@@ -351,11 +352,30 @@ func campaignLink(ctx context.Context, s *storage.Campaigns, id, target, base st
 	if err != nil {
 		return err
 	}
-	var key [enrich.LinkKeyLen]byte
-	copy(key[:], c.LinkKey)
-	fmt.Fprintf(stdout, "%s/c/%s/%s?u=%s&s=%s\n", base, c.ID, tokenPlaceholder, url.QueryEscape(target), enrich.SignLink(&key, target))
+	path, err := linkPath(c, target)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, base+path)
 	return nil
 }
+
+// linkPath is c's signed click link to target under the collector's URL,
+// with the {{TOKEN}} placeholder: "/c/ID/{{TOKEN}}?u=...&s=...".
+func linkPath(c storage.Campaign, target string) (string, error) {
+	if err := checkTarget(target); err != nil {
+		return "", err
+	}
+	if c.Wiped() || len(c.LinkKey) != enrich.LinkKeyLen {
+		return "", dashboards.ErrKeysWiped
+	}
+	var key [enrich.LinkKeyLen]byte
+	copy(key[:], c.LinkKey)
+	return "/c/" + c.ID + "/" + tokenPlaceholder + "?u=" + url.QueryEscape(target) + "&s=" + enrich.SignLink(&key, target), nil
+}
+
+// pixelPath is c's per-recipient open pixel under the collector's URL.
+func pixelPath(c storage.Campaign) string { return "/o/" + c.ID + "/" + tokenPlaceholder + ".gif" }
 
 func campaignReport(ctx context.Context, db storage.SQL, s *storage.Campaigns, id string, asJSON bool, stdout io.Writer) error {
 	c, err := s.Get(ctx, id)

@@ -53,7 +53,7 @@ func (k *campaignKeeper) refresh(ctx context.Context) error {
 		k.log.Info("campaign window closed; its keys are wiped and its recipient ids can no longer be linked to any token", "campaign", id)
 	}
 	switch {
-	case errors.Is(err, errNoStorage):
+	case errors.Is(err, storage.ErrNotReached):
 		return err // run retries quietly until storage is reached
 	case err != nil:
 		k.log.Warn("campaign keys not wiped yet; retrying", "err", err)
@@ -108,11 +108,11 @@ func (k *campaignKeeper) run(ctx context.Context) {
 
 // startCampaigns starts the keeper on serve's storage link; the returned
 // function stops it (and may be called more than once).
-func startCampaigns(store *storageLink, now func() time.Time, log *slog.Logger) (*campaignKeeper, func()) {
+func startCampaigns(db storage.SQL, now func() time.Time, log *slog.Logger) (*campaignKeeper, func()) {
 	if now == nil {
 		now = time.Now
 	}
-	k := newCampaignKeeper(sqlLink{store}, now, log)
+	k := newCampaignKeeper(db, now, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); k.run(ctx) }()

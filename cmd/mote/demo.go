@@ -136,7 +136,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	if err := p.waitStorage(ctx); err != nil {
 		return 0, err
 	}
-	campaign, err := demoCampaign(ctx, sqlLink{p.store}, site.ID, days, visitors, now)
+	campaign, err := demoCampaign(ctx, p.store, site.ID, days, visitors, now)
 	if err != nil {
 		return 0, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -24,21 +23,7 @@ import (
 // values.
 func TestDemoInvariants(t *testing.T) {
 	lib := testenv.ChDBLib(t)
-	config := writeConfig(t, fmt.Sprintf(`collector:
-  listen: "127.0.0.1:0"
-admin:
-  listen: "127.0.0.1:0"
-storage:
-  engine: embedded
-  embedded:
-    data_dir: %q
-    lib: %q
-spool:
-  dir: %q
-sites:
-  - id: demo
-    hostnames: [demo.example]
-`, filepath.Join(t.TempDir(), "chdb"), lib, t.TempDir()))
+	config := embeddedConfig(t, lib, filepath.Join(t.TempDir(), "chdb"), "sites:\n  - id: demo\n    hostnames: [demo.example]\n")
 	var out, errs bytes.Buffer
 	if code := run(context.Background(), []string{"demo", "-config", config, "--quiet"}, func(string) string { return "" }, &out, &errs); code != 0 {
 		t.Fatalf("mote demo: exit %d\n%s", code, errs.String())

@@ -19,23 +19,7 @@ import (
 func TestServeEmbedded(t *testing.T) {
 	lib := testenv.ChDBLib(t)
 	dataDir := filepath.Join(t.TempDir(), "chdb")
-	config := writeConfig(t, fmt.Sprintf(`collector:
-  listen: "127.0.0.1:0"
-admin:
-  listen: "127.0.0.1:0"
-storage:
-  engine: embedded
-  embedded:
-    data_dir: %q
-    lib: %q
-spool:
-  dir: %q
-batch:
-  max_wait: 100ms
-sites:
-  - id: shop
-    hostnames: [shop.example]
-`, dataDir, lib, t.TempDir()))
+	config := embeddedConfig(t, lib, dataDir, "batch:\n  max_wait: 100ms\nsites:\n  - id: shop\n    hostnames: [shop.example]\n")
 	inst := startServe(t, config)
 	for _, p := range []string{"/a", "/b", "/c"} {
 		if resp := pixel(t, inst.collector, "shop", "https://shop.example"+p, url.Values{"w": {"1280"}}); resp.StatusCode != 200 {
@@ -72,6 +56,25 @@ sites:
 	if inst.err != nil {
 		t.Fatalf("serve after shutdown: %v", inst.err)
 	}
+}
+
+// embeddedConfig writes a configuration for mote on chDB (lib) with its
+// data under dataDir, listeners on free loopback ports, a spool of its
+// own, and rest (sites, batch...) as given.
+func embeddedConfig(t *testing.T, lib, dataDir, rest string) string {
+	t.Helper()
+	return writeConfig(t, fmt.Sprintf(`collector:
+  listen: "127.0.0.1:0"
+admin:
+  listen: "127.0.0.1:0"
+storage:
+  engine: embedded
+  embedded:
+    data_dir: %q
+    lib: %q
+spool:
+  dir: %q
+`, dataDir, lib, t.TempDir())+rest)
 }
 
 func TestServeEmbeddedMissingLibrary(t *testing.T) {

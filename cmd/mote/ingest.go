@@ -45,7 +45,7 @@ type ingestOptions struct {
 type pipeline struct {
 	log       *slog.Logger
 	spool     *spool.Spool
-	store     *storageLink
+	store     *storage.Link
 	visits    *visits
 	campaigns *campaignKeeper
 	collector *collector.Server
@@ -80,17 +80,23 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 			p.close()
 		}
 	}()
-	batch := cfg.Batch
+	batch := storage.BatcherConfig{MaxRows: cfg.Batch.MaxRows, MaxWait: cfg.Batch.MaxWait}
 	if opt.batchMaxWait > 0 {
 		batch.MaxWait = opt.batchMaxWait
 	}
-	p.store = &storageLink{cfg: cfg, batch: batch, spool: sp, log: log, suppressions: new(storage.Suppressions), connected: make(chan struct{})}
+	p.store = storage.NewLink(storage.LinkConfig{
+		Open:   func(ctx context.Context) (storage.Store, error) { return openEngine(ctx, cfg, log) },
+		Spool:  sp,
+		Batch:  batch,
+		Sites:  cfg.sites(),
+		Logger: log,
+		// p.visits is started below, before Run can connect.
+		OnConnect: func(ctx context.Context) { p.visits.connected(ctx) },
+	})
 	if cfg.Storage.Engine == "embedded" {
-		eng, err := p.store.connect(ctx)
-		if err != nil {
+		if err := p.store.Connect(ctx); err != nil {
 			return nil, err
 		}
-		p.store.opened = eng
 	}
 	// A missing or unreadable database leaves the geo fields empty: one
 	// warning now, and the watcher loads the file when it appears.
@@ -105,7 +111,6 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 
 	p.visits = startVisits(p.store, opt.now, log)
 	p.campaigns, p.stopCampaigns = startCampaigns(p.store, opt.now, log)
-	p.store.onConnect = p.visits.connected
 
 	sites, proxies := cfg.sites(), cfg.trustedProxies()
 	if opt.sites != nil {
@@ -127,8 +132,8 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		RateLimit:      cfg.Collector.RateLimit,
 		RateBurst:      cfg.Collector.RateBurst,
 		MaxConnsPerIP:  cfg.Collector.MaxConnsPerIP,
-		Suppressions:   p.store.suppressions,
-		Ready:          p.store.ready,
+		Suppressions:   p.store.Suppressions(),
+		Ready:          p.store.Ready,
 		Degraded:       p.degraded,
 		Now:            opt.now,
 		Logger:         log,
@@ -141,14 +146,14 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	storeCtx, stopStore := context.WithCancel(context.Background())
 	p.stopStore = stopStore
 	p.storeDone.Add(1)
-	go func() { defer p.storeDone.Done(); p.store.run(storeCtx) }()
+	go func() { defer p.storeDone.Done(); p.store.Run(storeCtx) }()
 	return p, nil
 }
 
 // waitStorage waits until storage is reached and migrated.
 func (p *pipeline) waitStorage(ctx context.Context) error {
 	select {
-	case <-p.store.connected:
+	case <-p.store.Connected():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -168,7 +173,7 @@ func (p *pipeline) shutdown(ctx context.Context) error {
 	p.stopCampaigns()
 	p.stopStore()
 	p.storeDone.Wait()
-	if err := p.store.drain(ctx); err != nil {
+	if err := p.store.Drain(ctx); err != nil {
 		errs = append(errs, errors.Join(errSpoolNotDrained, err))
 	}
 	return errors.Join(errs...)
@@ -181,7 +186,7 @@ func (p *pipeline) close() {
 	p.closeOnce.Do(func() {
 		p.stopGeo()
 		if p.store != nil {
-			p.store.close()
+			p.store.Close()
 		}
 		p.spool.Close()
 	})

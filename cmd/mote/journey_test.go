@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,7 +49,7 @@ func TestJourney(t *testing.T) {
 		t.Fatal("tracker-js/node_modules/playwright-core is missing: run `make test-deps`")
 	}
 	tree := copyTree(t, root)
-	env := []string{"MOTE_LISTEN=127.0.0.1:" + freeTCPPort(t), "MOTE_ADMIN_LISTEN=127.0.0.1:" + freeTCPPort(t)}
+	env := []string{"MOTE_LISTEN=127.0.0.1:" + strconv.Itoa(freePort(t)), "MOTE_ADMIN_LISTEN=127.0.0.1:" + strconv.Itoa(freePort(t))}
 
 	run := startMakeRun(t, tree, env)
 	banner := run.banner(t)
@@ -251,17 +251,6 @@ func copyTree(t *testing.T, root string) string {
 		}
 	}
 	return dst
-}
-
-func freeTCPPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }
 
 func getOK(u string) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mote-analytics/mote/collector"
+	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/spool"
 )
 
@@ -17,7 +18,7 @@ import (
 type statsCollector struct {
 	col   *collector.Server
 	spool *spool.Spool
-	store *storageLink
+	store *storage.Link
 	vis   *visits
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
@@ -30,7 +31,7 @@ type statsCollector struct {
 	sessionRowsCollapsed                              *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storageLink, vis *visits) *statsCollector {
+func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage.Link, vis *visits) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}
@@ -86,7 +87,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.spoolFull, float64(ss.FullRejections))
 	counter(c.spoolFsyncs, float64(ss.Fsyncs))
 	counter(c.spoolNoSpace, float64(ss.NoSpace))
-	bs := c.store.batcherCounters()
+	bs := c.store.BatcherCounters()
 	counter(c.stored, float64(bs.RowsStored))
 	counter(c.batches, float64(bs.Batches))
 	counter(c.insertErrors, float64(bs.InsertErrors))

@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 )
 
 // visits is the per-process state behind visitor IDs and sessions: the
 // salt keeper (salts shared through the RAM-only salts table), the session
-// cache and the writer of its rows. Both talk to storage through sqlLink,
+// cache and the writer of its rows. Both talk to storage through the storage.Link,
 // so they work — in memory — before storage is reached and catch up when
 // it is.
 type visits struct {
@@ -31,8 +29,7 @@ type visits struct {
 // startVisits starts the salt keeper, the session cache and the session
 // writer's flush loop. With a simulated clock (now != nil) the salts stay
 // in this process's memory, never in the shared salts table.
-func startVisits(store *storageLink, now func() time.Time, log *slog.Logger) *visits {
-	db := sqlLink{store}
+func startVisits(db *storage.Link, now func() time.Time, log *slog.Logger) *visits {
 	salts := enrich.SaltConfig{Store: storage.NewSalts(db), Logger: log}
 	if now != nil {
 		salts = enrich.SaltConfig{Now: now, Logger: log}
@@ -78,65 +75,4 @@ func (s sessionRows) AppendSessionRows(u *enrich.SessionUpdate) {
 		return
 	}
 	s.w.Append(&u.State)
-}
-
-// sqlLink is storage.SQL on whichever engine storageLink has connected.
-// Until then every call fails, and its callers (the salt keeper, the
-// session writer) keep their state in memory and retry.
-type sqlLink struct{ s *storageLink }
-
-var errNoStorage = fmt.Errorf("storage not reached yet: %w", storage.ErrUnavailable)
-
-func (l sqlLink) db() (storage.SQL, error) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	switch {
-	case l.s.engine != nil:
-		return l.s.engine, nil
-	case l.s.opened != nil: // embedded: open before serving starts
-		return l.s.opened, nil
-	}
-	return nil, errNoStorage
-}
-
-func (l sqlLink) ExecSQL(ctx context.Context, query string) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return db.ExecSQL(ctx, query)
-}
-
-func (l sqlLink) QuerySQL(ctx context.Context, query string) (*storage.Rows, error) {
-	db, err := l.db()
-	if err != nil {
-		return nil, err
-	}
-	return db.QuerySQL(ctx, query)
-}
-
-func (l sqlLink) InsertRowSQL(ctx context.Context, insert string, values ...any) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return db.InsertRowSQL(ctx, insert, values...)
-}
-
-func (l sqlLink) InsertRowsSQL(ctx context.Context, insert string, rows [][]any) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return db.InsertRowsSQL(ctx, insert, rows)
-}
-
-// InsertSessions forwards to the engine's fast path for sessions rows
-// (storage.SessionInserter), which both engines have.
-func (l sqlLink) InsertSessions(ctx context.Context, rows []mote.SessionRow) error {
-	db, err := l.db()
-	if err != nil {
-		return err
-	}
-	return storage.InsertSessionRows(ctx, db, rows)
 }

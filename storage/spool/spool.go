@@ -225,6 +225,15 @@ func Open(cfg Config) (*Spool, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open spool %q: %w", s.dir, err)
 	}
+	// A directory that already existed with group or other access (made
+	// by hand, or by a tool with a wider umask) is tightened: the spool
+	// holds the same fields as the events table.
+	if fi, err := os.Stat(s.dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(s.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open spool %q: tighten mode %o to 0700: %w", s.dir, fi.Mode().Perm(), err)
+		}
+		s.log.Warn("spool directory was open to other users; its mode is now 0700", "dir", s.dir, "was", fmt.Sprintf("%o", fi.Mode().Perm()))
+	}
 	lock, err := lockDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("open spool %q: %w", s.dir, err)

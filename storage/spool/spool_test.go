@@ -556,3 +556,23 @@ func FuzzSpoolFrames(f *testing.F) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestSpoolTightensDir: a spool directory that already exists with mode
+// 0755 is made 0700 when the spool opens (it holds event data).
+func TestSpoolTightensDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	openTestSpool(t, Config{Dir: dir})
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := fi.Mode().Perm(); m != 0o700 {
+		t.Errorf("spool directory mode %o, want 700", m)
+	}
+}
