@@ -161,7 +161,7 @@ func TestBatcherSessionsExactlyOnce(t *testing.T) {
 			if !eng.crashed.Load() {
 				t.Fatal("the simulated crash did not happen")
 			}
-			if st := b.Stats(); st.SessionSkips == 0 {
+			if st := b.Counters(); st.SessionSkips == 0 {
 				t.Errorf("the lost sessions reply was not found stored on the retry: %+v", st)
 			}
 			sp.Close() // no Drain: the process died
@@ -174,7 +174,7 @@ func TestBatcherSessionsExactlyOnce(t *testing.T) {
 			if err := b.Drain(dctx); err != nil {
 				t.Fatal(err)
 			}
-			if st := b.Stats(); st.SessionSkips == 0 {
+			if st := b.Counters(); st.SessionSkips == 0 {
 				t.Errorf("the sessions stored before the crash were not found: %+v", st)
 			}
 			var events uint64

@@ -82,7 +82,7 @@ func main() {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		fmt.Printf("run %d: %d visits restored in %.2fs (read and restore %.2fs; %.0f visits/s); cache holds %d; heap in use %+.0f MiB; peak heap %.0f MiB\n",
-			run+1, restored, took.Seconds(), read.Seconds(), float64(restored)/took.Seconds(), s.Stats().Active,
+			run+1, restored, took.Seconds(), read.Seconds(), float64(restored)/took.Seconds(), s.Counters().Active,
 			float64(int64(after.HeapInuse)-int64(before.HeapInuse))/(1<<20), float64(after.HeapSys)/(1<<20))
 		runtime.KeepAlive(s)
 	}

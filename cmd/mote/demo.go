@@ -195,7 +195,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	if err := p.shutdown(sctx); err != nil {
 		return sent, err
 	}
-	return int(p.collector.Stats().Accepted), ctx.Err()
+	return int(p.collector.Counters().Accepted), ctx.Err()
 }
 
 // demoCampaign returns the site's demo newsletter campaign, creating it on

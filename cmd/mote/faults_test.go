@@ -9,6 +9,8 @@ package main
 // read it, equals the visits an independent sessionizer computes from the
 // stored events (checkVisits): no visit row lost or doubled, no visit
 // split by a restart.
+// TestFaultSmugglingThroughProxies (smuggling_test.go) puts the shipped
+// nginx and HAProxy configs in front and sends request-smuggling shapes.
 
 import (
 	"fmt"

@@ -117,7 +117,7 @@ func (v *visits) rebuild(ctx context.Context, p *pipeline) error {
 			"visits", v.restored, "spool_records", records, "seconds", v.rebuildSeconds)
 		return nil
 	}
-	v.log.Info("session cache rebuilt", "visits", v.sessions.Stats().Active, "rows_from_spool", fromSpool,
+	v.log.Info("session cache rebuilt", "visits", v.sessions.Counters().Active, "rows_from_spool", fromSpool,
 		"rows_from_storage", v.restored-fromSpool, "spool_records", records, "seconds", v.rebuildSeconds)
 	return nil
 }
