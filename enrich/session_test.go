@@ -324,3 +324,96 @@ func TestSessionsRestore(t *testing.T) {
 		t.Fatalf("continued state %+v", u.State)
 	}
 }
+
+// TestSessionsMatchReference replays generated traffic (visitors coming
+// back after gaps shorter and longer than 30 minutes, pageviews, custom
+// events and engagement beacons, each with its own referrer) through
+// Track and compares the folded rows with an independent sessionizer over
+// the same hits: the 30-minute rule, first-touch entry page and source,
+// last pageview as exit, counts and duration.
+func TestSessionsMatchReference(t *testing.T) {
+	log := &rowLog{}
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
+	type ref struct {
+		visitor             uint64
+		sessions            map[uint64]bool
+		start, end          time.Time
+		entry, exit, source string
+		pageviews, events   uint32
+		engaged             bool
+	}
+	var refs []*ref
+	open := map[uint64]*ref{}
+	sources := []string{"Google", "Bing", "", "Hacker News"}
+	rng := uint64(7)
+	next := func(n uint64) uint64 { rng = rng*6364136223846793005 + 1442695040888963407; return (rng >> 33) % n }
+	at := time.Duration(0)
+	var u SessionUpdate
+	for i := range 5000 {
+		at += time.Duration(next(40)) * time.Second
+		visitor := 1 + next(60)
+		if next(50) == 0 {
+			at += 31 * time.Minute // everyone's visit ends
+		}
+		kind := []mote.Kind{mote.KindPageview, mote.KindPageview, mote.KindEvent, mote.KindEngagement}[next(4)]
+		ev := hit(kind, visitor, at, fmt.Sprintf("/p%d", i))
+		ev.ReferrerSource = sources[next(uint64(len(sources)))]
+		if kind == mote.KindEngagement {
+			ev.EngagementMS = uint32(next(20_000))
+		}
+		r := open[visitor]
+		if r != nil && ev.TS.Sub(r.end) > 30*time.Minute {
+			r = nil
+		}
+		if r == nil && kind == mote.KindEngagement {
+			if s.Track(ev, &u) {
+				t.Fatal("an engagement beacon started a visit")
+			}
+			continue
+		}
+		if r == nil {
+			r = &ref{visitor: visitor, sessions: map[uint64]bool{}, start: ev.TS, entry: ev.Pathname, source: ev.ReferrerSource}
+			refs = append(refs, r)
+			open[visitor] = r
+		}
+		r.end = ev.TS
+		switch kind {
+		case mote.KindPageview:
+			r.pageviews++
+			r.exit = ev.Pathname
+		case mote.KindEvent:
+			r.events++
+		case mote.KindEngagement:
+			r.engaged = r.engaged || ev.EngagementMS >= 10_000
+		}
+		if !s.Track(ev, &u) {
+			t.Fatalf("hit %d not tracked", i)
+		}
+		r.sessions[ev.SessionID] = true
+	}
+	got := log.final()
+	if len(got) != len(refs) {
+		t.Fatalf("%d visits folded, reference %d", len(got), len(refs))
+	}
+	for _, r := range refs {
+		if len(r.sessions) != 1 {
+			t.Fatalf("visitor %d's visit from %v has %d session ids", r.visitor, r.start, len(r.sessions))
+		}
+		var id uint64
+		for id = range r.sessions {
+		}
+		g := got[id]
+		if r.exit == "" {
+			r.exit = r.entry // a visit started by a custom event keeps its entry as exit until a pageview
+		}
+		bounce := uint8(0)
+		if r.pageviews <= 1 && r.events == 0 && !r.engaged {
+			bounce = 1
+		}
+		if !g.StartTS.Equal(r.start) || !g.EndTS.Equal(r.end) || g.EntryPage != r.entry || g.ExitPage != r.exit ||
+			g.ReferrerSource != r.source || g.Pageviews != r.pageviews || g.Events != r.events || g.Bounce != bounce ||
+			g.DurationS != uint32(r.end.Sub(r.start)/time.Second) {
+			t.Fatalf("visit %x\n got %+v\nwant %+v (bounce %d)", id, g, *r, bounce)
+		}
+	}
+}
