@@ -53,7 +53,7 @@ const (
 // writes the suppression counters and enforces each site's retention.
 // Link is also SQL (and SessionInserter) on whichever engine it has
 // reached: until then every call fails with ErrUnavailable, and callers
-// (the salt keeper, the session writer, the stats API) keep their state or
+// (the salt keeper, the session rebuild, the stats API) keep their state or
 // answer 503 and retry.
 type Link struct {
 	cfg       LinkConfig

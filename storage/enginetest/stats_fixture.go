@@ -139,7 +139,7 @@ func SeedStats(ctx context.Context, e interface {
 			}
 			events = append(events, ev)
 		}
-		var customEvents uint32 // what the session writer counts in the visit's latest state
+		var customEvents uint32 // what the session cache counts in the visit's latest state
 		for _, h := range v.hits {
 			if h.kind == mote.KindEvent {
 				customEvents++
