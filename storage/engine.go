@@ -94,6 +94,14 @@ type SessionInserter interface {
 	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
 }
 
+// SessionScanner is implemented by engines that read a SELECT of
+// activeSessionCols without boxing every value (the embedded engine reads
+// RowBinary): the rebuild at start reads a row per active visit, a
+// million on a busy site.
+type SessionScanner interface {
+	ScanSessions(ctx context.Context, query string, fn func(*mote.SessionRow)) error
+}
+
 // SuppressedWriter is an engine that can add suppression counts; the
 // suppressed table sums the rows it receives. Both engines implement it
 // with InsertSuppressed.

@@ -285,3 +285,13 @@ func (l *Link) InsertSessions(ctx context.Context, rows []mote.SessionRow) error
 	}
 	return InsertSessionRows(ctx, db, rows)
 }
+
+// ScanSessions implements SessionScanner where the engine does (the
+// rebuild's read of active visits), else runs the query through QuerySQL.
+func (l *Link) ScanSessions(ctx context.Context, query string, fn func(*mote.SessionRow)) error {
+	db, err := l.db()
+	if err != nil {
+		return err
+	}
+	return scanSessions(ctx, db, query, fn)
+}

@@ -111,26 +111,38 @@ func ActiveSessions(ctx context.Context, db SQL, spoolID uint64, since time.Time
 	if chunks <= 0 {
 		chunks = DefaultRebuildChunks
 	}
-	var r mote.SessionRow
 	for k := range chunks {
 		where := fmt.Sprintf("spool_id = %d AND end_ts >= toDateTime(%d) AND visitor_id %% %d = %d", spoolID, since.Unix(), chunks, k)
 		q := "SELECT " + activeSessionCols + " FROM sessions WHERE sign = 1 AND " + where +
 			" AND (session_id, version) NOT IN (SELECT session_id, version FROM sessions WHERE sign = -1 AND " + where + ")"
-		rows, err := db.QuerySQL(ctx, q)
-		if err != nil {
+		if err := scanSessions(ctx, db, q, fn); err != nil {
 			return fmt.Errorf("read active sessions: %w", err)
 		}
-		for i := range rows.Values {
-			err := rows.Scan(i, &r.SiteID, &r.SessionID, &r.VisitorID, &r.StartTS, &r.EndTS, &r.Hostname, &r.EntryPage,
-				&r.ExitPage, &r.Pageviews, &r.Events, &r.DurationS, &r.Bounce, &r.ReferrerHost, &r.ReferrerSource,
-				&r.Channel, &r.UTMSource, &r.UTMMedium, &r.UTMCampaign, &r.UTMTerm, &r.UTMContent, &r.Country,
-				&r.Region, &r.City, &r.Browser, &r.OS, &r.Device, &r.Screen, &r.Version)
-			if err != nil {
-				return fmt.Errorf("read active sessions: %w", err)
-			}
-			r.Sign = 1
-			fn(&r)
+	}
+	return nil
+}
+
+// scanSessions runs query (a SELECT of activeSessionCols) and calls fn
+// with each row (Sign +1), through db's SessionScanner when it has one.
+func scanSessions(ctx context.Context, db SQL, query string, fn func(*mote.SessionRow)) error {
+	if sc, ok := db.(SessionScanner); ok {
+		return sc.ScanSessions(ctx, query, fn)
+	}
+	rows, err := db.QuerySQL(ctx, query)
+	if err != nil {
+		return err
+	}
+	var r mote.SessionRow
+	for i := range rows.Values {
+		err := rows.Scan(i, &r.SiteID, &r.SessionID, &r.VisitorID, &r.StartTS, &r.EndTS, &r.Hostname, &r.EntryPage,
+			&r.ExitPage, &r.Pageviews, &r.Events, &r.DurationS, &r.Bounce, &r.ReferrerHost, &r.ReferrerSource,
+			&r.Channel, &r.UTMSource, &r.UTMMedium, &r.UTMCampaign, &r.UTMTerm, &r.UTMContent, &r.Country,
+			&r.Region, &r.City, &r.Browser, &r.OS, &r.Device, &r.Screen, &r.Version)
+		if err != nil {
+			return err
 		}
+		r.Sign = 1
+		fn(&r)
 	}
 	return nil
 }
