@@ -29,6 +29,8 @@ type visits struct {
 	incompleteUntil  time.Time // /readyz reports an incomplete rebuild until then
 	incompleteReason string
 
+	refreshMu sync.Mutex // one connected at a time
+
 	stop     func()
 	done     sync.WaitGroup
 	stopOnce sync.Once
@@ -58,7 +60,13 @@ func startVisits(db *storage.Link, now func() time.Time, log *slog.Logger) *visi
 // connected shares the salt minted in memory while storage was out of
 // reach (or adopts the one another collector stored) at once, rather than
 // at the keeper's next periodic sync.
+//
+// The rebuild calls it too, while the storage link's connect hook may be
+// running it: one at a time, so that the second finds the salt the first
+// stored instead of storing it again.
 func (v *visits) connected(ctx context.Context) {
+	v.refreshMu.Lock()
+	defer v.refreshMu.Unlock()
 	if err := v.keeper.Refresh(ctx); err != nil && ctx.Err() == nil {
 		v.log.Warn("salt not shared yet; the keeper retries", "err", err)
 	}
