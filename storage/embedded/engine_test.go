@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,15 +121,9 @@ func TestOpenErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "data directory") {
 		t.Errorf("data dir under a file: %v", err)
 	}
-	if os.Geteuid() != 0 { // root writes anywhere
-		ro := t.TempDir()
-		if err := os.Chmod(ro, 0o500); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Open(context.Background(), Config{LibPath: shared.keep.cfg.LibPath, DataDir: ro})
-		if err == nil || !strings.Contains(err.Error(), "not writable") {
-			t.Errorf("read-only data dir: %v", err)
-		}
+	_, err = Open(context.Background(), Config{LibPath: shared.keep.cfg.LibPath, DataDir: readOnlyDir(t)})
+	if err == nil || !strings.Contains(err.Error(), "not writable") {
+		t.Errorf("read-only data dir: %v", err)
 	}
 	_, err = Open(context.Background(), Config{LibPath: shared.keep.cfg.LibPath, DataDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "one data directory per process") {
