@@ -35,7 +35,7 @@ endef
 # the tools the deploy files are checked with (nginx, haproxy, and
 # systemd-analyze from Debian's systemd: installed, it starts no daemon in a
 # container, where it is not PID 1).
-test-deps: chdb geoip tracker-deps
+test-deps: chdb geoip tracker-deps dashboard-deps
 	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl systemd)
 
 # The tracker's pinned npm modules, installed again when the lockfile

@@ -18,13 +18,15 @@ type period struct {
 	Interval stats.Interval // the default bucket size for a chart of it
 }
 
-// days is the number of calendar days the period covers.
+// days is the number of calendar days the period covers, counted on the
+// calendar (not by stepping day by day: a custom period of 0001-01-01 to
+// 9999-12-31 took seconds to refuse).
 func (p period) days() int {
-	n := 0
-	for d := p.From; d.Before(p.To); d = d.AddDate(0, 0, 1) {
-		n++
+	utc := func(t time.Time) int64 {
+		y, m, d := t.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()
 	}
-	return n
+	return int((utc(p.To) - utc(p.From)) / 86400)
 }
 
 // maxCustomDays caps a custom period (about ten years).
