@@ -127,8 +127,10 @@ mutation-brief:
 # The fault-injection suite alone (test-go runs it too): ClickHouse and
 # the collector SIGKILLed and restarted under load, ClickHouse behind a slow
 # proxy that cuts connections; after each, accepted hits == stored, once.
+# Request-smuggling shapes through the shipped nginx and HAProxy configs:
+# nothing smuggled is stored.
 test-faults:
-	$(call apt-packages,clickhouse-server)
+	$(call apt-packages,clickhouse-server nginx haproxy)
 	$(GO) test -count=1 -v -run '^TestFault' ./cmd/mote
 
 # The tracker's unit tests (node's test runner), its size budget and the

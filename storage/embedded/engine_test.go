@@ -135,7 +135,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 // The library's path comes from cmd (MOTE_CHDB_LIB or the cache, see
-// internal/cache.ChDBLib); without one Open says how to get it.
+// internal/downloads.ChDBLib); without one Open says how to get it.
 func TestOpenWithoutLibPath(t *testing.T) {
 	_, err := Open(context.Background(), Config{DataDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "make chdb") || !strings.Contains(err.Error(), NPMPackage+"@"+LibVersion) {
