@@ -12,7 +12,7 @@ FUZZTIME  ?= 4s
 FUZZMINTIME ?= 100x
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run demo test test-go test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui screenshots chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run demo test test-go test-race mutation mutation-brief test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui screenshots chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -35,7 +35,7 @@ endef
 # the tools the deploy files are checked with (nginx, haproxy, and
 # systemd-analyze from Debian's systemd: installed, it starts no daemon in a
 # container, where it is not PID 1).
-test-deps: chdb geoip tracker-deps
+test-deps: chdb geoip tracker-deps dashboard-deps
 	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl systemd)
 
 # The tracker's pinned npm modules, installed again when the lockfile
@@ -95,9 +95,9 @@ run: chdb geoip build
 demo: chdb geoip build
 	bin/mote demo -config $$([ -f mote.yaml ] && echo mote.yaml || echo mote.example.yaml)
 
-# Everything, with real components: static checks, all tests, each fuzz
-# target briefly.
-test: test-deps check test-go test-js fuzz-brief
+# Everything, with real components: static checks, all tests (and all
+# again under the race detector), each fuzz target briefly.
+test: test-deps check test-go test-race test-js fuzz-brief
 
 # The local ClickHouse cluster test alone (ZooKeeper + 2 shards x 2
 # replicas of Debian's clickhouse-server, two collectors, a replica killed
@@ -107,6 +107,22 @@ test-cluster: test-deps
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Every package under the race detector, as a pass of its own: the
+# allocation tests are built only without it (-race changes what
+# allocates), so test-go still runs them.
+test-race:
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Mutation testing of the critical files with gremlins (see TESTING.md):
+# slow (an hour or more on 2 cores), so not part of make test.
+# mutation-brief mutates only URL redaction, visitor ids and the privacy
+# gate, within a 10-minute budget.
+mutation:
+	deploy/dev/mutation.sh
+
+mutation-brief:
+	deploy/dev/mutation.sh brief
 
 # The fault-injection suite alone (test-go runs it too): ClickHouse and
 # the collector SIGKILLed and restarted under load, ClickHouse behind a slow

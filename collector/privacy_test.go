@@ -97,3 +97,27 @@ func TestInvalidUTF8Sanitised(t *testing.T) {
 		}
 	}
 }
+
+// TestSinkFailureLoggedOncePerSecond: when the spool is full every hit
+// fails, and the log says so at most once a second, not once a hit.
+func TestSinkFailureLoggedOncePerSecond(t *testing.T) {
+	var logs lockedBuffer
+	cfg := testConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ts := startServer(t, cfg)
+	ts.sink.setErr(errFull)
+	start := time.Now()
+	const hits = 20
+	for range hits {
+		if s := ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F")).StatusCode(); s != 503 {
+			t.Fatalf("pixel answered %d while the sink fails", s)
+		}
+	}
+	seconds := int(time.Since(start)/time.Second) + 1
+	if n := strings.Count(logs.String(), "sink refused"); n < 1 || n > seconds+1 {
+		t.Fatalf("%d hits over %d s logged the sink failure %d times, want once a second", hits, seconds, n)
+	}
+	if st := ts.Counters(); st.Unavailable != hits {
+		t.Fatalf("unavailable %d, want %d", st.Unavailable, hits)
+	}
+}

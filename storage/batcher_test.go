@@ -424,10 +424,12 @@ func TestBatcherRunTwiceRefused(t *testing.T) {
 	d := newTestDB(t, testenv.ClickHouse(t))
 	sp := openSpool(t, t.TempDir())
 	defer sp.Close()
-	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{}, quietLogger())
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxWait: 10 * time.Millisecond}, quietLogger())
 	stop := runBatcher(b)
 	defer stop()
-	time.Sleep(20 * time.Millisecond)
+	// Run is running once it has stored a row.
+	appendPaths(t, sp, paths("running", 1), 1)
+	waitStored(t, b, 1, 30*time.Second)
 	if err := b.Drain(context.Background()); err == nil {
 		t.Fatal("Drain ran while Run was running")
 	}

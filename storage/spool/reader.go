@@ -62,6 +62,9 @@ func (s *Spool) Wait(ctx context.Context, after Position) error {
 		}
 		ch := s.waitCh
 		s.mu.Unlock()
+		if s.beforeWait != nil {
+			s.beforeWait()
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():

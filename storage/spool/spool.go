@@ -149,6 +149,9 @@ type Spool struct {
 	// them to simulate a failing, full or slow disk.
 	syncFile  func(*os.File) error
 	writeFile func(*os.File, []byte) (int, error)
+	// beforeWait, when set (by tests), is called by Wait each time it is
+	// about to block, so a test can act once a waiter is parked.
+	beforeWait func()
 
 	mu          sync.Mutex
 	commitCond  sync.Cond // committer waits here for a pending group

@@ -349,15 +349,23 @@ func TestSpoolWait(t *testing.T) {
 	if err := s.Wait(ctx, end); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait on empty spool: %v", err)
 	}
+	// The append and the close happen once the waiter is parked.
+	parked := make(chan struct{}, 1)
+	s.beforeWait = func() {
+		select {
+		case parked <- struct{}{}:
+		default:
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait(context.Background(), end) }()
-	time.Sleep(10 * time.Millisecond)
+	<-parked
 	mustAppend(t, s, "/w")
 	if err := <-done; err != nil {
 		t.Fatalf("wait: %v", err)
 	}
 	go func() { done <- s.Wait(context.Background(), s.End()) }()
-	time.Sleep(10 * time.Millisecond)
+	<-parked
 	s.Close()
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("wait across close: %v", err)
@@ -387,7 +395,8 @@ func TestSpoolCloseWakesWaiters(t *testing.T) {
 	<-entered // the first group is being fsynced; the others queue up
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
-	time.Sleep(20 * time.Millisecond)
+	// The fsync fails once Close has begun.
+	waitLocked(t, s, func() bool { return s.closing })
 	close(release)
 	for range n {
 		select {
@@ -416,7 +425,8 @@ func TestSpoolCloseFlushesPending(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(time.Millisecond)
+	// Close while appends are under way: some are in the pending group.
+	waitLocked(t, s, func() bool { return s.appendSeq > 0 })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -427,6 +437,23 @@ func TestSpoolCloseFlushesPending(t *testing.T) {
 	paths, _, _ := readAll(t, s, s.Checkpoint())
 	if uint64(len(paths)) != appended {
 		t.Fatalf("%d appends succeeded, %d records on disk", appended, len(paths))
+	}
+}
+
+// waitLocked polls cond under the spool's lock until it holds, failing
+// after 10 seconds.
+func waitLocked(t *testing.T, s *Spool, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		ok := cond()
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the spool never reached the awaited state")
+		}
 	}
 }
 
