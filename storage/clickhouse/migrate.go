@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
