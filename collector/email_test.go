@@ -175,7 +175,7 @@ func TestEmailOpens(t *testing.T) {
 	}
 	// Unknown campaigns have no site: only the collector's counter. Closed
 	// campaigns count against their site.
-	if n := es.Stats().Suppressed[mote.SuppressCampaign]; n != 3 {
+	if n := es.Counters().Suppressed[mote.SuppressCampaign]; n != 3 {
 		t.Errorf("campaign suppressions %d, want 3", n)
 	}
 	want := []suppressCall{{"demo", mote.SuppressCampaign}, {"demo", mote.SuppressCampaign}}
@@ -324,8 +324,8 @@ func TestEmailClicks(t *testing.T) {
 	if status, _, loc, _ := es.request(t, get(link("/c/spring/sub-1", target, sig))); status != 302 || loc != target {
 		t.Errorf("full spool: %d %q, want the redirect", status, loc)
 	}
-	if es.Stats().Unavailable != 1 {
-		t.Errorf("unavailable %d, want 1", es.Stats().Unavailable)
+	if es.Counters().Unavailable != 1 {
+		t.Errorf("unavailable %d, want 1", es.Counters().Unavailable)
 	}
 }
 

@@ -63,7 +63,7 @@ func TestFramingSmuggling(t *testing.T) {
 		{"pixel CL.TE", "GET /p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F HTTP/1.1\r\nHost: c\r\n" + browserUA + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := ts.Stats()
+			before := ts.Counters()
 			codes, closed := exchange(t, ts.addr, tc.raw)
 			if len(codes) != 1 || codes[0] != 400 || !closed {
 				t.Errorf("responses %v, closed %v; want one 400 and the connection closed", codes, closed)
@@ -71,7 +71,7 @@ func TestFramingSmuggling(t *testing.T) {
 			if n := len(ts.sink.stored()); n != 0 {
 				t.Errorf("%d hits stored", n)
 			}
-			after := ts.Stats()
+			after := ts.Counters()
 			if after.Accepted != before.Accepted || after.Rejected() == before.Rejected() {
 				t.Errorf("stats before %+v after %+v", before, after)
 			}
@@ -104,7 +104,7 @@ func TestFailFast(t *testing.T) {
 			t.Errorf("%s: closed %v after %v, responses %v", name, closed, d, codes)
 		}
 	}
-	if st := ts.Stats(); st.BadFraming < 3 {
+	if st := ts.Counters(); st.BadFraming < 3 {
 		t.Errorf("stats %+v", st)
 	}
 	if codes, _ := exchange(t, ts.addr, "\r\nGET /healthz HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n"); len(codes) != 1 || codes[0] != 200 {
@@ -227,4 +227,16 @@ func FuzzRequestFraming(f *testing.F) {
 			refused = resp.StatusCode == 400 && string(b) == string(bodyBadRequest) || resp.StatusCode == 413 || resp.StatusCode == 431
 		}
 	})
+}
+
+// BenchmarkFramingOK is the framing check on a tracker beacon's header
+// block, the cost every request now pays.
+func BenchmarkFramingOK(b *testing.B) {
+	raw := []byte(benchEvent[strings.Index(benchEvent, "\r\n")+2 : strings.Index(benchEvent, "\r\n\r\n")+4])
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if !framingOK(raw) {
+			b.Fatal("refused")
+		}
+	}
 }

@@ -108,7 +108,7 @@ func (s *Server) store(ev *mote.Event) outcome {
 	return stored
 }
 
-// suppress counts a hit the privacy gate kept out of storage: in Stats
+// suppress counts a hit the privacy gate kept out of storage: in Counters
 // and, when configured, in the anonymous (site, day, reason) counter.
 func (s *Server) suppress(siteID string, reason mote.SuppressReason, now time.Time) {
 	s.stats.suppressed[reason].Add(1)

@@ -159,7 +159,7 @@ func TestRateLimitedRequestsGet429(t *testing.T) {
 	if s := ts.do(t, get("/healthz", "X-Forwarded-For: 203.0.113.9\r\n")).StatusCode(); s != 200 {
 		t.Fatalf("healthz: status %d", s)
 	}
-	st := ts.Stats()
+	st := ts.Counters()
 	if st.RateLimited != 2 || st.Reasons()["rate_limited"] != 2 || st.Rejected() != 2 || st.Accepted != 3 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -191,7 +191,7 @@ func TestURITooLong(t *testing.T) {
 	if s := ts.do(t, get(long[:1000])).StatusCode(); s != 200 {
 		t.Fatalf("status %d under the cap, want 200", s)
 	}
-	if st := ts.Stats(); st.TooLarge != 1 || st.Accepted != 1 {
+	if st := ts.Counters(); st.TooLarge != 1 || st.Accepted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	if n := len(ts.sink.stored()); n != 1 {

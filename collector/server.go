@@ -198,8 +198,8 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// Stats returns the current counters.
-func (s *Server) Stats() Stats { return s.stats.snapshot() }
+// Counters returns the current counters.
+func (s *Server) Counters() Counters { return s.stats.snapshot() }
 
 // handle routes one request. Everything not listed is 404.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {

@@ -68,7 +68,7 @@ func TestPixelStoresPageview(t *testing.T) {
 	if e.TS.Location() != time.UTC {
 		t.Errorf("ts location %v, want UTC", e.TS.Location())
 	}
-	if st := ts.Stats(); st.Received != 1 || st.Accepted != 1 || st.Rejected() != 0 {
+	if st := ts.Counters(); st.Received != 1 || st.Accepted != 1 || st.Rejected() != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -94,18 +94,18 @@ func TestPixelRefererFallback(t *testing.T) {
 func TestPixelNotStored(t *testing.T) {
 	tests := []struct {
 		name, target, header string
-		stat                 func(Stats) uint64
+		stat                 func(Counters) uint64
 	}{
-		{"unknown site", "/p.gif?s=nope&u=https%3A%2F%2Fexample.com%2F", "", func(s Stats) uint64 { return s.UnknownSite }},
-		{"wrong host", "/p.gif?s=demo&u=https%3A%2F%2Fevil.com%2F", "", func(s Stats) uint64 { return s.BadHostname }},
-		{"other site's host", "/p.gif?s=other&u=https%3A%2F%2Fexample.com%2F", "", func(s Stats) uint64 { return s.BadHostname }},
-		{"apex not in wildcard", "/p.gif?s=other&u=https%3A%2F%2Fx.other.org%2F", "", func(s Stats) uint64 { return s.BadHostname }},
-		{"no page url", "/p.gif?s=demo", "", func(s Stats) uint64 { return s.BadHostname }},
-		{"not a url", "/p.gif?s=demo&u=javascript%3Aalert(1)", "", func(s Stats) uint64 { return s.BadHostname }},
-		{"no site", "/p.gif?u=https%3A%2F%2Fexample.com%2F", "", func(s Stats) uint64 { return s.Malformed }},
-		{"no query", "/p.gif", "", func(s Stats) uint64 { return s.Malformed }},
-		{"bad width", "/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F&w=wide", "", func(s Stats) uint64 { return s.Malformed }},
-		{"huge width", "/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F&w=99999999", "", func(s Stats) uint64 { return s.Malformed }},
+		{"unknown site", "/p.gif?s=nope&u=https%3A%2F%2Fexample.com%2F", "", func(s Counters) uint64 { return s.UnknownSite }},
+		{"wrong host", "/p.gif?s=demo&u=https%3A%2F%2Fevil.com%2F", "", func(s Counters) uint64 { return s.BadHostname }},
+		{"other site's host", "/p.gif?s=other&u=https%3A%2F%2Fexample.com%2F", "", func(s Counters) uint64 { return s.BadHostname }},
+		{"apex not in wildcard", "/p.gif?s=other&u=https%3A%2F%2Fx.other.org%2F", "", func(s Counters) uint64 { return s.BadHostname }},
+		{"no page url", "/p.gif?s=demo", "", func(s Counters) uint64 { return s.BadHostname }},
+		{"not a url", "/p.gif?s=demo&u=javascript%3Aalert(1)", "", func(s Counters) uint64 { return s.BadHostname }},
+		{"no site", "/p.gif?u=https%3A%2F%2Fexample.com%2F", "", func(s Counters) uint64 { return s.Malformed }},
+		{"no query", "/p.gif", "", func(s Counters) uint64 { return s.Malformed }},
+		{"bad width", "/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F&w=wide", "", func(s Counters) uint64 { return s.Malformed }},
+		{"huge width", "/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2F&w=99999999", "", func(s Counters) uint64 { return s.Malformed }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestPixelNotStored(t *testing.T) {
 			if n := len(ts.sink.stored()); n != 0 {
 				t.Fatalf("stored %d events, want none", n)
 			}
-			st := ts.Stats()
+			st := ts.Counters()
 			if tt.stat(st) != 1 || st.Rejected() != 1 || st.Accepted != 0 {
 				t.Fatalf("stats %+v", st)
 			}
@@ -179,7 +179,7 @@ func TestPrivacyGate(t *testing.T) {
 			resp := ts.do(t, tt.request)
 			resp.Header.Del("Date") // the only header that may differ, by the clock
 			stored := ts.sink.stored()
-			st := ts.Stats()
+			st := ts.Counters()
 			if tt.reason == 0 {
 				if len(stored) != 1 || len(sup.counts) != 0 {
 					t.Fatalf("stored %d, suppressed %v; want stored once", len(stored), sup.counts)
@@ -236,7 +236,7 @@ func TestSinkFailureIs503(t *testing.T) {
 	if resp.StatusCode() != 202 {
 		t.Fatalf("unknown site with failing sink: status %d, want 202", resp.StatusCode())
 	}
-	if st := ts.Stats(); st.Unavailable != 2 || st.UnknownSite != 1 || st.Accepted != 0 {
+	if st := ts.Counters(); st.Unavailable != 2 || st.UnknownSite != 1 || st.Accepted != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -280,21 +280,21 @@ func TestEventRejections(t *testing.T) {
 		name   string
 		req    string
 		status int
-		stat   func(Stats) uint64
+		stat   func(Counters) uint64
 	}{
-		{"malformed json", post(`{"s":"demo",`), 400, func(s Stats) uint64 { return s.Malformed }},
-		{"not an object", post(`["demo"]`), 400, func(s Stats) uint64 { return s.Malformed }},
-		{"missing url", post(`{"s":"demo"}`), 400, func(s Stats) uint64 { return s.Malformed }},
-		{"empty name", post(`{"s":"demo","n":"","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.UnprintableName }},
-		{"nul name", post(`{"s":"demo","n":"\u0000","u":"https://example.com/"}`), 400, func(s Stats) uint64 { return s.UnprintableName }},
-		{"nested prop", post(`{"s":"demo","u":"https://example.com/","p":{"a":{"b":1}}}`), 400, func(s Stats) uint64 { return s.Malformed }},
-		{"form type", post(`{"s":"demo","u":"https://example.com/"}`, "Content-Type: application/x-www-form-urlencoded\r\n"), 415, func(s Stats) uint64 { return s.Malformed }},
-		{"too large", post(`{"s":"demo","u":"https://example.com/","x":"` + strings.Repeat("a", 17<<10) + `"}`), 413, func(s Stats) uint64 { return s.TooLarge }},
-		{"unknown site", post(`{"s":"nope","u":"https://example.com/"}`), 202, func(s Stats) uint64 { return s.UnknownSite }},
-		{"wrong host", post(`{"s":"demo","u":"https://example.org/"}`), 202, func(s Stats) uint64 { return s.BadHostname }},
-		{"bad url", post(`{"s":"demo","u":"about:blank"}`), 202, func(s Stats) uint64 { return s.BadHostname }},
-		{"get", get("/api/event"), 404, func(s Stats) uint64 { return s.NotFound }},
-		{"unknown path", get("/wp-login.php"), 404, func(s Stats) uint64 { return s.NotFound }},
+		{"malformed json", post(`{"s":"demo",`), 400, func(s Counters) uint64 { return s.Malformed }},
+		{"not an object", post(`["demo"]`), 400, func(s Counters) uint64 { return s.Malformed }},
+		{"missing url", post(`{"s":"demo"}`), 400, func(s Counters) uint64 { return s.Malformed }},
+		{"empty name", post(`{"s":"demo","n":"","u":"https://example.com/"}`), 400, func(s Counters) uint64 { return s.UnprintableName }},
+		{"nul name", post(`{"s":"demo","n":"\u0000","u":"https://example.com/"}`), 400, func(s Counters) uint64 { return s.UnprintableName }},
+		{"nested prop", post(`{"s":"demo","u":"https://example.com/","p":{"a":{"b":1}}}`), 400, func(s Counters) uint64 { return s.Malformed }},
+		{"form type", post(`{"s":"demo","u":"https://example.com/"}`, "Content-Type: application/x-www-form-urlencoded\r\n"), 415, func(s Counters) uint64 { return s.Malformed }},
+		{"too large", post(`{"s":"demo","u":"https://example.com/","x":"` + strings.Repeat("a", 17<<10) + `"}`), 413, func(s Counters) uint64 { return s.TooLarge }},
+		{"unknown site", post(`{"s":"nope","u":"https://example.com/"}`), 202, func(s Counters) uint64 { return s.UnknownSite }},
+		{"wrong host", post(`{"s":"demo","u":"https://example.org/"}`), 202, func(s Counters) uint64 { return s.BadHostname }},
+		{"bad url", post(`{"s":"demo","u":"about:blank"}`), 202, func(s Counters) uint64 { return s.BadHostname }},
+		{"get", get("/api/event"), 404, func(s Counters) uint64 { return s.NotFound }},
+		{"unknown path", get("/wp-login.php"), 404, func(s Counters) uint64 { return s.NotFound }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,7 +306,7 @@ func TestEventRejections(t *testing.T) {
 			if n := len(ts.sink.stored()); n != 0 {
 				t.Fatalf("stored %d events, want none", n)
 			}
-			if st := ts.Stats(); tt.stat(st) != 1 || st.Rejected() != 1 || st.Received != 1 {
+			if st := ts.Counters(); tt.stat(st) != 1 || st.Rejected() != 1 || st.Received != 1 {
 				t.Fatalf("stats %+v", st)
 			}
 		})
@@ -382,7 +382,7 @@ func TestHealthAndReady(t *testing.T) {
 	ready.Store(true)
 	check("/readyz", 200, "ok\n")
 	check("/", 404, "not found\n")
-	if st := ts.Stats(); st.Received != 4 || st.NotFound != 1 || st.Rejected() != 1 {
+	if st := ts.Counters(); st.Received != 4 || st.NotFound != 1 || st.Rejected() != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -500,7 +500,7 @@ func TestHeaderTooLarge(t *testing.T) {
 	if resp.StatusCode() != 431 {
 		t.Fatalf("status %d, want 431", resp.StatusCode())
 	}
-	if st := ts.Stats(); st.TooLarge != 1 {
+	if st := ts.Counters(); st.TooLarge != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -634,7 +634,7 @@ func TestEventControlChars(t *testing.T) {
 	if e.Name != "NulName  [2J" || !slices.Equal(e.PropKeys, []string{"k", "t"}) || !slices.Equal(e.PropValues, []string{"v x", " "}) {
 		t.Errorf("stored name %q props %q=%q", e.Name, e.PropKeys, e.PropValues)
 	}
-	if st := ts.Stats(); st.ControlChars != 1 || st.Accepted != 1 || st.Rejected() != 0 {
+	if st := ts.Counters(); st.ControlChars != 1 || st.Accepted != 1 || st.Rejected() != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }

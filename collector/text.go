@@ -13,8 +13,8 @@ import (
 // escapes; the ones that separate words (tab, line and page breaks, NEL,
 // U+2028/U+2029) become a space, so "Sign\nup" stays two words. The
 // beacon is stored with what is left, and the server counts it
-// (Stats.ControlChars); an event name with nothing printable left is
-// refused (400, Stats.UnprintableName).
+// (Counters.ControlChars); an event name with nothing printable left is
+// refused (400, Counters.UnprintableName).
 
 // controlChar reports whether r is removed, and what replaces it (0 for
 // nothing).

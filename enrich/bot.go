@@ -17,37 +17,18 @@ import (
 //go:embed data/isbot/patterns.json
 var botPatternsJSON []byte
 
-// DefaultBotCacheSize is the number of user agents whose verdict IsBot
-// remembers.
-const DefaultBotCacheSize = 1 << 12
-
+// The compiled pattern list, built on first use.
 var (
 	botsOnce  sync.Once
 	botsReady *botMatcher
-	botCache  = newSlotCache[string, bool](DefaultBotCacheSize)
 )
 
-// IsBot reports whether ua is a crawler, a monitoring or preview agent, a
-// headless or automated browser, an HTTP library or command-line client
-// (curl, wget, python-requests, ...), by isbot's public pattern list. An
-// empty user agent is a bot: every browser sends one.
-//
-// Verdicts are cached per exact user agent (a bounded slotCache), so a
-// known agent costs a hash and a comparison and no allocation.
-func IsBot(ua string) bool {
-	if ua == "" {
-		return true
-	}
-	h := slotHashStrings(ua)
-	if v, ok := botCache.get(h, ua); ok {
-		return v
-	}
-	v := isBotUncached(ua)
-	botCache.put(h, strings.Clone(ua), v)
-	return v
-}
-
-// isBotUncached runs the compiled patterns on ua.
+// isBotUncached reports whether ua is a crawler, a monitoring or preview
+// agent, a headless or automated browser, an HTTP library or command-line
+// client (curl, wget, python-requests, ...), by isbot's public pattern
+// list: it runs the compiled patterns on ua. An empty user agent is a bot:
+// every browser sends one. The hit path calls it through AgentParser,
+// whose cache holds the whole parse.
 func isBotUncached(ua string) bool {
 	if ua == "" {
 		return true

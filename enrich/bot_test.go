@@ -220,3 +220,32 @@ func BenchmarkIsBotCached(b *testing.B) {
 		IsBot(uas[i%len(uas)])
 	}
 }
+
+// IsBot and its cache serve the tests only: the hit path gets the
+// verdict from AgentParser, which caches whole parses.
+
+// DefaultBotCacheSize is the number of user agents whose verdict IsBot
+// remembers.
+const DefaultBotCacheSize = 1 << 12
+
+var botCache = newSlotCache[string, bool](DefaultBotCacheSize)
+
+// IsBot reports whether ua is a crawler, a monitoring or preview agent, a
+// headless or automated browser, an HTTP library or command-line client
+// (curl, wget, python-requests, ...), by isbot's public pattern list. An
+// empty user agent is a bot: every browser sends one.
+//
+// Verdicts are cached per exact user agent (a bounded slotCache), so a
+// known agent costs a hash and a comparison and no allocation.
+func IsBot(ua string) bool {
+	if ua == "" {
+		return true
+	}
+	h := slotHashStrings(ua)
+	if v, ok := botCache.get(h, ua); ok {
+		return v
+	}
+	v := isBotUncached(ua)
+	botCache.put(h, strings.Clone(ua), v)
+	return v
+}

@@ -10,8 +10,9 @@
 // and return substrings of them where they can. A caller that keeps a result
 // beyond the request copies it, exactly as it copies the Event.
 //
-// The package imports only mote, the standard library and the geo, user
-// agent and SipHash libraries; it never reaches storage or the network.
+// The package imports only mote, the standard library and its libraries
+// (geoip2-golang, mssola/useragent, dchest/siphash); it never reaches
+// storage, the network or the environment: cmd passes the database's path.
 //
 // Geo, user agent and bots (geo*.go, agent*.go, bot*.go): TruncateIP cuts
 // an address to its network (/24, /48) before anything else sees it; Geo
@@ -19,8 +20,8 @@
 // and keeps country, ISO 3166-2 region and English city at a per-site
 // Precision; AgentParser turns a User-Agent (mssola/useragent) plus the
 // Sec-CH-UA client hints into browser, major version, OS, OS version and
-// device class; IsBot applies isbot's public pattern list (data/isbot). All
-// three sit behind bounded, lock-free caches (slotCache) keyed on the
+// device class and applies isbot's public pattern list (data/isbot). Both
+// both sit behind bounded, lock-free caches (slotCache) keyed on the
 // truncated network or the exact header strings, so the steady state costs
 // about 100 ns and no allocation per hit; a cache never holds a full IP.
 //

@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 )
 
-// slotCache is the bounded cache behind Geo, AgentParser and IsBot: a
-// fixed array of slots, each holding at most one immutable entry. A key
+// slotCache is the bounded cache behind Geo and AgentParser (and the
+// tests' IsBot): a fixed array of slots, each holding at most one immutable entry. A key
 // may live in one of two slots chosen by its hash (two-choice hashing): a
 // direct-mapped table would let two hot keys that share a slot evict each
 // other on every hit (with 200 keys in 16k slots that already happens to
@@ -77,27 +77,6 @@ func (c *slotCache[K, V]) put(h uint64, key K, val V) {
 		b.Store(e)
 	default:
 		a.Store(e)
-	}
-}
-
-// len counts the occupied slots (for tests).
-func (c *slotCache[K, V]) len() int {
-	n := 0
-	for i := range c.slots {
-		if c.slots[i].Load() != nil {
-			n++
-		}
-	}
-	return n
-}
-
-// each calls f for every cached key (for tests that check what a cache
-// holds).
-func (c *slotCache[K, V]) each(f func(K, V)) {
-	for i := range c.slots {
-		if e := c.slots[i].Load(); e != nil {
-			f(e.key, e.val)
-		}
 	}
 }
 

@@ -26,7 +26,7 @@ type SessionConfig struct {
 	Idle time.Duration
 	// MaxEntries bounds the visits held in memory; default 200,000 (about
 	// 100 MB at most). When full, the least recently active visit is
-	// evicted (counted in SessionStats.Evicted): a later hit of that
+	// evicted (counted in SessionCounters.Evicted): a later hit of that
 	// visitor starts a new visit.
 	MaxEntries int
 	// EngagedAfter is the visible time an engagement beacon must report to
@@ -60,8 +60,8 @@ type SessionUpdate struct {
 	buf []byte
 }
 
-// SessionStats counts what the cache did.
-type SessionStats struct {
+// SessionCounters counts what the cache did.
+type SessionCounters struct {
 	Active  int    // visits held
 	Evicted uint64 // visits dropped because the cache was full
 	Expired uint64 // visits ended by inactivity and removed
@@ -359,9 +359,9 @@ func (sh *sessionShard) touch(e *sessionEntry) {
 	sh.lru.next = e
 }
 
-// Stats returns the cache's counters.
-func (s *Sessions) Stats() SessionStats {
-	st := SessionStats{Evicted: s.evicted.Load(), Expired: s.gone.Load()}
+// Counters returns the cache's counters.
+func (s *Sessions) Counters() SessionCounters {
+	st := SessionCounters{Evicted: s.evicted.Load(), Expired: s.gone.Load()}
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()

@@ -139,7 +139,7 @@ func TestSessionsBounceAndIdle(t *testing.T) {
 	if len(got) != 2 || got[a.SessionID].Bounce != 1 || got[b.SessionID].Bounce != 1 {
 		t.Fatalf("sessions: %+v", got)
 	}
-	if st := s.Stats(); st.Expired != 1 || st.Active != 1 {
+	if st := s.Counters(); st.Expired != 1 || st.Active != 1 {
 		t.Fatalf("stats %+v, want one expired and one active", st)
 	}
 }
@@ -189,7 +189,7 @@ func TestSessionsEvictionBound(t *testing.T) {
 		for i := range n {
 			s.Track(hit(mote.KindPageview, uint64(i+1)*0x9e3779b97f4a7c15, time.Duration(i)*time.Millisecond, "/"), &u)
 		}
-		st := s.Stats()
+		st := s.Counters()
 		if st.Active > max {
 			t.Fatalf("max %d: %d visits held", max, st.Active)
 		}

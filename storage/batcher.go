@@ -63,8 +63,8 @@ type BatcherConfig struct {
 	InsertTimeout time.Duration
 }
 
-// BatcherStats is a snapshot of a Batcher's counters.
-type BatcherStats struct {
+// BatcherCounters is a snapshot of a Batcher's counters.
+type BatcherCounters struct {
 	RowsStored    uint64  // rows inserted by this Batcher
 	RowsSkipped   uint64  // records found already stored on a replay check
 	Batches       uint64  // successful inserts
@@ -74,7 +74,7 @@ type BatcherStats struct {
 }
 
 // Batcher moves records from a Spool into an Engine. Run and Drain must
-// not run at the same time (the second returns an error); Stats may be
+// not run at the same time (the second returns an error); Counters may be
 // called from anywhere.
 type Batcher struct {
 	sp  *spool.Spool
@@ -129,9 +129,9 @@ func NewBatcher(sp *spool.Spool, eng Engine, cfg BatcherConfig, log *slog.Logger
 	return &Batcher{sp: sp, eng: eng, cfg: cfg, log: log, verify: true}
 }
 
-// Stats returns a snapshot of the Batcher's counters.
-func (b *Batcher) Stats() BatcherStats {
-	return BatcherStats{
+// Counters returns a snapshot of the Batcher's counters.
+func (b *Batcher) Counters() BatcherCounters {
+	return BatcherCounters{
 		RowsStored:    b.rowsStored.Load(),
 		RowsSkipped:   b.rowsSkipped.Load(),
 		Batches:       b.batches.Load(),

@@ -171,7 +171,7 @@ func waitStored(t testing.TB, b *storage.Batcher, n uint64, timeout time.Duratio
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		st := b.Stats()
+		st := b.Counters()
 		if st.RowsStored+st.RowsSkipped >= n {
 			return
 		}
@@ -202,7 +202,7 @@ func TestBatcherStoresEverythingOnce(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	d.expectExactlyOnce(t, want)
-	st := b.Stats()
+	st := b.Counters()
 	_, batches := d.counts(t)
 	if st.RowsStored != 3000 || st.Batches != batches || st.LastBatchRows == 0 || st.InsertSeconds <= 0 {
 		t.Fatalf("stats %+v, %d distinct batch ids stored", st, batches)
@@ -210,7 +210,7 @@ func TestBatcherStoresEverythingOnce(t *testing.T) {
 	if sp.Checkpoint() != sp.End() {
 		t.Fatalf("checkpoint %v behind the end %v after everything was stored", sp.Checkpoint(), sp.End())
 	}
-	if ps := sp.Stats().PendingBytes; ps != 0 {
+	if ps := sp.Counters().PendingBytes; ps != 0 {
 		t.Fatalf("%d bytes still pending", ps)
 	}
 }
@@ -249,13 +249,13 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 	}
 	appendPaths(t, sp, during, 8)
 	deadline := time.Now().Add(10 * time.Second)
-	for b.Stats().InsertErrors == 0 {
+	for b.Counters().InsertErrors == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no insert failed while the server was down")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if sp.Stats().PendingBytes == 0 {
+	if sp.Counters().PendingBytes == 0 {
 		t.Fatal("the spool did not hold the hits during the outage")
 	}
 	if err := srv.Start(); err != nil {
@@ -267,7 +267,7 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	d.expectExactlyOnce(t, append(append(before, during...), after...))
-	t.Logf("batcher stats after the outage: %+v", b.Stats())
+	t.Logf("batcher stats after the outage: %+v", b.Counters())
 }
 
 // stopAfterInsert is the real engine, except that after its first
@@ -309,7 +309,7 @@ func TestBatcherUncertainInsert(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.expectExactlyOnce(t, want)
-	if st := b.Stats(); st.InsertErrors != 1 || st.RowsSkipped != 100 || st.RowsStored != 150 {
+	if st := b.Counters(); st.InsertErrors != 1 || st.RowsSkipped != 100 || st.RowsStored != 150 {
 		t.Fatalf("stats %+v", st) // the insert whose reply was lost is not counted
 	}
 }
@@ -350,7 +350,7 @@ func TestBatcherReplayAfterCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			d.expectExactlyOnce(t, want)
-			if st := b.Stats(); st.RowsSkipped != 100 || st.RowsStored != 350 {
+			if st := b.Counters(); st.RowsSkipped != 100 || st.RowsStored != 350 {
 				t.Fatalf("stats %+v", st)
 			}
 			if sp.Checkpoint() != sp.End() {
@@ -414,7 +414,7 @@ func TestBatcherFinishesInsertOnStop(t *testing.T) {
 	if err := b.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := b.Stats(); st.RowsStored != 100 || st.InsertErrors != 0 {
+	if st := b.Counters(); st.RowsStored != 100 || st.InsertErrors != 0 {
 		t.Fatalf("stats after a stop during the insert: %+v, want the 100 rows stored by that insert", st)
 	}
 	d.expectExactlyOnce(t, want)

@@ -217,15 +217,15 @@ func (l *Link) Ready() bool {
 // or its own).
 func (l *Link) Suppressions() *Suppressions { return l.cfg.Suppressions }
 
-// BatcherStats is zero until the engine was first reached.
-func (l *Link) BatcherStats() BatcherStats {
+// BatcherCounters is zero until the engine was first reached.
+func (l *Link) BatcherCounters() BatcherCounters {
 	l.mu.Lock()
 	b := l.batcher
 	l.mu.Unlock()
 	if b == nil {
-		return BatcherStats{}
+		return BatcherCounters{}
 	}
-	return b.Stats()
+	return b.Counters()
 }
 
 // ErrNotReached is what Link answers before it has reached its engine; it

@@ -56,8 +56,8 @@ type SessionWriter struct {
 	written, dropped, failures, collapsed atomic.Uint64
 }
 
-// SessionWriterStats counts what the writer did.
-type SessionWriterStats struct {
+// SessionWriterCounters counts what the writer did.
+type SessionWriterCounters struct {
 	Written   uint64 // rows inserted
 	Dropped   uint64 // rows dropped because MaxBytes was reached
 	Failures  uint64 // inserts that failed (their rows stay pending)
@@ -308,7 +308,7 @@ func (w *SessionWriter) Run(ctx context.Context) {
 
 // dropReport logs the rows dropped since its last warning, at most once a
 // minute: a dropped visit row is never silent (it is also counted in
-// Stats.Dropped, which /metrics and /readyz show).
+// Counters.Dropped, which /metrics and /readyz show).
 type dropReport struct {
 	reported uint64
 	at       time.Time
@@ -328,11 +328,11 @@ func (d *dropReport) warn(w *SessionWriter, notBefore time.Time) {
 // flushTimeout bounds one sessions insert.
 const flushTimeout = 10 * time.Second
 
-// Stats returns the writer's counters.
-func (w *SessionWriter) Stats() SessionWriterStats {
+// Counters returns the writer's counters.
+func (w *SessionWriter) Counters() SessionWriterCounters {
 	w.mu.Lock()
 	pending := w.rows
 	w.mu.Unlock()
-	return SessionWriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), Failures: w.failures.Load(),
+	return SessionWriterCounters{Written: w.written.Load(), Dropped: w.dropped.Load(), Failures: w.failures.Load(),
 		Collapsed: w.collapsed.Load(), Pending: pending}
 }

@@ -39,7 +39,7 @@ func TestSessionWriterWarnsOfDrops(t *testing.T) {
 		}
 		time.Sleep(1500 * time.Millisecond) // one flush tick (fake time)
 		synctest.Wait()
-		dropped := w.Stats().Dropped
+		dropped := w.Counters().Dropped
 		if dropped == 0 {
 			t.Fatal("no row dropped: the test did not fill the writer")
 		}

@@ -95,6 +95,12 @@ func assign(dest, v any) error {
 		*d = out
 		return nil
 	}
+	return assignInteger(dest, v)
+}
+
+// assignInteger is assign for the integer destinations: v must be an
+// integer that fits.
+func assignInteger(dest, v any) error {
 	n, err := integer(v)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/enrich"
-	"github.com/mote-analytics/mote/internal/cache"
+	"github.com/mote-analytics/mote/internal/downloads"
 )
 
 // Config is the whole of mote's configuration: a YAML file (mote.yaml,
@@ -293,8 +293,8 @@ func applyDefaults(c *Config) {
 	def(&c.Storage.Embedded.DataDir, "data/chdb")
 	def(&c.Storage.ClickHouse.DSN, "clickhouse://127.0.0.1:9000/mote")
 	def(&c.Spool.Dir, "data/spool")
-	def(&c.Storage.Embedded.Lib, cache.ChDBLib())
-	def(&c.GeoIP.Path, cache.GeoLite2City())
+	def(&c.Storage.Embedded.Lib, downloads.ChDBLib())
+	def(&c.GeoIP.Path, downloads.GeoLite2City())
 	if c.GeoIP.IPv4Bits == 0 {
 		c.GeoIP.IPv4Bits = enrich.DefaultIPv4Bits
 	}
@@ -452,10 +452,4 @@ func splitList(v string) []string {
 		}
 	}
 	return out
-}
-
-func newFlagSet() *flag.FlagSet {
-	fs := flag.NewFlagSet("mote", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
 }

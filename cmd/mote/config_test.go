@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,4 +95,10 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	if code := run(context.Background(), []string{"frobnicate"}, os.Getenv, &out, &errOut); code != 2 {
 		t.Fatalf("unknown command: code %d, want 2", code)
 	}
+}
+
+func newFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("mote", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
 }

@@ -195,10 +195,10 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	if err := p.shutdown(sctx); err != nil {
 		return sent, err
 	}
-	if d := p.visits.writer.Stats().Dropped; d > 0 {
+	if d := p.visits.writer.Counters().Dropped; d > 0 {
 		return sent, fmt.Errorf("%d visit rows dropped", d)
 	}
-	return int(p.collector.Stats().Accepted), ctx.Err()
+	return int(p.collector.Counters().Accepted), ctx.Err()
 }
 
 // demoCampaign returns the site's demo newsletter campaign, creating it on

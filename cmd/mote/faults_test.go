@@ -6,6 +6,8 @@ package main
 // proxy that delays every byte and cuts connections. After each, every
 // hit answered 200 is stored exactly once, counted per hit id (each hit
 // has its own path).
+// TestFaultSmugglingThroughProxies (smuggling_test.go) puts the shipped
+// nginx and HAProxy configs in front and sends request-smuggling shapes.
 
 import (
 	"fmt"

@@ -147,7 +147,7 @@ func TestServeSpoolFullDisk(t *testing.T) {
 		t.Fatalf("reopen the spool: %v", err)
 	}
 	defer sp.Close()
-	if st := sp.Stats(); st.TruncatedBytes != 0 {
+	if st := sp.Counters(); st.TruncatedBytes != 0 {
 		t.Errorf("reopen cut %d torn bytes", st.TruncatedBytes)
 	}
 	got := spooledPaths(t, sp)

@@ -196,7 +196,7 @@ func (p *pipeline) close() {
 // hits are safe in the spool, but the visits they belong to are not all
 // in storage. The count is also in /metrics and logged once a minute.
 func (p *pipeline) degraded() string {
-	if n := p.visits.writer.Stats().Dropped; n > 0 {
+	if n := p.visits.writer.Counters().Dropped; n > 0 {
 		return strconv.FormatUint(n, 10) + " visit rows dropped (session writer full while storage was unreachable)"
 	}
 	return ""

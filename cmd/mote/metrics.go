@@ -71,7 +71,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
-	cs := c.col.Stats()
+	cs := c.col.Counters()
 	counter(c.received, float64(cs.Received))
 	counter(c.accepted, float64(cs.Accepted))
 	for reason, n := range cs.Reasons() {
@@ -81,23 +81,23 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range cs.SuppressedBy() {
 		counter(c.suppressed, float64(n), reason)
 	}
-	ss := c.spool.Stats()
+	ss := c.spool.Counters()
 	gauge(c.spoolBytes, float64(ss.PendingBytes))
 	gauge(c.spoolSegments, float64(ss.Segments))
 	counter(c.spoolFull, float64(ss.FullRejections))
 	counter(c.spoolFsyncs, float64(ss.Fsyncs))
 	counter(c.spoolNoSpace, float64(ss.NoSpace))
-	bs := c.store.BatcherStats()
+	bs := c.store.BatcherCounters()
 	counter(c.stored, float64(bs.RowsStored))
 	counter(c.batches, float64(bs.Batches))
 	counter(c.insertErrors, float64(bs.InsertErrors))
 	gauge(c.lastBatch, float64(bs.LastBatchRows))
 	counter(c.insertS, bs.InsertSeconds)
-	vs := c.vis.sessions.Stats()
+	vs := c.vis.sessions.Counters()
 	gauge(c.sessionsActive, float64(vs.Active))
 	counter(c.sessionsEvicted, float64(vs.Evicted))
 	counter(c.sessionsExpired, float64(vs.Expired))
-	ws := c.vis.writer.Stats()
+	ws := c.vis.writer.Counters()
 	counter(c.sessionRowsWritten, float64(ws.Written))
 	counter(c.sessionRowsDropped, float64(ws.Dropped))
 	counter(c.sessionRowsCollapsed, float64(ws.Collapsed))

@@ -47,7 +47,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	}
 	log.Info("mote serving", "collector", colLn.Addr().String(), "admin", adminLn.Addr().String(), "version", version)
 	if cfg.adminLoopbackOnly() {
-		log.Warn("admin listener has no password (admin.password_hash): the dashboard and APIs answer loopback clients only; /metrics and /healthz stay open", "admin", adminLn.Addr().String())
+		log.Warn("admin listener has no password (admin.password_hash): the dashboard and APIs answer loopback clients only, under localhost, loopback addresses and admin.allowed_hosts; /metrics and /healthz stay open", "admin", adminLn.Addr().String())
 	}
 
 	errc := make(chan error, 2)

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/mote-analytics/mote/internal/cache"
+	"github.com/mote-analytics/mote/internal/downloads"
 	"github.com/mote-analytics/mote/internal/versions"
 )
 
@@ -17,7 +17,7 @@ func ChDBLib(tb testing.TB) string {
 	tb.Helper()
 	path := os.Getenv("MOTE_CHDB_LIB")
 	if path == "" {
-		path = cache.ChDBLib()
+		path = downloads.ChDBLib()
 	}
 	if st, err := os.Stat(path); err != nil || st.IsDir() {
 		tb.Fatalf("chDB library %s not found: run `make chdb` (or deploy/dev/fetch-chdb.sh), which fetches the npm package @chdb/lib-linux-x64-gnu@%s into the cache, or set MOTE_CHDB_LIB to its libchdb.so", path, versions.ChDB)

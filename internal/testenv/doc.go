@@ -1,6 +1,9 @@
 // Package testenv starts the real components that Mote's tests run against,
-// never mocks: for now a ClickHouse server (Debian's clickhouse-server) on
-// free loopback ports with a temporary data directory.
+// never mocks: a ClickHouse server (Debian's clickhouse-server) on free
+// loopback ports with a temporary data directory, a ClickHouse cluster
+// (with ZooKeeper), the chDB library (ChDBLib) and the GeoLite2 City
+// database (GeoLite2City), plus small GeoIP2 databases built for a test
+// (WriteMMDB). A missing component fails the test, never skips it.
 //
 // A package's tests get a shared server with ClickHouse(t) (one per test
 // binary, started on first use) and must run through Main from TestMain,

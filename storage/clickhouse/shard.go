@@ -18,18 +18,6 @@ func murmurHash3_64(v uint64) uint64 {
 	return h1 ^ h2
 }
 
-// shardOf is the 0-based index, in remote_servers order, of the shard that
-// a Distributed table with sharding key murmurHash3_64(visitor_id) sends a
-// row to when every shard has weight 1. A collector that writes to shards
-// directly must agree with it, or a visitor's rows would split across
-// shards.
-func shardOf(visitorID uint64, shards int) int {
-	if shards <= 1 {
-		return 0
-	}
-	return int(murmurHash3_64(visitorID) % uint64(shards))
-}
-
 // shardRanges routes by shard weight the way a Distributed table does.
 // ClickHouse lays the shards' weights end to end in remote_servers order
 // (Cluster's slot_to_shard: weight w adds w slots for that shard, weight 0

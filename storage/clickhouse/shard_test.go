@@ -84,3 +84,15 @@ func TestShardOfSpread(t *testing.T) {
 		}
 	}
 }
+
+// shardOf is the 0-based index, in remote_servers order, of the shard that
+// a Distributed table with sharding key murmurHash3_64(visitor_id) sends a
+// row to when every shard has weight 1. A collector that writes to shards
+// directly must agree with it, or a visitor's rows would split across
+// shards.
+func shardOf(visitorID uint64, shards int) int {
+	if shards <= 1 {
+		return 0
+	}
+	return int(murmurHash3_64(visitorID) % uint64(shards))
+}

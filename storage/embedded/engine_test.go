@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,15 +121,9 @@ func TestOpenErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "data directory") {
 		t.Errorf("data dir under a file: %v", err)
 	}
-	if os.Geteuid() != 0 { // root writes anywhere
-		ro := t.TempDir()
-		if err := os.Chmod(ro, 0o500); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Open(context.Background(), Config{LibPath: shared.keep.cfg.LibPath, DataDir: ro})
-		if err == nil || !strings.Contains(err.Error(), "not writable") {
-			t.Errorf("read-only data dir: %v", err)
-		}
+	_, err = Open(context.Background(), Config{LibPath: shared.keep.cfg.LibPath, DataDir: readOnlyDir(t)})
+	if err == nil || !strings.Contains(err.Error(), "not writable") {
+		t.Errorf("read-only data dir: %v", err)
 	}
 	_, err = Open(context.Background(), Config{LibPath: shared.keep.cfg.LibPath, DataDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "one data directory per process") {
@@ -142,7 +135,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 // The library's path comes from cmd (MOTE_CHDB_LIB or the cache, see
-// internal/cache.ChDBLib); without one Open says how to get it.
+// internal/downloads.ChDBLib); without one Open says how to get it.
 func TestOpenWithoutLibPath(t *testing.T) {
 	_, err := Open(context.Background(), Config{DataDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "make chdb") || !strings.Contains(err.Error(), NPMPackage+"@"+LibVersion) {

@@ -29,14 +29,6 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ss)))
-	for _, s := range ss {
-		b = appendString(b, s)
-	}
-	return b
-}
-
 // errShort is returned for a row cut short or a length that runs past the
 // data.
 var errShort = errors.New("rowbinary: truncated row")

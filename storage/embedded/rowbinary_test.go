@@ -124,3 +124,11 @@ func appendEvent(b []byte, ev *mote.Event, batchID uint64) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint64(b, batchID)
 	return b, nil
 }
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ss)))
+	for _, s := range ss {
+		b = appendString(b, s)
+	}
+	return b
+}

@@ -36,7 +36,7 @@ func testSessionWriter(t *testing.T, e Inspector) {
 	if err := w.Flush(c); err != nil {
 		t.Fatal(err)
 	}
-	if st := w.Stats(); st.Written != 3 || st.Pending != 0 || st.Dropped != 0 {
+	if st := w.Counters(); st.Written != 3 || st.Pending != 0 || st.Dropped != 0 {
 		t.Fatalf("stats %+v, want 3 written", st)
 	}
 	var visits, pageviews, bounces, duration int64
@@ -67,7 +67,7 @@ func testSessionWriter(t *testing.T, e Inspector) {
 	if err := w.Flush(c); err != nil {
 		t.Fatal(err)
 	}
-	if st := w.Stats(); st.Written != 5 || st.Collapsed != 2 || st.Pending != 0 {
+	if st := w.Counters(); st.Written != 5 || st.Collapsed != 2 || st.Pending != 0 {
 		t.Fatalf("stats %+v, want 5 written and 2 collapsed", st)
 	}
 	var rows uint64

@@ -64,10 +64,10 @@ func TestSpoolSurvivesFullDisk(t *testing.T) {
 	if s.Accepting() {
 		t.Fatal("Accepting with a full disk")
 	}
-	if st := s.Stats(); st.NoSpace != 20 || st.Appended != 5 {
+	if st := s.Counters(); st.NoSpace != 20 || st.Appended != 5 {
 		t.Fatalf("stats %+v, want 20 refused for space and 5 appended", st)
 	}
-	if st := s.Stats(); st.PendingBytes <= 0 {
+	if st := s.Counters(); st.PendingBytes <= 0 {
 		t.Fatalf("pending bytes %d", st.PendingBytes)
 	}
 
@@ -102,7 +102,7 @@ func TestSpoolSurvivesFullDisk(t *testing.T) {
 	// records are exactly the accepted ones.
 	s = openTestSpool(t, Config{Dir: dir, Logger: discardLogger()})
 	defer s.Close()
-	if st := s.Stats(); st.TruncatedBytes != 0 {
+	if st := s.Counters(); st.TruncatedBytes != 0 {
 		t.Fatalf("reopen truncated %d bytes: the failed write was left in the segment", st.TruncatedBytes)
 	}
 	if got, _, _ := readAll(t, s, s.Checkpoint()); !equalStrings(got, want) {

@@ -35,19 +35,9 @@ func (s *Spool) recover() error {
 	if err != nil {
 		return err
 	}
-	var id uint64
-	haveID := hasCP
 	if hasCP {
-		id = cpID
-		if len(nums) > 0 && !containsNum(nums, cp.Segment) {
-			return fmt.Errorf("%w: checkpoint names segment %d, which is missing", ErrCorrupt, cp.Segment)
-		}
-		for len(nums) > 0 && nums[0] < cp.Segment {
-			// Consumed, and the process died before deleting it.
-			if err := os.Remove(segmentPath(s.dir, nums[0])); err != nil {
-				return fmt.Errorf("remove consumed segment %d: %w", nums[0], err)
-			}
-			nums = nums[1:]
+		if nums, err = s.removeConsumed(nums, cp); err != nil {
+			return err
 		}
 	}
 	for i := 1; i < len(nums); i++ {
@@ -55,46 +45,11 @@ func (s *Spool) recover() error {
 			return fmt.Errorf("%w: segment %d missing", ErrCorrupt, nums[i-1]+1)
 		}
 	}
-	for i, num := range nums {
-		hdrID, short, err := readSegmentID(s.dir, num)
-		if err != nil {
-			return err
-		}
-		if short {
-			if i == len(nums)-1 {
-				continue // torn while being created; rewritten below
-			}
-			return fmt.Errorf("%w: segment %d has no valid header", ErrCorrupt, num)
-		}
-		if haveID && hdrID != id {
-			return fmt.Errorf("%w: segment %d belongs to another spool", ErrCorrupt, num)
-		}
-		id, haveID = hdrID, true
+	if s.id, err = s.recoverID(nums, cpID, hasCP); err != nil {
+		return err
 	}
-	if !haveID {
-		if id, err = newSpoolID(); err != nil {
-			return fmt.Errorf("new spool id: %w", err)
-		}
-	}
-	s.id = id
-
 	if len(nums) == 0 {
-		num := uint32(1)
-		if hasCP {
-			num = cp.Segment + 1
-			s.log.Warn("spool: every segment file is missing; starting a new one", "segment", num)
-		}
-		f, err := createSegment(s.dir, num, s.id)
-		if err != nil {
-			return err
-		}
-		s.active = f
-		s.segs = []segInfo{{num: num, size: segmentHeaderSize}}
-		s.checkpoint = Position{Segment: num, Offset: segmentHeaderSize}
-		if hasCP {
-			return writeCheckpoint(s.dir, s.id, s.checkpoint)
-		}
-		return nil
+		return s.startSegment(cp, hasCP)
 	}
 	if !hasCP {
 		cp = Position{Segment: nums[0], Offset: segmentHeaderSize}
@@ -118,6 +73,76 @@ func (s *Spool) recover() error {
 		return fmt.Errorf("open segment %d: %w", last.num, err)
 	}
 	s.active = f
+	return nil
+}
+
+// removeConsumed deletes the segments before the checkpoint's (consumed,
+// and the process died before deleting them) and returns the rest. The
+// checkpoint's own segment must be there, unless every segment is gone.
+func (s *Spool) removeConsumed(nums []uint32, cp Position) ([]uint32, error) {
+	if len(nums) > 0 && !containsNum(nums, cp.Segment) {
+		return nil, fmt.Errorf("%w: checkpoint names segment %d, which is missing", ErrCorrupt, cp.Segment)
+	}
+	for len(nums) > 0 && nums[0] < cp.Segment {
+		if err := os.Remove(segmentPath(s.dir, nums[0])); err != nil {
+			return nil, fmt.Errorf("remove consumed segment %d: %w", nums[0], err)
+		}
+		nums = nums[1:]
+	}
+	return nums, nil
+}
+
+// recoverID returns the spool's id: the checkpoint's, which every segment
+// header must repeat, else the segments', else a new one. Only the last
+// segment may have a torn header (it died while being created; scanSegment
+// rewrites it).
+func (s *Spool) recoverID(nums []uint32, cpID uint64, hasCP bool) (uint64, error) {
+	id, haveID := cpID, hasCP
+	for i, num := range nums {
+		hdrID, short, err := readSegmentID(s.dir, num)
+		if err != nil {
+			return 0, err
+		}
+		if short {
+			if i == len(nums)-1 {
+				continue // torn while being created; rewritten by scanSegment
+			}
+			return 0, fmt.Errorf("%w: segment %d has no valid header", ErrCorrupt, num)
+		}
+		if haveID && hdrID != id {
+			return 0, fmt.Errorf("%w: segment %d belongs to another spool", ErrCorrupt, num)
+		}
+		id, haveID = hdrID, true
+	}
+	if haveID {
+		return id, nil
+	}
+	id, err := newSpoolID()
+	if err != nil {
+		return 0, fmt.Errorf("new spool id: %w", err)
+	}
+	return id, nil
+}
+
+// startSegment starts a spool whose directory holds no segment: a new one,
+// or one whose segment files all went missing (numbered after the
+// checkpoint's, which is then rewritten to point at it).
+func (s *Spool) startSegment(cp Position, hasCP bool) error {
+	num := uint32(1)
+	if hasCP {
+		num = cp.Segment + 1
+		s.log.Warn("spool: every segment file is missing; starting a new one", "segment", num)
+	}
+	f, err := createSegment(s.dir, num, s.id)
+	if err != nil {
+		return err
+	}
+	s.active = f
+	s.segs = []segInfo{{num: num, size: segmentHeaderSize}}
+	s.checkpoint = Position{Segment: num, Offset: segmentHeaderSize}
+	if hasCP {
+		return writeCheckpoint(s.dir, s.id, s.checkpoint)
+	}
 	return nil
 }
 

@@ -1,15 +1,12 @@
 package spool
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -107,8 +104,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Stats is a snapshot of a spool's counters.
-type Stats struct {
+// Counters is a snapshot of a spool's counters.
+type Counters struct {
 	PendingBytes   int64  // appended (or being appended) and not yet checkpointed
 	Segments       int64  // segment files on disk
 	Appended       uint64 // records made durable since open
@@ -522,64 +519,6 @@ func (s *Spool) rollover(num uint32) error {
 	return nil
 }
 
-func segmentPath(dir string, num uint32) string {
-	return filepath.Join(dir, fmt.Sprintf("%08x.seg", num))
-}
-
-func segmentHeader(id uint64) []byte {
-	h := make([]byte, segmentHeaderSize)
-	copy(h, segmentMagic)
-	binary.LittleEndian.PutUint64(h[8:], id)
-	return h
-}
-
-// createSegment creates segment num with its header, durably (file and
-// directory fsynced), and returns it open for appending. A segment that
-// could not be completed is removed, so that a full disk leaves no
-// header-less file behind.
-func createSegment(dir string, num uint32, id uint64) (*os.File, error) {
-	path := segmentPath(dir, num)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create segment %d: %w", num, err)
-	}
-	fail := func(err error) (*os.File, error) {
-		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("create segment %d: %w", num, err)
-	}
-	if _, err := f.Write(segmentHeader(id)); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fail(err)
-	}
-	return f, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func newSpoolID() (uint64, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
-
 // BatchID is the id under which the Batcher stores the batch whose first
 // record is at pos. It is deterministic, different for every position of
 // this spool (a bijection of the position, keyed by the spool's random
@@ -597,9 +536,9 @@ func (s *Spool) BatchID(pos Position) uint64 {
 	return x
 }
 
-// Stats returns a snapshot of the spool's counters.
-func (s *Spool) Stats() Stats {
-	return Stats{
+// Counters returns a snapshot of the spool's counters.
+func (s *Spool) Counters() Counters {
+	return Counters{
 		PendingBytes:   s.pendingBytes.Load(),
 		Segments:       s.segments.Load(),
 		Appended:       s.appended.Load(),
@@ -637,26 +576,4 @@ func (s *Spool) Close() error {
 		return fmt.Errorf("close spool %q: %w", s.dir, err)
 	}
 	return nil
-}
-
-// segmentNums lists the segment numbers present in dir, ascending.
-func segmentNums(dir string) ([]uint32, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var nums []uint32
-	for _, e := range ents {
-		var num uint32
-		name := e.Name()
-		if len(name) != 12 || filepath.Ext(name) != ".seg" {
-			continue
-		}
-		if _, err := fmt.Sscanf(name, "%08x.seg", &num); err != nil {
-			continue
-		}
-		nums = append(nums, num)
-	}
-	slices.Sort(nums)
-	return nums, nil
 }

@@ -95,7 +95,7 @@ func TestSpoolAppendReadReopen(t *testing.T) {
 		t.Fatalf("reader ended at %v, durable end %v", end, s.End())
 	}
 	id := s.BatchID(s.Checkpoint())
-	if st := s.Stats(); st.Appended != 50 || st.PendingBytes <= 0 || st.Fsyncs == 0 {
+	if st := s.Counters(); st.Appended != 50 || st.PendingBytes <= 0 || st.Fsyncs == 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	if err := s.Close(); err != nil {
@@ -164,7 +164,7 @@ func TestSpoolConcurrentAppends(t *testing.T) {
 		}
 		next[w]++
 	}
-	st := s.Stats()
+	st := s.Counters()
 	if st.Segments < 2 {
 		t.Fatalf("expected rollover, stats %+v", st)
 	}
@@ -226,7 +226,7 @@ func TestSpoolTornTail(t *testing.T) {
 			if !equalStrings(paths, want) {
 				t.Fatalf("after recovery read %v, want %v", paths, want)
 			}
-			if s.Stats().TruncatedBytes == 0 {
+			if s.Counters().TruncatedBytes == 0 {
 				t.Fatal("no truncation counted")
 			}
 			mustAppend(t, s, "/after")
@@ -266,8 +266,8 @@ func TestSpoolRolloverAndCheckpoint(t *testing.T) {
 		mustAppend(t, s, p)
 	}
 	nseg := len(segFiles(t, dir))
-	if nseg < 5 || s.Stats().Segments != int64(nseg) {
-		t.Fatalf("%d segment files, stats %+v", nseg, s.Stats())
+	if nseg < 5 || s.Counters().Segments != int64(nseg) {
+		t.Fatalf("%d segment files, stats %+v", nseg, s.Counters())
 	}
 	paths, poss, end := readAll(t, s, s.Checkpoint())
 	if len(paths) != 100 {
@@ -296,7 +296,7 @@ func TestSpoolRolloverAndCheckpoint(t *testing.T) {
 	if err := s.Commit(end); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.PendingBytes != 0 || st.Segments != 1 {
+	if st := s.Counters(); st.PendingBytes != 0 || st.Segments != 1 {
 		t.Fatalf("after consuming everything: %+v", st)
 	}
 	mustAppend(t, s, "/new")
@@ -321,7 +321,7 @@ func TestSpoolFullAndRecovery(t *testing.T) {
 	if !errors.Is(err, ErrFull) || n == 0 {
 		t.Fatalf("after %d appends err = %v, want ErrFull", n, err)
 	}
-	if st := s.Stats(); st.FullRejections != 1 || st.PendingBytes > 4096 {
+	if st := s.Counters(); st.FullRejections != 1 || st.PendingBytes > 4096 {
 		t.Fatalf("stats %+v", st)
 	}
 	if s.Accepting() {
@@ -421,7 +421,7 @@ func TestSpoolCloseFlushesPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	appended := s.Stats().Appended
+	appended := s.Counters().Appended
 	s = openTestSpool(t, Config{Dir: dir})
 	defer s.Close()
 	paths, _, _ := readAll(t, s, s.Checkpoint())
@@ -485,7 +485,7 @@ func BenchmarkSpoolAppend(b *testing.B) {
 			}
 			wg.Wait()
 			b.StopTimer()
-			st := s.Stats()
+			st := s.Counters()
 			b.ReportMetric(float64(st.Appended)/float64(max(st.Fsyncs, 1)), "records/fsync")
 		})
 	}

@@ -1,7 +1,8 @@
 // Command clickhouse-dev runs Debian's clickhouse-server in the foreground
 // for local development (`make run`), with its data in a directory of your
-// choice, until SIGINT or SIGTERM. It listens on 127.0.0.1 only. It stands
-// in for a real deployment until the embedded chDB engine lands.
+// choice, until SIGINT or SIGTERM. It listens on 127.0.0.1 only. The
+// benchmarks (bench/run.sh, bench/soak.sh) use it for the server engine;
+// `make run` uses the embedded chDB engine and needs no server.
 //
 //	go run ./internal/testenv/cmd/clickhouse-dev -dir data/clickhouse -port 9000
 package main

@@ -22,11 +22,11 @@ const (
 	numReasons
 )
 
-// Stats is a snapshot of the server's counters since New. Received counts
+// Counters is a snapshot of the server's counters since New. Received counts
 // every request read (health checks and CORS preflights included, which
 // are neither accepted nor rejected); Accepted counts hits the Sink took.
 // The other fields count requests that stored nothing, by reason.
-type Stats struct {
+type Counters struct {
 	Received uint64
 	Accepted uint64
 
@@ -57,7 +57,7 @@ const maxSuppressReason = mote.SuppressSpam
 
 // SuppressedBy returns the suppression counters under their
 // mote.SuppressReason labels.
-func (s Stats) SuppressedBy() map[string]uint64 {
+func (s Counters) SuppressedBy() map[string]uint64 {
 	out := make(map[string]uint64, len(s.Suppressed))
 	for r, n := range s.Suppressed {
 		if label := mote.SuppressReason(r).String(); label != "" {
@@ -68,13 +68,13 @@ func (s Stats) SuppressedBy() map[string]uint64 {
 }
 
 // Rejected is the sum of the reason counters.
-func (s Stats) Rejected() uint64 {
+func (s Counters) Rejected() uint64 {
 	return s.UnknownSite + s.BadHostname + s.TooLarge + s.Malformed + s.Unavailable + s.NotFound + s.RateLimited + s.UnprintableName + s.BadFraming
 }
 
 // Reasons returns the reason counters under the labels used for metrics,
 // so an exporter does not have to track the field list.
-func (s Stats) Reasons() map[string]uint64 {
+func (s Counters) Reasons() map[string]uint64 {
 	return map[string]uint64{
 		"unknown_site":     s.UnknownSite,
 		"bad_hostname":     s.BadHostname,
@@ -99,8 +99,8 @@ type counters struct {
 
 func (c *counters) reject(r reason) { c.rejected[r].Add(1) }
 
-func (c *counters) snapshot() Stats {
-	st := Stats{
+func (c *counters) snapshot() Counters {
+	st := Counters{
 		Received:    c.received.Load(),
 		Accepted:    c.accepted.Load(),
 		UnknownSite: c.rejected[reasonUnknownSite].Load(),

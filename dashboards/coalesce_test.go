@@ -89,10 +89,11 @@ func TestSharedReads(t *testing.T) {
 			results[i], errs[i] = s.QuerySQL(ctx, q)
 		}()
 	}
-	// One more caller that gives up while the run is under way.
+	// One more caller that gives up while the run is under way: it asks
+	// once every caller has joined the one run (the run sleeps 2 s).
+	waitJoined(t, s, q, callers-1)
 	quitter, quit := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer quit()
-	time.Sleep(50 * time.Millisecond)
 	if _, err := s.QuerySQL(quitter, q); err != context.DeadlineExceeded {
 		t.Errorf("a caller whose context ended: err %v, want context.DeadlineExceeded", err)
 	}
@@ -141,13 +142,29 @@ func TestSharedReadsReleasesWaitersOnPanic(t *testing.T) {
 	<-p.started
 	waiter := make(chan error, 1)
 	go func() { _, err := s.QuerySQL(ctx, "q"); waiter <- err }()
-	for joined := 0; joined == 0; time.Sleep(time.Millisecond) {
-		s.mu.Lock()
-		joined = s.running["q"].waiters
-		s.mu.Unlock()
-	}
+	waitJoined(t, s, "q", 1)
 	close(p.release)
 	if err := <-waiter; err != errSharedRunAborted {
 		t.Fatalf("waiter of a run that panicked: err %v, want errSharedRunAborted", err)
+	}
+}
+
+// waitJoined returns once n callers have joined the run of query (the
+// caller that started it not counted), failing after 10 seconds.
+func waitJoined(t *testing.T, s *sharedReads, query string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		joined := 0
+		if run := s.running[query]; run != nil {
+			joined = run.waiters
+		}
+		s.mu.Unlock()
+		if joined >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers joined the run of %q, want %d", joined, query, n)
+		}
 	}
 }
