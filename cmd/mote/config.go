@@ -113,6 +113,11 @@ type batchConfig struct {
 	MaxWait time.Duration `yaml:"max_wait"`
 }
 
+// badSetting is the error of a setting's value, named by its key.
+func badSetting(key, format string, args ...any) error {
+	return &configError{key: key, msg: fmt.Sprintf(format, args...)}
+}
+
 func (e *configError) Error() string { return "config " + e.key + ": " + e.msg }
 
 // setting is one scalar that the environment and flags may override.
@@ -313,20 +318,17 @@ func applyDefaults(c *Config) {
 var siteID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 func (c *Config) validate() error {
-	bad := func(key, format string, args ...any) error {
-		return &configError{key: key, msg: fmt.Sprintf(format, args...)}
-	}
 	for i, p := range c.Collector.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
-			return bad(fmt.Sprintf("collector.trusted_proxies[%d]", i), "%q is not a CIDR (e.g. 10.0.0.0/8)", p)
+			return badSetting(fmt.Sprintf("collector.trusted_proxies[%d]", i), "%q is not a CIDR (e.g. 10.0.0.0/8)", p)
 		}
 	}
 	if r := c.Collector.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return bad("collector.rate_limit", "%v must be a number of hits per second, 0 or more", r)
+		return badSetting("collector.rate_limit", "%v must be a number of hits per second, 0 or more", r)
 	}
 	for key, v := range map[string]int{"collector.rate_burst": c.Collector.RateBurst, "collector.max_conns_per_ip": c.Collector.MaxConnsPerIP} {
 		if v < 0 {
-			return bad(key, "must not be negative")
+			return badSetting(key, "must not be negative")
 		}
 	}
 	if err := c.validateDashboards(); err != nil {
@@ -335,70 +337,78 @@ func (c *Config) validate() error {
 	switch c.Storage.Engine {
 	case "embedded", "clickhouse":
 	default:
-		return bad("storage.engine", "%q is not an engine (embedded or clickhouse)", c.Storage.Engine)
+		return badSetting("storage.engine", "%q is not an engine (embedded or clickhouse)", c.Storage.Engine)
 	}
 	if !strings.HasPrefix(c.Storage.ClickHouse.DSN, "clickhouse://") {
-		return bad("storage.clickhouse.dsn", "must start with clickhouse://")
+		return badSetting("storage.clickhouse.dsn", "must start with clickhouse://")
 	}
 	if c.Storage.ClickHouse.DirectShardWrites && c.Storage.ClickHouse.Cluster == "" {
-		return bad("storage.clickhouse.direct_shard_writes", "needs storage.clickhouse.cluster")
+		return badSetting("storage.clickhouse.direct_shard_writes", "needs storage.clickhouse.cluster")
 	}
 	// Addresses are truncated before the geo lookup; a longer prefix than
 	// the defaults would come close to identifying a household.
 	if c.GeoIP.IPv4Bits < 8 || c.GeoIP.IPv4Bits > enrich.DefaultIPv4Bits {
-		return bad("geoip.ipv4_bits", "%d is outside 8-%d", c.GeoIP.IPv4Bits, enrich.DefaultIPv4Bits)
+		return badSetting("geoip.ipv4_bits", "%d is outside 8-%d", c.GeoIP.IPv4Bits, enrich.DefaultIPv4Bits)
 	}
 	if c.GeoIP.IPv6Bits < 16 || c.GeoIP.IPv6Bits > enrich.DefaultIPv6Bits {
-		return bad("geoip.ipv6_bits", "%d is outside 16-%d", c.GeoIP.IPv6Bits, enrich.DefaultIPv6Bits)
+		return badSetting("geoip.ipv6_bits", "%d is outside 16-%d", c.GeoIP.IPv6Bits, enrich.DefaultIPv6Bits)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+		return badSetting("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	for key, v := range map[string]int64{"spool.max_bytes": c.Spool.MaxBytes, "spool.segment_bytes": c.Spool.SegmentBytes, "batch.max_rows": int64(c.Batch.MaxRows)} {
 		if v < 0 {
-			return bad(key, "must not be negative")
+			return badSetting(key, "must not be negative")
 		}
 	}
 	if len(c.Sites) == 0 {
-		return bad("sites", "no site configured: add at least one (see mote.example.yaml)")
+		return badSetting("sites", "no site configured: add at least one (see mote.example.yaml)")
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sites {
-		key := fmt.Sprintf("sites[%d]", i)
-		if !siteID.MatchString(s.ID) {
-			return bad(key+".id", "%q must be 1-64 characters of a-z, 0-9, '.', '_' or '-'", s.ID)
+		if err := s.validate(fmt.Sprintf("sites[%d]", i), seen); err != nil {
+			return err
 		}
-		if seen[s.ID] {
-			return bad(key+".id", "%q is listed twice", s.ID)
+	}
+	return nil
+}
+
+// validate checks one site's settings; key names it in errors ("sites[2]")
+// and seen holds the ids of the sites before it.
+func (s SiteConfig) validate(key string, seen map[string]bool) error {
+	if !siteID.MatchString(s.ID) {
+		return badSetting(key+".id", "%q must be 1-64 characters of a-z, 0-9, '.', '_' or '-'", s.ID)
+	}
+	if seen[s.ID] {
+		return badSetting(key+".id", "%q is listed twice", s.ID)
+	}
+	seen[s.ID] = true
+	if len(s.Hostnames) == 0 {
+		return badSetting(key+".hostnames", "site %q lists no hostname", s.ID)
+	}
+	for j, h := range s.Hostnames {
+		if h == "" || strings.ContainsAny(h, "/: ") {
+			return badSetting(fmt.Sprintf("%s.hostnames[%d]", key, j), "%q is not a host name (no scheme, port or path)", h)
 		}
-		seen[s.ID] = true
-		if len(s.Hostnames) == 0 {
-			return bad(key+".hostnames", "site %q lists no hostname", s.ID)
-		}
-		for j, h := range s.Hostnames {
-			if h == "" || strings.ContainsAny(h, "/: ") {
-				return bad(fmt.Sprintf("%s.hostnames[%d]", key, j), "%q is not a host name (no scheme, port or path)", h)
-			}
-		}
-		switch mote.ConsentMode(s.Consent) {
-		case mote.ConsentExempt, mote.ConsentRequired:
-		default:
-			return bad(key+".consent", "%q is not exempt or required", s.Consent)
-		}
-		if _, err := time.LoadLocation(s.Timezone); err != nil {
-			return bad(key+".timezone", "%q is not an IANA time zone", s.Timezone)
-		}
-		if _, err := enrich.ParsePrecision(s.GeoPrecision); err != nil {
-			return bad(key+".geo_precision", "%q is not city, region, country or none", s.GeoPrecision)
-		}
-		if s.RetentionDays < 0 {
-			return bad(key+".retention_days", "must not be negative")
-		}
-		if s.KAnonymity != nil && *s.KAnonymity < 0 {
-			return bad(key+".k_anonymity", "must not be negative (0 turns it off)")
-		}
+	}
+	switch mote.ConsentMode(s.Consent) {
+	case mote.ConsentExempt, mote.ConsentRequired:
+	default:
+		return badSetting(key+".consent", "%q is not exempt or required", s.Consent)
+	}
+	if _, err := time.LoadLocation(s.Timezone); err != nil {
+		return badSetting(key+".timezone", "%q is not an IANA time zone", s.Timezone)
+	}
+	if _, err := enrich.ParsePrecision(s.GeoPrecision); err != nil {
+		return badSetting(key+".geo_precision", "%q is not city, region, country or none", s.GeoPrecision)
+	}
+	if s.RetentionDays < 0 {
+		return badSetting(key+".retention_days", "must not be negative")
+	}
+	if s.KAnonymity != nil && *s.KAnonymity < 0 {
+		return badSetting(key+".k_anonymity", "must not be negative (0 turns it off)")
 	}
 	return nil
 }

@@ -23,22 +23,19 @@ type goalConfig struct {
 // validateDashboards checks the admin listener's credentials and the
 // sites' goals. Errors name the key, never the secret.
 func (c *Config) validateDashboards() error {
-	bad := func(key, format string, args ...any) error {
-		return &configError{key: key, msg: fmt.Sprintf(format, args...)}
-	}
 	if h := c.Admin.PasswordHash; h != "" {
 		if err := dashboards.ParsePasswordHash(h); err != nil {
-			return bad("admin.password_hash", "%v", err)
+			return badSetting("admin.password_hash", "%v", err)
 		}
 	}
 	for i, k := range c.Admin.APIKeys {
 		if err := dashboards.ParseAPIKeyHash(k); err != nil {
-			return bad(fmt.Sprintf("admin.api_keys[%d]", i), "%v", err)
+			return badSetting(fmt.Sprintf("admin.api_keys[%d]", i), "%v", err)
 		}
 	}
 	for i, h := range c.Admin.AllowedHosts {
 		if h == "" || strings.ContainsAny(h, "/@\\ ") {
-			return bad(fmt.Sprintf("admin.allowed_hosts[%d]", i), "%q is not a host name (give the name alone, e.g. stats.example.com)", h)
+			return badSetting(fmt.Sprintf("admin.allowed_hosts[%d]", i), "%q is not a host name (give the name alone, e.g. stats.example.com)", h)
 		}
 	}
 	for i, s := range c.Sites {
@@ -46,10 +43,10 @@ func (c *Config) validateDashboards() error {
 		for j, g := range s.Goals {
 			key := fmt.Sprintf("sites[%d].goals[%d]", i, j)
 			if err := c.goal(g).Check(); err != nil {
-				return bad(key, "%v", err)
+				return badSetting(key, "%v", err)
 			}
 			if names[strings.ToLower(g.Name)] {
-				return bad(key+".name", "%q is listed twice", g.Name)
+				return badSetting(key+".name", "%q is listed twice", g.Name)
 			}
 			names[strings.ToLower(g.Name)] = true
 		}

@@ -155,10 +155,26 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	}
 	go p.collector.Serve(ln)
 
+	sent, err := sendDemoHits(ctx, "http://"+ln.Addr().String(), hits, &clock, w)
+	if err != nil {
+		return sent, err
+	}
+
+	clock.Store(now.UnixNano()) // the shutdown happens now, not at the last hit's time
+	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.shutdown(sctx); err != nil {
+		return sent, err
+	}
+	return int(p.collector.Counters().Accepted), ctx.Err()
+}
+
+// sendDemoHits sends hits one at a time, in order, each at its simulated
+// time (clock, which the pipeline reads), with a progress bar on w.
+func sendDemoHits(ctx context.Context, base string, hits []demoHit, clock *atomic.Int64, w io.Writer) (int, error) {
 	// Click links answer 302 to the site: the demo must not follow them.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	base := "http://" + ln.Addr().String()
 	pb := progressbar.NewOptions(len(hits), progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("demo hits"),
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 	sent := 0
@@ -188,14 +204,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 		_ = pb.Set(sent)
 	}
 	_ = pb.Finish()
-
-	clock.Store(now.UnixNano()) // the session cache's last rows and the final flush happen now
-	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := p.shutdown(sctx); err != nil {
-		return sent, err
-	}
-	return int(p.collector.Counters().Accepted), ctx.Err()
+	return sent, nil
 }
 
 // demoCampaign returns the site's demo newsletter campaign, creating it on

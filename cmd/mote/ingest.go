@@ -97,20 +97,39 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 			return nil, err
 		}
 	}
-	// A missing or unreadable database leaves the geo fields empty: one
-	// warning now, and the watcher loads the file when it appears.
-	p.geo, err = enrich.OpenGeo(cfg.GeoIP.Path, enrich.GeoConfig{IPv4Bits: cfg.GeoIP.IPv4Bits, IPv6Bits: cfg.GeoIP.IPv6Bits})
-	if err != nil {
-		log.Warn("geo lookups disabled until the database can be read (make geoip fetches GeoLite2 City)", "err", err)
-	}
-	geoCtx, stopGeo := context.WithCancel(context.Background())
-	p.stopGeo = stopGeo
-	go p.geo.Watch(geoCtx, 0, log)
-	go reloadOnHUP(geoCtx, p.geo, log)
+	p.geo, p.stopGeo = openGeo(cfg, log)
 
 	p.visits = startVisits(p.store, opt.now, log)
 	p.campaigns, p.stopCampaigns = startCampaigns(p.store, opt.now, log)
 
+	if p.collector, err = p.newCollector(cfg, opt); err != nil {
+		return nil, err
+	}
+
+	storeCtx, stopStore := context.WithCancel(context.Background())
+	p.stopStore = stopStore
+	p.storeDone.Add(1)
+	go func() { defer p.storeDone.Done(); p.store.Run(storeCtx) }()
+	return p, nil
+}
+
+// openGeo opens the GeoIP2 database and watches it (a new file is loaded
+// when it appears, and on SIGHUP). A missing or unreadable database leaves
+// the geo fields empty: one warning now, and the watcher loads the file
+// when it appears.
+func openGeo(cfg *Config, log *slog.Logger) (*enrich.Geo, func()) {
+	geo, err := enrich.OpenGeo(cfg.GeoIP.Path, enrich.GeoConfig{IPv4Bits: cfg.GeoIP.IPv4Bits, IPv6Bits: cfg.GeoIP.IPv6Bits})
+	if err != nil {
+		log.Warn("geo lookups disabled until the database can be read (make geoip fetches GeoLite2 City)", "err", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	go geo.Watch(ctx, 0, log)
+	go reloadOnHUP(ctx, geo, log)
+	return geo, stop
+}
+
+// newCollector builds the beacon server over the pipeline's parts.
+func (p *pipeline) newCollector(cfg *Config, opt ingestOptions) (*collector.Server, error) {
 	sites, proxies := cfg.sites(), cfg.trustedProxies()
 	if opt.sites != nil {
 		sites = opt.sites
@@ -118,7 +137,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 	if opt.trustedProxies != nil {
 		proxies = opt.trustedProxies
 	}
-	p.collector, err = collector.New(collector.Config{
+	return collector.New(collector.Config{
 		Geo:            p.geo,
 		Visitors:       p.visits.keeper,
 		Sessions:       p.visits.sessions,
@@ -135,18 +154,9 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		Ready:          p.store.Ready,
 		Degraded:       p.degraded,
 		Now:            opt.now,
-		Logger:         log,
+		Logger:         p.log,
 		Script:         trackerjs.Script,
-	}, sp)
-	if err != nil {
-		return nil, err
-	}
-
-	storeCtx, stopStore := context.WithCancel(context.Background())
-	p.stopStore = stopStore
-	p.storeDone.Add(1)
-	go func() { defer p.storeDone.Done(); p.store.Run(storeCtx) }()
-	return p, nil
+	}, p.spool)
 }
 
 // waitStorage waits until storage is reached and migrated.
