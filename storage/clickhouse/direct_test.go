@@ -37,7 +37,7 @@ var weightedClusters = map[string][]uint64{
 // insert: the batch fails, BatchRows (after the shard is back) completes
 // it, and no row is stored twice.
 func TestShardOfWeightsAgreeWithDistributed(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	srvs := startWeighted(t, ctx)
 	const db = "weights"
