@@ -117,7 +117,7 @@ func TestSinkFailureLoggedOncePerSecond(t *testing.T) {
 	if n := strings.Count(logs.String(), "sink refused"); n < 1 || n > seconds+1 {
 		t.Fatalf("%d hits over %d s logged the sink failure %d times, want once a second", hits, seconds, n)
 	}
-	if st := ts.Stats(); st.Unavailable != hits {
+	if st := ts.Counters(); st.Unavailable != hits {
 		t.Fatalf("unavailable %d, want %d", st.Unavailable, hits)
 	}
 }

@@ -32,7 +32,7 @@ func TestRecoverRemovesConsumedSegments(t *testing.T) {
 	if err := s.Commit(poss[60]); err != nil {
 		t.Fatal(err)
 	}
-	pending := s.Stats().PendingBytes
+	pending := s.Counters().PendingBytes
 	s.Close()
 	var restored []string
 	for f, b := range saved {
@@ -54,10 +54,10 @@ func TestRecoverRemovesConsumedSegments(t *testing.T) {
 			t.Errorf("consumed segment %s still there after open (%v)", filepath.Base(f), err)
 		}
 	}
-	if got := s.Stats().Segments; got != int64(len(saved)-len(restored)) {
+	if got := s.Counters().Segments; got != int64(len(saved)-len(restored)) {
 		t.Errorf("%d segments after open, want %d", got, len(saved)-len(restored))
 	}
-	if got := s.Stats().PendingBytes; got != pending {
+	if got := s.Counters().PendingBytes; got != pending {
 		t.Errorf("%d bytes to consume after open, %d before the crash", got, pending)
 	}
 	paths, _, _ := readAll(t, s, s.Checkpoint())
