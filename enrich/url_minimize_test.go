@@ -57,6 +57,10 @@ func TestMinimizeURL(t *testing.T) {
 		{"https://example.com/?utm_content=7c4a8d09ca37%2062af61e59520943dc26494f8941b&utm_medium=%2B1%20(555)%20123-4567", URLOptions{},
 			Page{Host: "example.com", Path: "/", UTMMedium: ":token", UTMContent: ":token"}},
 		{"https://example.com/?utm_campaign=" + strings.Repeat("7c4a8d09", 30), URLOptions{}, Page{Host: "example.com", Path: "/", UTMCampaign: ":token"}},
+		// A fragment, query or empty pair right after the host.
+		{"https://example.com#top", URLOptions{}, Page{Host: "example.com", Path: "/"}},
+		{"https://example.com?ref=a&utm_source=x", URLOptions{}, Page{Host: "example.com", Path: "/?ref=a", UTMSource: "x"}},
+		{"https://example.com/?&ref=a&&source=b", URLOptions{}, Page{Host: "example.com", Path: "/?ref=a&source=b"}},
 		// Look-alikes stay: short numbers, slugs and dates.
 		{"https://example.com/?ref=spring-sale-2024&utm_campaign=black_friday_2024&utm_term=12345678", URLOptions{},
 			Page{Host: "example.com", Path: "/?ref=spring-sale-2024", UTMCampaign: "black_friday_2024", UTMTerm: "12345678"}},
