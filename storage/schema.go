@@ -213,6 +213,33 @@ func Pending(all []Migration, applied map[uint32]bool) []Migration {
 	return out
 }
 
+// ApplyPending applies the migrations of pending in order, the procedure
+// both engines share: each statement through exec (an error that exists
+// reports, "already exists" from a race lost to another process, counts as
+// success), then the row that records the migration in schema_migrations,
+// through exec with record set. done hears of each migration applied. A
+// crash between a migration and its record runs the (idempotent)
+// statements again at the next start.
+func ApplyPending(pending []Migration, db string, exec func(stmt string, record bool) error, exists func(error) bool, done func(Migration)) error {
+	for _, m := range pending {
+		for _, stmt := range m.Statements {
+			if err := exec(stmt, false); err != nil && !exists(err) {
+				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, db, err)
+			}
+		}
+		// INSERT ... SELECT carries its values in the query text; an
+		// INSERT ... VALUES over the native protocol would make an old
+		// server wait for a data block.
+		rec := fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(%d), '%s', now()",
+			m.Version, strings.ReplaceAll(m.Name, "'", ""))
+		if err := exec(rec, true); err != nil {
+			return fmt.Errorf("record migration %04d_%s on %s: %w", m.Version, m.Name, db, err)
+		}
+		done(m)
+	}
+	return nil
+}
+
 func (s Schema) render(file string) (Migration, error) {
 	num, name, ok := strings.Cut(strings.TrimSuffix(file, ".sql"), "_")
 	version, err := strconv.ParseUint(num, 10, 32)

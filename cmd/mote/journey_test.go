@@ -124,12 +124,11 @@ const chromiumPath = "/usr/bin/chromium"
 
 // makeRun is a `make run` in its own process group, as in a terminal.
 type makeRun struct {
-	cmd     *exec.Cmd
-	mu      sync.Mutex
-	out     bytes.Buffer // stdout and stderr, interleaved
-	lines   chan string  // stdout lines
-	exited  chan error
-	exitErr error
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer // stdout and stderr, interleaved
+	lines  chan string  // stdout lines
+	exited chan error
 }
 
 func startMakeRun(t *testing.T, dir string, env []string) *makeRun {

@@ -33,7 +33,7 @@ const UNITS = {
   visitors: count, visits: count, pageviews: count, events: count, views_per_visit: (v) => String(Math.round(v * 100) / 100),
   bounce_rate: pct, conversion_rate: pct, visit_duration: dur, time_on_page: dur, scroll_depth: (v) => Math.round(v) + ' %',
 }
-const CHANGE = (m, c) => c === null ? '—' : c === 0 ? '0 %' : (c > 0 ? '▲ ' : '▼ ') + Math.abs(c) + (m === 'bounce_rate' || m === 'conversion_rate' ? ' pts' : ' %')
+const CHANGE = (m, c) => c === null ? '—' : c === 0 ? '0 %' : (c > 0 ? '▲ ' : '▼ ') + (Math.abs(c) >= 100 ? Math.round(Math.abs(c)).toLocaleString('en') : String(Math.abs(c))) + (m === 'bounce_rate' || m === 'conversion_rate' ? ' pts' : ' %')
 const ORDER = ['visitors', 'visits', 'pageviews', 'events', 'conversion_rate', 'bounce_rate', 'visit_duration', 'time_on_page', 'scroll_depth']
 
 async function API (p, params) {

@@ -12,7 +12,7 @@ const [base, site, out] = process.argv.slice(2)
 mkdirSync(out, { recursive: true })
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] })
 const views = [
-  ['desktop', { width: 1280, height: 900 }, 'light', { period: '30d', compare: 'previous_period' }],
+  ['desktop', { width: 1280, height: 900 }, 'light', { period: '7d', compare: 'previous_period' }],
   ['mobile', { width: 360, height: 780 }, 'light', { period: '7d' }],
   ['dark', { width: 1280, height: 900 }, 'dark', { period: '30d' }],
   ['campaigns', { width: 1280, height: 900 }, 'light', { view: 'campaigns' }],

@@ -18,7 +18,9 @@ import path from 'node:path'
 import { feature } from 'topojson-client'
 
 const dir = path.dirname(new URL(import.meta.url).pathname)
-const ui = path.join(dir, '..', 'ui')
+// OUT writes the output elsewhere (the freshness test builds into a
+// temporary directory and compares it with the committed ui/).
+const ui = process.env.OUT || path.join(dir, '..', 'ui')
 const require = createRequire(import.meta.url)
 const countries = require('i18n-iso-countries')
 
@@ -79,12 +81,13 @@ for (const f of feature(topo, topo.objects.countries).features) {
 writeFileSync(path.join(ui, 'world.json'), JSON.stringify({ width: W, height: H, shapes }))
 
 mkdirSync(path.join(ui, 'vendor'), { recursive: true })
+
 for (const f of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(require.resolve('uplot/dist/' + f), path.join(ui, 'vendor', f))
 
 let total = 0
 const rows = []
 for (const f of ['app.js', 'style.css', 'vendor/uPlot.iife.min.js', 'vendor/uPlot.min.css', 'world.json', 'index.html']) {
-  const b = readFileSync(path.join(ui, f))
+  const b = readFileSync(path.join(f.endsWith('.css') || f.endsWith('.html') ? path.join(dir, '..', 'ui') : ui, f))
   const gz = gzipSync(b, { level: 9 }).length
   total += gz
   rows.push(`${f.padEnd(26)} ${String(b.length).padStart(7)} B  ${String(gz).padStart(6)} B gzipped`)

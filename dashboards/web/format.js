@@ -44,11 +44,13 @@ export const METRICS = {
 // the visitors who converted, events the conversions.
 export const GOAL_LABELS = { visitors: 'Unique conversions', events: 'Total conversions' }
 
-// delta is a comparison's text: "▲ 12 %", "▼ 1.5 pts", "—" when the
-// earlier value was 0 (a percentage of nothing means nothing).
+// delta is a comparison's text: "▲ 12.5 %", "▼ 1.5 pts", "▲ 4,210 %"
+// (no decimals from 100 on), "—" when the earlier value was 0 (a
+// percentage of nothing means nothing).
 export function delta (metric, change) {
   if (change === null || change === undefined) return '—'
   if (change === 0) return '0 %'
   const unit = METRICS[metric] && METRICS[metric].rate ? ' pts' : ' %'
-  return (change > 0 ? '▲ ' : '▼ ') + Math.abs(change) + unit
+  const size = Math.abs(change)
+  return (change > 0 ? '▲ ' : '▼ ') + (size >= 100 ? exact(Math.round(size)) : String(size)) + unit
 }

@@ -64,6 +64,21 @@ function bucketLabel (iso, interval, zone) {
   return (interval === 'week' ? 'Week of ' : '') + d.toLocaleString('en', opt)
 }
 
+// dateAxis ticks dates at whole days (or months) at the least: uPlot's
+// own choice put hour ticks under a 7-day chart of daily buckets.
+const DAY = 86400
+function dateAxis (axis, interval, xs) {
+  const month = interval === 'month'
+  // Months differ in length: their ticks are the buckets themselves.
+  const every = Math.ceil(xs.length / 12)
+  return {
+    ...axis,
+    incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 90 * DAY],
+    splits: month ? () => xs.filter((_, i) => i % every === 0) : undefined,
+    values: (u, vals) => vals.map((v) => new Date(v * 1e3).toLocaleDateString('en', month ? { month: 'short', year: 'numeric', timeZone: 'UTC' } : { month: 'short', day: 'numeric', timeZone: 'UTC' })),
+  }
+}
+
 export async function chart () {
   const box = $('chart-panel')
   await guard(box, async () => {
@@ -94,7 +109,7 @@ export async function chart () {
       cursor: { drag: { x: false, y: false } },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone),
       scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [axis, { ...axis, size: 56, values: (u, vals) => vals.map((v) => fmt(v)) }],
+      axes: [daily ? dateAxis(axis, body.interval, xs) : axis, { ...axis, size: 56, values: (u, vals) => vals.map((v) => fmt(v)) }],
       hooks: {
         setCursor: [(u) => {
           const i = u.cursor.idx

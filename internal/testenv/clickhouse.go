@@ -82,7 +82,7 @@ var dbSeq atomic.Uint64
 // leftovers are easy to recognise in the server log.
 func (s *Server) NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	name := fmt.Sprintf("t%d_%d_%s", os.Getpid(), dbSeq.Add(1), identifier(tb.Name(), 40))
+	name := fmt.Sprintf("t%d_%d_%s", os.Getpid(), dbSeq.Add(1), Identifier(tb.Name(), 40))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.Exec(ctx, "CREATE DATABASE `"+name+"`"); err != nil {
@@ -101,9 +101,9 @@ func (s *Server) NewDatabase(tb testing.TB) string {
 	return name
 }
 
-// identifier keeps the letters, digits and underscores of s (others become
-// '_'), at most n bytes.
-func identifier(s string, n int) string {
+// Identifier keeps the letters, digits and underscores of s (others become
+// '_'), at most n bytes: a test's name made fit for a database name.
+func Identifier(s string, n int) string {
 	var b strings.Builder
 	for i := 0; i < len(s) && b.Len() < n; i++ {
 		c := s[i]

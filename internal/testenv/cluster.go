@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,26 +246,9 @@ func startZooKeeper(dir string, port int) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: %w", err)
 	}
-	p := &process{done: make(chan struct{})}
-	startErr := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // Pdeathsig follows this thread; see sysProcAttr
-		defer runtime.UnlockOSThread()
-		defer out.Close()
-		cmd := exec.Command(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", strings.Join(cp, ":"),
-			"org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = sysProcAttr()
-		if err := cmd.Start(); err != nil {
-			startErr <- err
-			return
-		}
-		p.cmd = cmd
-		startErr <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-startErr; err != nil {
+	p, err := startProcess(exec.Command(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", strings.Join(cp, ":"),
+		"org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath), out)
+	if err != nil {
 		return nil, fmt.Errorf("zookeeper: run java: %w", err)
 	}
 	deadline := time.Now().Add(60 * time.Second)

@@ -177,14 +177,26 @@ func (s *Server) launch() (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open server output: %w", err)
 	}
+	cmd := exec.Command(s.cfg.Binary, "--config-file="+filepath.Join(s.cfg.Dir, "config.xml"))
+	cmd.Dir = s.cfg.Dir
+	p, err := startProcess(cmd, out)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.cfg.Binary, err)
+	}
+	return p, nil
+}
+
+// startProcess starts cmd with its output to out (closed when the process
+// exits) from a goroutine locked to its OS thread, which stays blocked in
+// Wait for the child's whole life: Pdeathsig follows that thread (see
+// sysProcAttr).
+func startProcess(cmd *exec.Cmd, out *os.File) (*process, error) {
 	p := &process{done: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		defer out.Close()
-		cmd := exec.Command(s.cfg.Binary, "--config-file="+filepath.Join(s.cfg.Dir, "config.xml"))
-		cmd.Dir = s.cfg.Dir
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = sysProcAttr()
 		if err := cmd.Start(); err != nil {
@@ -197,7 +209,7 @@ func (s *Server) launch() (*process, error) {
 		close(p.done)
 	}()
 	if err := <-started; err != nil {
-		return nil, fmt.Errorf("run %s: %w", s.cfg.Binary, err)
+		return nil, err
 	}
 	return p, nil
 }

@@ -47,3 +47,17 @@ func TestFetchScriptsSourceTheFile(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any file text and key; parse never panics, and a value it
+// returns is plain (what the fetch scripts can use unquoted).
+func FuzzParse(f *testing.F) {
+	f.Add(file, "pinned_chdb")
+	f.Add("a=b\n#a=c\n", "a")
+	f.Add("k=\"v\"", "k")
+	f.Fuzz(func(t *testing.T, env, key string) {
+		v, err := parse(env, key)
+		if err == nil && (v == "" || strings.ContainsAny(v, " \t\"'$\n")) {
+			t.Fatalf("parse(%q, %q) = %q", env, key, v)
+		}
+	})
+}

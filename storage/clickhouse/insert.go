@@ -180,16 +180,21 @@ func (c *eventColumns) columns() []any {
 	}
 }
 
-// reset empties every column, keeping capacity.
-func (c *eventColumns) reset() {
-	for _, p := range []*[]string{
+// stringColumns are the String columns, for reset and release.
+func (c *eventColumns) stringColumns() []*[]string {
+	return []*[]string{
 		&c.siteID, &c.name, &c.hostname, &c.pathname,
 		&c.referrerHost, &c.referrerSource, &c.channel,
 		&c.utmSource, &c.utmMedium, &c.utmCampaign, &c.utmTerm, &c.utmContent,
 		&c.country, &c.region, &c.city,
 		&c.browser, &c.browserVersion, &c.os, &c.osVersion, &c.device, &c.screen,
 		&c.campaignID, &c.machineReason, &c.linkURL,
-	} {
+	}
+}
+
+// reset empties every column, keeping capacity.
+func (c *eventColumns) reset() {
+	for _, p := range c.stringColumns() {
 		*p = (*p)[:0]
 	}
 	c.ts = c.ts[:0]
@@ -204,14 +209,7 @@ func (c *eventColumns) reset() {
 // (keeping capacity), so that the engine does not keep a batch's events
 // alive until the next insert.
 func (c *eventColumns) release() {
-	for _, p := range []*[]string{
-		&c.siteID, &c.name, &c.hostname, &c.pathname,
-		&c.referrerHost, &c.referrerSource, &c.channel,
-		&c.utmSource, &c.utmMedium, &c.utmCampaign, &c.utmTerm, &c.utmContent,
-		&c.country, &c.region, &c.city,
-		&c.browser, &c.browserVersion, &c.os, &c.osVersion, &c.device, &c.screen,
-		&c.campaignID, &c.machineReason, &c.linkURL,
-	} {
+	for _, p := range c.stringColumns() {
 		clear(*p)
 	}
 	clear(c.propKeys)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"syscall"
 	"time"
 
@@ -41,24 +40,16 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range storage.Pending(all, applied) {
-		for _, stmt := range m.Statements {
-			err := retryDropped(ctx, func() error { return e.conn.Exec(ctx, stmt) })
-			if err != nil && !hasCode(err, codeTableExists) {
-				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
-			}
+	exec := func(stmt string, record bool) error {
+		if record {
+			return e.conn.Exec(ctx, stmt)
 		}
-		// INSERT ... SELECT carries its values in the query text; an
-		// INSERT ... VALUES over the native protocol would make an old
-		// server wait for a data block.
-		rec := fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(%d), '%s', now()",
-			m.Version, strings.ReplaceAll(m.Name, "'", ""))
-		if err := e.conn.Exec(ctx, rec); err != nil {
-			return fmt.Errorf("record migration %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
-		}
-		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "server", e.version.String())
+		return retryDropped(ctx, func() error { return e.conn.Exec(ctx, stmt) })
 	}
-	return nil
+	exists := func(err error) bool { return hasCode(err, codeTableExists) }
+	return storage.ApplyPending(storage.Pending(all, applied), e.db, exec, exists, func(m storage.Migration) {
+		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "server", e.version.String())
+	})
 }
 
 // createDatabase runs CREATE DATABASE IF NOT EXISTS on a connection that

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,7 +62,7 @@ var dbSeq atomic.Uint64
 func newEngine(tb testing.TB, migrate bool) *Engine {
 	tb.Helper()
 	dir := sharedDir(tb)
-	db := fmt.Sprintf("t%d_%s", dbSeq.Add(1), identifier(tb.Name(), 40))
+	db := fmt.Sprintf("t%d_%s", dbSeq.Add(1), testenv.Identifier(tb.Name(), 40))
 	e, err := Open(ctx(tb), Config{LibPath: testenv.ChDBLib(tb), DataDir: dir, Database: db})
 	if err != nil {
 		tb.Fatal(err)
@@ -97,19 +96,6 @@ func ctx(tb testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	tb.Cleanup(cancel)
 	return c
-}
-
-func identifier(s string, n int) string {
-	var b strings.Builder
-	for i := 0; i < len(s) && b.Len() < n; i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
 }
 
 // unwritable returns a data directory path that cannot be created: its

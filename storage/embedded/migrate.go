@@ -34,20 +34,11 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range storage.Pending(all, applied) {
-		for _, stmt := range m.Statements {
-			if err := e.Exec(ctx, stmt); err != nil && !hasCode(err, codeTableExists) {
-				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
-			}
-		}
-		rec := fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(%d), '%s', now()",
-			m.Version, strings.ReplaceAll(m.Name, "'", ""))
-		if err := e.Exec(ctx, rec); err != nil {
-			return fmt.Errorf("record migration %04d_%s on %s: %w", m.Version, m.Name, e.db, err)
-		}
+	exec := func(stmt string, _ bool) error { return e.Exec(ctx, stmt) }
+	exists := func(err error) bool { return hasCode(err, codeTableExists) }
+	return storage.ApplyPending(storage.Pending(all, applied), e.db, exec, exists, func(m storage.Migration) {
 		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "engine", "embedded", "server", e.version.String())
-	}
-	return nil
+	})
 }
 
 // appliedVersions returns the migration versions recorded in the database

@@ -121,40 +121,8 @@ func SeedStats(ctx context.Context, e interface {
 	var events []mote.Event
 	var rows [][]any
 	for _, v := range visits {
-		country := v.region[:2]
-		for _, h := range v.hits {
-			ev := mote.Event{
-				SiteID: f.Site, TS: v.start.Add(h.after), Kind: h.kind, Name: h.name,
-				Hostname: "shop.example", Pathname: h.path,
-				Country: country, Region: v.region, City: v.city,
-				Browser: v.browser, OS: v.os, Device: v.device,
-				VisitorID: v.visitor, SessionID: v.session, EngagementMS: h.ms, ScrollDepth: h.depth,
-			}
-			if h.after == 0 { // only the first hit of a visit carries the referrer
-				ev.ReferrerSource, ev.Channel = v.source, v.channel
-				ev.UTMSource, ev.UTMMedium, ev.UTMCampaign = v.utm[0], v.utm[1], v.utm[2]
-			}
-			if h.props[0] != "" {
-				ev.PropKeys, ev.PropValues = []string{h.props[0]}, []string{h.props[1]}
-			}
-			events = append(events, ev)
-		}
-		var customEvents uint32 // what the session writer counts in the visit's latest state
-		for _, h := range v.hits {
-			if h.kind == mote.KindEvent {
-				customEvents++
-			}
-		}
-		row := func(exit string, pageviews, events, duration uint32, bounce uint8, sign int8, version uint32) []any {
-			return []any{f.Site, v.session, v.visitor, v.start, v.start.Add(time.Duration(duration) * time.Second),
-				"shop.example", v.entry, exit, pageviews, events, duration, bounce,
-				"", v.source, v.channel, v.utm[0], v.utm[1], v.utm[2], "", "",
-				country, v.region, v.city, v.browser, v.os, v.device, "", sign, version}
-		}
-		if v.superseded {
-			rows = append(rows, row(v.entry, 1, 0, 0, 1, 1, 1), row(v.entry, 1, 0, 0, 1, -1, 1))
-		}
-		rows = append(rows, row(v.exit, v.pageviews, customEvents, v.duration, v.bounce, 1, 2))
+		events = append(events, v.events(f.Site)...)
+		rows = append(rows, v.sessionRows(f.Site)...)
 	}
 	events = append(events, mote.Event{SiteID: "elsewhere", TS: at(0, 1, 0), Kind: mote.KindPageview, Hostname: "x.example", Pathname: "/", VisitorID: 1, SessionID: 11})
 	if err := e.InsertEvents(ctx, 1, events); err != nil {
@@ -177,6 +145,53 @@ func SeedStats(ctx context.Context, e interface {
 		return f, fmt.Errorf("seed suppressed: %w", err)
 	}
 	return f, nil
+}
+
+// events are the hits of v as stored events.
+func (v visit) events(site string) []mote.Event {
+	var events []mote.Event
+	country := v.region[:2]
+	for _, h := range v.hits {
+		ev := mote.Event{
+			SiteID: site, TS: v.start.Add(h.after), Kind: h.kind, Name: h.name,
+			Hostname: "shop.example", Pathname: h.path,
+			Country: country, Region: v.region, City: v.city,
+			Browser: v.browser, OS: v.os, Device: v.device,
+			VisitorID: v.visitor, SessionID: v.session, EngagementMS: h.ms, ScrollDepth: h.depth,
+		}
+		if h.after == 0 { // only the first hit of a visit carries the referrer
+			ev.ReferrerSource, ev.Channel = v.source, v.channel
+			ev.UTMSource, ev.UTMMedium, ev.UTMCampaign = v.utm[0], v.utm[1], v.utm[2]
+		}
+		if h.props[0] != "" {
+			ev.PropKeys, ev.PropValues = []string{h.props[0]}, []string{h.props[1]}
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+// sessionRows are v's rows of the sessions table: its latest state, after
+// a cancelled earlier state when v is superseded.
+func (v visit) sessionRows(site string) [][]any {
+	country := v.region[:2]
+	var customEvents uint32 // what the session writer counts in the visit's latest state
+	for _, h := range v.hits {
+		if h.kind == mote.KindEvent {
+			customEvents++
+		}
+	}
+	row := func(exit string, pageviews, events, duration uint32, bounce uint8, sign int8, version uint32) []any {
+		return []any{site, v.session, v.visitor, v.start, v.start.Add(time.Duration(duration) * time.Second),
+			"shop.example", v.entry, exit, pageviews, events, duration, bounce,
+			"", v.source, v.channel, v.utm[0], v.utm[1], v.utm[2], "", "",
+			country, v.region, v.city, v.browser, v.os, v.device, "", sign, version}
+	}
+	var rows [][]any
+	if v.superseded {
+		rows = append(rows, row(v.entry, 1, 0, 0, 1, 1, 1), row(v.entry, 1, 0, 0, 1, -1, 1))
+	}
+	return append(rows, row(v.exit, v.pageviews, customEvents, v.duration, v.bounce, 1, 2))
 }
 
 // seedStats migrates e and seeds the fixture, failing t on error.

@@ -8,21 +8,6 @@ import (
 	"github.com/mote-analytics/mote/storage"
 )
 
-// The stats queries behind the dashboards and the stats API. They take a
-// storage.SQL, so the same functions run on chDB and on a ClickHouse
-// server, and return plain Go values: dashboards only formats them.
-//
-// Two tables answer: events (visitors, pageviews, custom events,
-// engagement; page, event and prop breakdowns) and sessions (visits,
-// bounces, durations; every breakdown by a property of the visit: entry
-// and exit page, source, geo, device). Web stats read only pageview,
-// event and engagement rows; email opens and clicks are campaign reports.
-//
-// The SQL sticks to what ClickHouse 18.16 (the Debian test server) and
-// 26.x (chDB) both run: toStartOfHour/toStartOfDay/toMonday/toStartOfMonth
-// with a time zone argument, no window functions, no WITH FILL (empty
-// buckets are filled in Go).
-
 // Interval is the bucket size of a time series.
 type Interval string
 

@@ -1,0 +1,20 @@
+// Package stats is the read side of storage: the queries behind the
+// dashboards and the stats API (aggregate, timeseries, breakdowns, goals,
+// realtime, privacy, campaign reports) and the SQL builder they share
+// (plan.go). They take a storage.SQL, so the same functions run on chDB and
+// on a ClickHouse server, and return plain Go values: dashboards only
+// formats them. It reads; the write side (spool, Batcher, SessionWriter)
+// is storage and storage/spool.
+//
+// Two tables answer: events (visitors, pageviews, custom events,
+// engagement; page, event and prop breakdowns) and sessions (visits,
+// bounces, durations; every breakdown by a property of the visit: entry
+// and exit page, source, geo, device). Web stats read only pageview,
+// event and engagement rows; email opens and clicks are campaign reports.
+//
+// The SQL sticks to what ClickHouse 18.16 (the Debian test server) and
+// 26.x (chDB) both run: toStartOfHour/toStartOfDay/toMonday/toStartOfMonth
+// with a time zone argument, no window functions, no WITH FILL (empty
+// buckets are filled in Go). Rows below a site's k-anonymity threshold
+// are folded into "(other)" (Other).
+package stats
