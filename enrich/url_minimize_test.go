@@ -57,6 +57,12 @@ func TestMinimizeURL(t *testing.T) {
 		{"https://example.com/?utm_content=7c4a8d09ca37%2062af61e59520943dc26494f8941b&utm_medium=%2B1%20(555)%20123-4567", URLOptions{},
 			Page{Host: "example.com", Path: "/", UTMMedium: ":token", UTMContent: ":token"}},
 		{"https://example.com/?utm_campaign=" + strings.Repeat("7c4a8d09", 30), URLOptions{}, Page{Host: "example.com", Path: "/", UTMCampaign: ":token"}},
+		// Campaign keys in any case.
+		{"https://example.com/?UTM_SOURCE=a&Utm_Medium=b&UTM_CAMPAIGN=c&uTm_TeRm=d&UTM_content=e", URLOptions{},
+			Page{Host: "example.com", Path: "/", UTMSource: "a", UTMMedium: "b", UTMCampaign: "c", UTMTerm: "d", UTMContent: "e"}},
+		// A campaign value empty once decoded does not win; 0x80 (the
+		// first byte that is not ASCII) alone is invalid UTF-8.
+		{"https://example.com/?utm_source=%20&utm_source=x&utm_medium=%80m", URLOptions{}, Page{Host: "example.com", Path: "/", UTMSource: "x", UTMMedium: "\uFFFDm"}},
 		// A fragment, query or empty pair right after the host.
 		{"https://example.com#top", URLOptions{}, Page{Host: "example.com", Path: "/"}},
 		{"https://example.com?ref=a&utm_source=x", URLOptions{}, Page{Host: "example.com", Path: "/?ref=a", UTMSource: "x"}},
