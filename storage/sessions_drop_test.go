@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -24,11 +25,31 @@ func (unreachable) InsertRowsSQL(context.Context, string, [][]any) error {
 	return ErrUnavailable
 }
 
+// syncBuffer is a log sink the test reads while the writer's goroutine
+// writes: the race detector sees no order between them in the bubble's
+// fake time, so the buffer takes a lock.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // A full writer drops rows, and says so: a warning with the count at most
 // once a minute, besides the counter.
 func TestSessionWriterWarnsOfDrops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var logs bytes.Buffer
+		var logs syncBuffer
 		w := NewSessionWriter(unreachable{}, SessionWriterConfig{MaxBytes: 100, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
