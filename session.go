@@ -44,4 +44,14 @@ type SessionRow struct {
 
 	Sign    int8 // +1 state, -1 cancel of a previous state
 	Version uint32
+
+	// BatchID is the spool batch that stored the row (set by the Batcher,
+	// as for events): a replay after a crash or an outage counts the
+	// rows stored under it and inserts only the rest.
+	BatchID uint64
+	// SpoolID is the spool (Spool.ID: one collector's) whose hits wrote
+	// the row, set by the Batcher. A restarting collector restores only
+	// its own visits: with several collectors, another's visit would be
+	// continued from a state that collector may since have updated.
+	SpoolID uint64
 }

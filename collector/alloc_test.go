@@ -17,7 +17,7 @@ import (
 
 // allocServer is a Server with the whole enrichment of production: geo on
 // the real GeoLite2 City, user agents, the visitor hash under a salt
-// keeper and the session cache writing its rows to a sink.
+// keeper and the session cache, whose rows go to the sink with the hit.
 func allocServer(t testing.TB) (*Server, *copyingSink) {
 	cfg := testConfig()
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
@@ -27,7 +27,7 @@ func allocServer(t testing.TB) (*Server, *copyingSink) {
 	}
 	cfg.Geo = geo
 	cfg.Visitors = enrich.NewSaltKeeper(enrich.SaltConfig{Now: cfg.Now})
-	cfg.Sessions = enrich.NewSessions(enrich.SessionConfig{Sink: &countingSessionSink{}})
+	cfg.Sessions = enrich.NewSessions(enrich.SessionConfig{})
 	sink := &copyingSink{}
 	s, err := New(cfg, sink)
 	if err != nil {

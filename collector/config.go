@@ -84,8 +84,8 @@ type Config struct {
 	// always ready.
 	Ready func() bool
 	// Degraded, when set and non-empty, is added to a ready /readyz answer
-	// (still 200: hits are accepted) to say what is being lost by policy,
-	// e.g. visit rows a full session writer dropped. Never a secret: the
+	// (still 200: hits are accepted) to say what is degraded, e.g. visits
+	// in progress not restored at start. Never a secret: the
 	// listener is public.
 	Degraded func() string
 	// Now is the clock stamping events; nil means time.Now.

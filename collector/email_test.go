@@ -48,7 +48,7 @@ type emailSink struct {
 	err    error
 }
 
-func (s *emailSink) Append(e *mote.Event) error {
+func (s *emailSink) Append(e *mote.Event, _ ...*mote.SessionRow) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {

@@ -86,8 +86,7 @@ func TestVisitorAndSession(t *testing.T) {
 	cfg := testConfig()
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg.Visitors = enrich.NewSaltKeeper(enrich.SaltConfig{Now: cfg.Now})
-	sessions := &countingSessionSink{}
-	cfg.Sessions = enrich.NewSessions(enrich.SessionConfig{Sink: sessions})
+	cfg.Sessions = enrich.NewSessions(enrich.SessionConfig{})
 	ts := startServer(t, cfg)
 	const xff = "X-Forwarded-For: 198.51.100.23\r\n"
 	ts.do(t, get("/p.gif?s=demo&u=https%3A%2F%2Fexample.com%2Fa", xff))
@@ -106,10 +105,13 @@ func TestVisitorAndSession(t *testing.T) {
 	if got[0].SessionID == 0 || got[0].SessionID != got[1].SessionID || got[2].SessionID == got[0].SessionID {
 		t.Errorf("session IDs %x %x %x: want the first two equal and the third different", got[0].SessionID, got[1].SessionID, got[2].SessionID)
 	}
-	sessions.mu.Lock()
-	defer sessions.mu.Unlock()
-	if sessions.updates != 3 || sessions.cancels != 1 {
-		t.Errorf("session sink saw %d updates with %d cancels, want 3 and 1", sessions.updates, sessions.cancels)
+	ts.sink.mu.Lock()
+	defer ts.sink.mu.Unlock()
+	if ts.sink.updates != 3 || ts.sink.cancels != 1 {
+		t.Errorf("sink saw %d session updates with %d cancels, want 3 and 1", ts.sink.updates, ts.sink.cancels)
+	}
+	if st := ts.sink.lastState; st.SessionID != got[2].SessionID || st.Pageviews != 1 || st.Sign != 1 {
+		t.Errorf("latest state row %+v does not match the third hit", st)
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/mote-analytics/mote"
-	"github.com/mote-analytics/mote/enrich"
 )
 
 // recordingSink keeps deep copies of the events it accepts, as the real
@@ -28,13 +27,28 @@ type recordingSink struct {
 	mu     sync.Mutex
 	events []mote.Event
 	err    error
+
+	updates, cancels int             // session updates handed over with the events
+	lastState        mote.SessionRow // numbers only: strings are not kept
 }
 
-func (s *recordingSink) Append(e *mote.Event) error {
+func (s *recordingSink) Append(e *mote.Event, sessions ...*mote.SessionRow) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
+	}
+	if len(sessions) > 0 {
+		s.updates++
+		if len(sessions) == 2 {
+			s.cancels++
+		}
+		st := *sessions[len(sessions)-1]
+		st.SiteID, st.Hostname, st.EntryPage, st.ExitPage = "", "", "", ""
+		st.ReferrerHost, st.ReferrerSource, st.Channel, st.Country, st.Region, st.City = "", "", "", "", "", ""
+		st.UTMSource, st.UTMMedium, st.UTMCampaign, st.UTMTerm, st.UTMContent = "", "", "", "", ""
+		st.Browser, st.OS, st.Device, st.Screen = "", "", "", ""
+		s.lastState = st
 	}
 	s.events = append(s.events, copyEvent(e))
 	return nil
@@ -78,8 +92,12 @@ type copyingSink struct {
 	n   int
 }
 
-func (s *copyingSink) Append(e *mote.Event) error {
+func (s *copyingSink) Append(e *mote.Event, sessions ...*mote.SessionRow) error {
 	s.buf = s.buf[:0]
+	for _, r := range sessions {
+		s.buf = append(s.buf, r.EntryPage...)
+		s.buf = append(s.buf, r.ExitPage...)
+	}
 	for _, v := range []string{e.SiteID, e.Name, e.Hostname, e.Pathname, e.ReferrerHost, e.Screen} {
 		s.buf = append(s.buf, v...)
 	}
@@ -237,25 +255,3 @@ var benchEvent = "POST /api/event HTTP/1.1\r\n" +
 	"Content-Length: " + itoa(len(benchEventBody)) + "\r\n\r\n" + benchEventBody
 
 var errFull = errors.New("spool full")
-
-// countingSessionSink counts the session updates it is handed and keeps
-// the numbers of the latest state (no strings: they are valid only during
-// the call, and copying them would allocate on the hit path).
-type countingSessionSink struct {
-	mu        sync.Mutex
-	updates   int
-	cancels   int
-	sessionID uint64
-	pageviews uint32
-	bounce    uint8
-}
-
-func (c *countingSessionSink) AppendSessionRows(u *enrich.SessionUpdate) {
-	c.mu.Lock()
-	c.updates++
-	if u.HasCancel {
-		c.cancels++
-	}
-	c.sessionID, c.pageviews, c.bounce = u.State.SessionID, u.State.Pageviews, u.State.Bounce
-	c.mu.Unlock()
-}

@@ -68,10 +68,24 @@ func (s *Server) record(ctx *fasthttp.RequestCtx, h *hit, kind mote.Kind) outcom
 	if s.cfg.Visitors != nil {
 		ev.VisitorID = s.cfg.Visitors.VisitorID(now, site.ID, ip, enrich.UnsafeString(hdr.UserAgent()), s.liveness)
 	}
-	if s.cfg.Sessions != nil {
-		s.cfg.Sessions.Track(ev, &h.session)
+	var rows []*mote.SessionRow
+	if s.cfg.Sessions != nil && s.cfg.Sessions.Track(ev, &h.session) {
+		u := &h.session
+		h.rows[0], h.rows[1] = &u.Cancel, &u.State
+		rows = h.rows[:]
+		if !u.HasCancel {
+			rows = h.rows[1:]
+		}
 	}
-	return s.store(ev)
+	o := s.store(ev, rows...)
+	if o == failed && rows != nil {
+		// Track counted a hit that is not stored: the visit's stored
+		// state is the one before it. Forgetting the visit keeps the
+		// table consistent (the next hit starts a visit rather than
+		// cancelling a state never stored).
+		s.cfg.Sessions.Forget(ev.VisitorID)
+	}
+	return o
 }
 
 // fillEvent is the one place an Event gets what every kind of hit has:
@@ -97,9 +111,10 @@ func fillPage(ev *mote.Event, page *enrich.Page, ref *enrich.Referral) {
 	ev.UTMTerm, ev.UTMContent = page.UTMTerm, page.UTMContent
 }
 
-// store hands an enriched event to the Sink; a refusal is answered 503.
-func (s *Server) store(ev *mote.Event) outcome {
-	if err := s.sink.Append(ev); err != nil {
+// store hands an enriched event and its session rows to the Sink; a
+// refusal is answered 503.
+func (s *Server) store(ev *mote.Event, sessions ...*mote.SessionRow) outcome {
+	if err := s.sink.Append(ev, sessions...); err != nil {
 		s.stats.reject(reasonUnavailable)
 		s.logSinkError(err)
 		return failed

@@ -17,12 +17,15 @@ import (
 	"github.com/mote-analytics/mote/enrich"
 )
 
-// Sink receives accepted events. Append returns only once the event is
-// durable; any error means "not accepted" and the hit is answered 503.
-// The Event and its strings are valid only during the call: Append copies
-// what it keeps.
+// Sink receives accepted events, each with the session rows its hit
+// produced (none, the new state, or the cancel of the previous state and
+// the new state). Append returns only once the event and its rows are
+// durable, together: a visit's rows are then exactly as durable as its
+// hits. Any error means "not accepted" and the hit is answered 503. The
+// Event, the rows and their strings are valid only during the call:
+// Append copies what it keeps.
 type Sink interface {
-	Append(e *mote.Event) error
+	Append(e *mote.Event, sessions ...*mote.SessionRow) error
 }
 
 // Server is the public beacon server. Create it with New, run it with
@@ -69,7 +72,8 @@ type hit struct {
 	ev      mote.Event
 	page    enrich.Page
 	session enrich.SessionUpdate
-	ip      netip.Addr // the client address, for enrichment only
+	rows    [2]*mote.SessionRow // the update's rows, handed to the Sink
+	ip      netip.Addr          // the client address, for enrichment only
 }
 
 // New validates cfg and returns a Server that hands accepted events to sink.

@@ -511,7 +511,7 @@ type blockingSink struct {
 	release chan struct{}
 }
 
-func (s *blockingSink) Append(*mote.Event) error {
+func (s *blockingSink) Append(*mote.Event, ...*mote.SessionRow) error {
 	s.entered <- struct{}{}
 	<-s.release
 	return nil

@@ -33,23 +33,18 @@ type SessionConfig struct {
 	// stop a one-page visit from counting as a bounce; default 10 seconds.
 	EngagedAfter time.Duration
 	// Key keys the session ID hash; zero means a random key per process.
-	// Collectors behind a load balancer that keeps a client on one
-	// collector need not share it.
+	// It need not survive a restart nor be shared: a visit that continues
+	// after a restart keeps the session ID it was restored with (Restore),
+	// and only new visits hash a new one. A random key per process also
+	// keeps session IDs unlinkable to anything outside this process.
 	Key [16]byte
-	// Sink, when set, receives every update after Track has released its
-	// locks.
-	Sink SessionSink
-}
-
-// SessionSink receives the sessions rows of each update. The rows' strings
-// are valid only during the call; it copies what it keeps.
-type SessionSink interface {
-	AppendSessionRows(u *SessionUpdate)
 }
 
 // SessionUpdate is what one hit does to the sessions table: when the visit
 // existed, Cancel repeats its previous state with Sign -1, and State is the
-// new state with Sign +1 and the next Version. A caller reuses one
+// new state with Sign +1 and the next Version. The caller stores both with
+// the hit (the collector spools them in the hit's record), so the rows are
+// exactly as durable as the hit. A caller reuses one
 // SessionUpdate per worker; its strings live in the update's own buffer
 // and are valid until the next Track with it.
 type SessionUpdate struct {
@@ -208,9 +203,6 @@ func (s *Sessions) Track(ev *mote.Event, out *SessionUpdate) bool {
 	out.buf = e.copyRow(&out.State, out.buf)
 	ev.SessionID = e.row.SessionID
 	sh.mu.Unlock()
-	if s.cfg.Sink != nil {
-		s.cfg.Sink.AppendSessionRows(out)
-	}
 	return true
 }
 
@@ -290,7 +282,10 @@ func (s *Sessions) update(e *sessionEntry, ev *mote.Event, ts time.Time) {
 	if ts.After(e.last) {
 		e.last = ts
 	}
-	e.row.DurationS = uint32(e.row.EndTS.Sub(e.row.StartTS) / time.Second)
+	// Whole seconds between the stored (second) timestamps, so that the
+	// duration equals end_ts - start_ts as stored, and a visit restored
+	// from storage continues with the same arithmetic.
+	e.row.DurationS = uint32(e.row.EndTS.Unix() - e.row.StartTS.Unix())
 	e.row.Bounce = bounce(e)
 	e.row.Version++
 }

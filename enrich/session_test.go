@@ -11,8 +11,24 @@ import (
 	"github.com/mote-analytics/mote"
 )
 
-// rowLog is a SessionSink that keeps copies of every row, as a spool would.
+// rowLog keeps copies of every row of the updates it is given, as the
+// spool does.
 type rowLog struct{ rows []mote.SessionRow }
+
+// loggedSessions is Sessions whose Track hands each update to log, as the
+// collector hands it to the spool.
+type loggedSessions struct {
+	*Sessions
+	log *rowLog
+}
+
+func (l loggedSessions) Track(ev *mote.Event, u *SessionUpdate) bool {
+	ok := l.Sessions.Track(ev, u)
+	if ok {
+		l.log.AppendSessionRows(u)
+	}
+	return ok
+}
 
 func (l *rowLog) AppendSessionRows(u *SessionUpdate) {
 	cp := func(r mote.SessionRow) mote.SessionRow {
@@ -69,7 +85,7 @@ func hit(kind mote.Kind, visitor uint64, at time.Duration, path string) *mote.Ev
 
 func TestSessionsVisit(t *testing.T) {
 	log := &rowLog{}
-	s := NewSessions(SessionConfig{Sink: log})
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
 	var u SessionUpdate
 	track := func(ev *mote.Event) {
 		t.Helper()
@@ -111,7 +127,7 @@ func TestSessionsVisit(t *testing.T) {
 
 func TestSessionsBounceAndIdle(t *testing.T) {
 	log := &rowLog{}
-	s := NewSessions(SessionConfig{Sink: log})
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
 	var u SessionUpdate
 	a := hit(mote.KindPageview, 9, 0, "/landing")
 	s.Track(a, &u)
@@ -150,7 +166,7 @@ func TestSessionsMidnight(t *testing.T) {
 	now := time.Date(2026, 6, 1, 23, 50, 0, 0, time.UTC)
 	k := NewSaltKeeper(SaltConfig{Now: func() time.Time { return now }})
 	log := &rowLog{}
-	s := NewSessions(SessionConfig{Sink: log})
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
 	var u SessionUpdate
 	visit := func(path string) *mote.Event {
 		ev := &mote.Event{SiteID: "demo", TS: now, Kind: mote.KindPageview, Hostname: "example.com", Pathname: path}
@@ -262,5 +278,142 @@ func TestSessionsFirstTouchFields(t *testing.T) {
 	check("second state", &u.State)
 	if u.Cancel.ExitPage != first.Pathname || u.State.ExitPage != "/next" {
 		t.Fatalf("exit pages %q, %q", u.Cancel.ExitPage, u.State.ExitPage)
+	}
+}
+
+// TestSessionsRestore: a visit restored from its stored state (in a cache
+// with another key, as after a restart) continues with the same session
+// ID, entry page and first-touch source, and its next update cancels the
+// exact state stored; older rows and visits already over are ignored.
+func TestSessionsRestore(t *testing.T) {
+	log := &rowLog{}
+	before := loggedSessions{NewSessions(SessionConfig{}), log}
+	var u SessionUpdate
+	first := hit(mote.KindPageview, 7, 0, "/landing")
+	before.Track(first, &u)
+	before.Track(hit(mote.KindPageview, 7, time.Minute, "/pricing"), &u)
+	before.Track(hit(mote.KindPageview, 8, 0, "/old"), &u) // over by the restart
+	state := log.final()[first.SessionID]
+
+	after := NewSessions(SessionConfig{})
+	now := t0.Add(20 * time.Minute)
+	for i := len(log.rows) - 1; i >= 0; i-- { // newest first: older versions must not win
+		r := log.rows[i]
+		if r.VisitorID == 8 {
+			r.EndTS = t0.Add(-time.Hour)
+		}
+		after.Restore(&r, now)
+	}
+	after.Restored()
+	if st := after.Counters(); st.Active != 1 {
+		t.Fatalf("restored %d visits, want 1 (the other is over)", st.Active)
+	}
+	next := hit(mote.KindPageview, 7, 20*time.Minute, "/signup")
+	next.ReferrerSource, next.Channel = "Bing", "search"
+	if !after.Track(next, &u) {
+		t.Fatal("restored visit not continued")
+	}
+	if next.SessionID != first.SessionID {
+		t.Fatalf("session ID %x after restore, want %x", next.SessionID, first.SessionID)
+	}
+	if !u.HasCancel || u.Cancel.Version != state.Version || u.Cancel.Pageviews != 2 || u.Cancel.ExitPage != "/pricing" {
+		t.Fatalf("cancel %+v does not repeat the stored state %+v", u.Cancel, state)
+	}
+	if u.State.EntryPage != "/landing" || u.State.ReferrerSource != "Google" || u.State.Pageviews != 3 ||
+		u.State.Version != state.Version+1 || u.State.DurationS != 20*60 {
+		t.Fatalf("continued state %+v", u.State)
+	}
+}
+
+// TestSessionsMatchReference replays generated traffic (visitors coming
+// back after gaps shorter and longer than 30 minutes, pageviews, custom
+// events and engagement beacons, each with its own referrer) through
+// Track and compares the folded rows with an independent sessionizer over
+// the same hits: the 30-minute rule, first-touch entry page and source,
+// last pageview as exit, counts and duration.
+func TestSessionsMatchReference(t *testing.T) {
+	log := &rowLog{}
+	s := loggedSessions{NewSessions(SessionConfig{}), log}
+	type ref struct {
+		visitor             uint64
+		sessions            map[uint64]bool
+		start, end          time.Time
+		entry, exit, source string
+		pageviews, events   uint32
+		engaged             bool
+	}
+	var refs []*ref
+	open := map[uint64]*ref{}
+	sources := []string{"Google", "Bing", "", "Hacker News"}
+	rng := uint64(7)
+	next := func(n uint64) uint64 { rng = rng*6364136223846793005 + 1442695040888963407; return (rng >> 33) % n }
+	at := time.Duration(0)
+	var u SessionUpdate
+	for i := range 5000 {
+		at += time.Duration(next(40)) * time.Second
+		visitor := 1 + next(60)
+		if next(50) == 0 {
+			at += 31 * time.Minute // everyone's visit ends
+		}
+		kind := []mote.Kind{mote.KindPageview, mote.KindPageview, mote.KindEvent, mote.KindEngagement}[next(4)]
+		ev := hit(kind, visitor, at, fmt.Sprintf("/p%d", i))
+		ev.ReferrerSource = sources[next(uint64(len(sources)))]
+		if kind == mote.KindEngagement {
+			ev.EngagementMS = uint32(next(20_000))
+		}
+		r := open[visitor]
+		if r != nil && ev.TS.Sub(r.end) > 30*time.Minute {
+			r = nil
+		}
+		if r == nil && kind == mote.KindEngagement {
+			if s.Track(ev, &u) {
+				t.Fatal("an engagement beacon started a visit")
+			}
+			continue
+		}
+		if r == nil {
+			r = &ref{visitor: visitor, sessions: map[uint64]bool{}, start: ev.TS, entry: ev.Pathname, source: ev.ReferrerSource}
+			refs = append(refs, r)
+			open[visitor] = r
+		}
+		r.end = ev.TS
+		switch kind {
+		case mote.KindPageview:
+			r.pageviews++
+			r.exit = ev.Pathname
+		case mote.KindEvent:
+			r.events++
+		case mote.KindEngagement:
+			r.engaged = r.engaged || ev.EngagementMS >= 10_000
+		}
+		if !s.Track(ev, &u) {
+			t.Fatalf("hit %d not tracked", i)
+		}
+		r.sessions[ev.SessionID] = true
+	}
+	got := log.final()
+	if len(got) != len(refs) {
+		t.Fatalf("%d visits folded, reference %d", len(got), len(refs))
+	}
+	for _, r := range refs {
+		if len(r.sessions) != 1 {
+			t.Fatalf("visitor %d's visit from %v has %d session ids", r.visitor, r.start, len(r.sessions))
+		}
+		var id uint64
+		for id = range r.sessions {
+		}
+		g := got[id]
+		if r.exit == "" {
+			r.exit = r.entry // a visit started by a custom event keeps its entry as exit until a pageview
+		}
+		bounce := uint8(0)
+		if r.pageviews <= 1 && r.events == 0 && !r.engaged {
+			bounce = 1
+		}
+		if !g.StartTS.Equal(r.start) || !g.EndTS.Equal(r.end) || g.EntryPage != r.entry || g.ExitPage != r.exit ||
+			g.ReferrerSource != r.source || g.Pageviews != r.pageviews || g.Events != r.events || g.Bounce != bounce ||
+			g.DurationS != uint32(r.end.Sub(r.start)/time.Second) {
+			t.Fatalf("visit %x\n got %+v\nwant %+v (bounce %d)", id, g, *r, bounce)
+		}
 	}
 }

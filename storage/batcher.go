@@ -37,6 +37,22 @@ import (
 //     (capped) until it goes in; nothing later is inserted before it. The
 //     spool keeps accepting hits up to its cap meanwhile.
 //
+// Session rows travel in the records of the hits they derive from and are
+// stored with them, exactly once, under the same batch id:
+//
+//   - For each insert, the sessions rows of its records go in first (one
+//     insert per partition, toYYYYMM(start_ts), so each is atomic), then
+//     the events. Stored events therefore imply stored sessions rows for
+//     the same records, and the replay check above skips both.
+//   - When the events of a batch are not stored but the check is due, the
+//     Batcher counts the sessions rows under the batch id per partition
+//     (sessionBatchRows): an earlier attempt stored, per partition, the
+//     rows of a prefix of the batch's records, so the first n rows of that
+//     partition are passed over and the rest inserted. A batch is never
+//     shorter than the one an earlier process cut at the same position
+//     (its records were all durable then), unless MaxRows was lowered in
+//     between.
+//
 // A record that cannot be read or decoded (spool corruption, or a record
 // written by a newer version) stops Run with an error naming its
 // position rather than being skipped: losing accepted hits silently is
@@ -67,6 +83,8 @@ type BatcherConfig struct {
 type BatcherCounters struct {
 	RowsStored    uint64  // rows inserted by this Batcher
 	RowsSkipped   uint64  // records found already stored on a replay check
+	SessionRows   uint64  // sessions rows inserted by this Batcher
+	SessionSkips  uint64  // sessions rows found already stored on a replay check
 	Batches       uint64  // successful inserts
 	InsertErrors  uint64  // failed inserts and failed replay checks
 	LastBatchRows uint64  // rows of the latest successful insert
@@ -89,12 +107,18 @@ type Batcher struct {
 	r         *spool.Reader
 	rows      []mote.Event
 	starts    []spool.Position // spool position of each row
+	sess      []mote.SessionRow
+	sessEnd   []int             // sessEnd[i]: sessions rows of rows[:i+1]
+	sessSkip  map[uint32]uint64 // per partition, rows of this batch already stored
+	partition []mote.SessionRow // insertSessions' scratch
 	committed spool.Position
 	verify    bool   // check BatchRows before the next insert
 	skip      uint64 // records already stored by an earlier run, still to pass over
 
 	rowsStored    atomic.Uint64
 	rowsSkipped   atomic.Uint64
+	sessStored    atomic.Uint64
+	sessSkipped   atomic.Uint64
 	batches       atomic.Uint64
 	insertErrors  atomic.Uint64
 	lastBatchRows atomic.Uint64
@@ -134,6 +158,8 @@ func (b *Batcher) Counters() BatcherCounters {
 	return BatcherCounters{
 		RowsStored:    b.rowsStored.Load(),
 		RowsSkipped:   b.rowsSkipped.Load(),
+		SessionRows:   b.sessStored.Load(),
+		SessionSkips:  b.sessSkipped.Load(),
 		Batches:       b.batches.Load(),
 		InsertErrors:  b.insertErrors.Load(),
 		LastBatchRows: b.lastBatchRows.Load(),
@@ -251,11 +277,13 @@ func (b *Batcher) fill() (eof bool, err error) {
 		} else {
 			b.rows = append(b.rows, mote.Event{})
 		}
-		if err := spool.DecodeEvent(rec, &b.rows[n]); err != nil {
-			b.rows = b.rows[:n]
+		k := len(b.sess)
+		if b.sess, err = spool.DecodeRecord(rec, &b.rows[n], b.sess); err != nil {
+			b.rows, b.sess = b.rows[:n], b.sess[:k]
 			return false, fmt.Errorf("batcher: record at %v: %w", pos, err)
 		}
 		b.starts = append(b.starts, pos)
+		b.sessEnd = append(b.sessEnd, len(b.sess))
 	}
 	return false, nil
 }
@@ -300,12 +328,21 @@ func (b *Batcher) flush(ctx context.Context) error {
 				b.log.Info("batcher: skipped records already stored", "batch", id, "rows", n)
 				continue // the following position may be stored too
 			}
+			if b.sessSkip, err = sessionBatchRows(ctx, b.eng, id); err != nil {
+				if err := retry("sessions replay check", id, err); err != nil {
+					return err
+				}
+				continue
+			}
 			b.verify = false
 		}
 		n := sameMonthPrefix(b.rows)
 		t0 := time.Now()
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
-		err := b.eng.InsertEvents(ictx, id, b.rows[:n])
+		err := b.insertSessions(ictx, id, b.sess[:b.sessEnd[n-1]])
+		if err == nil {
+			err = b.eng.InsertEvents(ictx, id, b.rows[:n])
+		}
 		cancel()
 		if err != nil {
 			b.verify = true // the block may have been stored anyway
@@ -318,6 +355,7 @@ func (b *Batcher) flush(ctx context.Context) error {
 		b.rowsStored.Add(uint64(n))
 		b.batches.Add(1)
 		b.lastBatchRows.Store(uint64(n))
+		b.sessSkip = nil
 		b.dropFront(n)
 	}
 	if end == b.committed {
@@ -349,13 +387,60 @@ func sameMonthPrefix(rows []mote.Event) int {
 	return len(rows)
 }
 
-// dropFront removes the first n rows, clearing the vacated elements so
-// that no two elements share prop slices when they are reused.
+// insertSessions stores a batch's sessions rows under its id, one insert
+// per partition (each atomic), passing over the rows sessSkip says an
+// earlier attempt stored: per partition, a prefix of the rows in order.
+func (b *Batcher) insertSessions(ctx context.Context, id uint64, rows []mote.SessionRow) error {
+	for len(rows) > 0 {
+		month := sessionMonth(&rows[0])
+		part := b.partition[:0]
+		rest := rows[:0:0]
+		for i := range rows {
+			if sessionMonth(&rows[i]) != month {
+				rest = append(rest, rows[i])
+				continue
+			}
+			part = append(part, rows[i])
+			part[len(part)-1].BatchID, part[len(part)-1].SpoolID = id, b.sp.ID()
+		}
+		b.partition = part
+		skip := min(b.sessSkip[month], uint64(len(part)))
+		if skip > 0 {
+			b.sessSkipped.Add(skip)
+			b.log.Info("batcher: skipped sessions rows already stored", "batch", id, "rows", skip)
+		}
+		if len(part) > int(skip) {
+			if err := InsertSessionRows(ctx, b.eng, part[skip:]); err != nil {
+				return fmt.Errorf("insert sessions rows: %w", err)
+			}
+			b.sessStored.Add(uint64(len(part)) - skip)
+		}
+		if b.sessSkip == nil {
+			b.sessSkip = make(map[uint32]uint64)
+		}
+		b.sessSkip[month] = uint64(len(part)) // stored now: a retry of the events passes over them
+		rows = rest
+	}
+	return nil
+}
+
+// dropFront removes the first n rows (and their sessions rows), clearing
+// the vacated elements so that no two elements share prop slices when
+// they are reused.
 func (b *Batcher) dropFront(n int) {
 	if n == len(b.rows) {
 		// Keep every element (and its own prop slices) for reuse.
 		b.rows, b.starts = b.rows[:0], b.starts[:0]
+		b.sess, b.sessEnd = b.sess[:0], b.sessEnd[:0]
 		return
+	}
+	if n > 0 {
+		k := b.sessEnd[n-1]
+		b.sess = b.sess[:copy(b.sess, b.sess[k:])]
+		b.sessEnd = b.sessEnd[:copy(b.sessEnd, b.sessEnd[n:])]
+		for i := range b.sessEnd {
+			b.sessEnd[i] -= k
+		}
 	}
 	k := copy(b.rows, b.rows[n:])
 	clear(b.rows[k:])

@@ -173,7 +173,7 @@ func scanSessionRows(rows *Rows) ([]mote.SessionRow, error) {
 		err := rows.Scan(i, &r.SiteID, &r.SessionID, &r.VisitorID, &r.StartTS, &r.EndTS, &r.Hostname, &r.EntryPage, &r.ExitPage,
 			&r.Pageviews, &r.Events, &r.DurationS, &r.Bounce, &r.ReferrerHost, &r.ReferrerSource, &r.Channel,
 			&r.UTMSource, &r.UTMMedium, &r.UTMCampaign, &r.UTMTerm, &r.UTMContent, &r.Country, &r.Region, &r.City,
-			&r.Browser, &r.OS, &r.Device, &r.Screen, &r.Sign, &r.Version)
+			&r.Browser, &r.OS, &r.Device, &r.Screen, &r.Sign, &r.Version, &r.BatchID, &r.SpoolID)
 		if err != nil {
 			return nil, err
 		}

@@ -9,8 +9,10 @@
 //   - the schema: numbered, embedded .sql migrations rendered for the
 //     server's version and, in cluster mode, as Replicated local tables
 //     under Distributed ones;
-//   - the Batcher, which tails storage/spool and inserts columnar batches,
-//     and the SessionWriter, which batches the session cache's rows;
+//   - the Batcher, which tails storage/spool and inserts columnar batches
+//     of events and of the sessions rows spooled with them (sessions.go:
+//     exactly once under the batch id; the rebuild reads of a starting
+//     collector, ActiveSessions and SpoolSessions);
 //   - the small tables written through SQL: Salts (RAM-only, behind
 //     enrich's salt keeper), Suppressions (anonymous (site, day, reason)
 //     counters), Campaigns, share links; EnforceRetention and Copy (mote

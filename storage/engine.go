@@ -3,7 +3,7 @@ package storage
 // This file states what storage asks of an engine and what it answers:
 // the interfaces storage/clickhouse and storage/embedded implement, the
 // result type of a query, and the errors a caller may test for. The rest
-// of the package (schema, Batcher, SessionWriter, campaigns, salts...) and
+// of the package (schema, Batcher, sessions, campaigns, salts...) and
 // storage/stats are written against these alone.
 
 import (
@@ -18,6 +18,9 @@ import (
 // run the SQL of this package unchanged; they differ only in how they reach
 // ClickHouse (native protocol to a server, or chDB in-process).
 type Engine interface {
+	// SQL: the Batcher counts and inserts a batch's sessions rows through
+	// it (sessionBatchRows, InsertSessionRows), as the rest of storage does.
+	SQL
 	// Migrate applies the embedded migrations not yet recorded in
 	// schema_migrations. It is safe to call on every start.
 	Migrate(ctx context.Context) error
@@ -85,10 +88,18 @@ type Clustered interface {
 }
 
 // SessionInserter is implemented by engines with a fast path for
-// sessions rows (a columnar block, RowBinary); SessionWriter uses it when
-// its SQL has it, else InsertRowsSQL.
+// sessions rows (a columnar block, RowBinary); InsertSessionRows uses it
+// when its SQL has it, else InsertRowsSQL.
 type SessionInserter interface {
 	InsertSessions(ctx context.Context, rows []mote.SessionRow) error
+}
+
+// SessionScanner is implemented by engines that read a SELECT of
+// activeSessionCols without boxing every value (the embedded engine reads
+// RowBinary): the rebuild at start reads a row per active visit, a
+// million on a busy site.
+type SessionScanner interface {
+	ScanSessions(ctx context.Context, query string, fn func(*mote.SessionRow)) error
 }
 
 // SuppressedWriter is an engine that can add suppression counts; the

@@ -53,7 +53,7 @@ const (
 // writes the suppression counters and enforces each site's retention.
 // Link is also SQL (and SessionInserter) on whichever engine it has
 // reached: until then every call fails with ErrUnavailable, and callers
-// (the salt keeper, the session writer, the stats API) keep their state or
+// (the salt keeper, the session rebuild, the stats API) keep their state or
 // answer 503 and retry.
 type Link struct {
 	cfg       LinkConfig
@@ -284,4 +284,14 @@ func (l *Link) InsertSessions(ctx context.Context, rows []mote.SessionRow) error
 		return err
 	}
 	return InsertSessionRows(ctx, db, rows)
+}
+
+// ScanSessions implements SessionScanner where the engine does (the
+// rebuild's read of active visits), else runs the query through QuerySQL.
+func (l *Link) ScanSessions(ctx context.Context, query string, fn func(*mote.SessionRow)) error {
+	db, err := l.db()
+	if err != nil {
+		return err
+	}
+	return scanSessions(ctx, db, query, fn)
 }

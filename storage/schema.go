@@ -220,10 +220,10 @@ func Pending(all []Migration, applied map[uint32]bool) []Migration {
 // through exec with record set. done hears of each migration applied. A
 // crash between a migration and its record runs the (idempotent)
 // statements again at the next start.
-func ApplyPending(pending []Migration, db string, exec func(stmt string, record bool) error, exists func(error) bool, done func(Migration)) error {
+func ApplyPending(pending []Migration, db string, exec func(stmt string, record bool) error, exists func(stmt string, err error) bool, done func(Migration)) error {
 	for _, m := range pending {
 		for _, stmt := range m.Statements {
-			if err := exec(stmt, false); err != nil && !exists(err) {
+			if err := exec(stmt, false); err != nil && !exists(stmt, err) {
 				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, db, err)
 			}
 		}

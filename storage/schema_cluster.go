@@ -63,6 +63,7 @@ func (s Schema) clusterFuncs(funcs template.FuncMap, window int) error {
 		funcs["table"] = func(name string) string { return name }
 		funcs["engine"] = func(_, spec string) string { return spec }
 		funcs["distributed"] = func(_, _ string) string { return "" }
+		funcs["alterDistributed"] = func(_, _ string) string { return "" }
 		return nil
 	}
 	if !clusterName(s.Cluster) {
@@ -87,6 +88,15 @@ func (s Schema) clusterFuncs(funcs template.FuncMap, window int) error {
 	funcs["distributed"] = func(table, key string) string {
 		return fmt.Sprintf("\nCREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s%s\nENGINE = Distributed('%s', '%s', '%s%s', %s);",
 			db, table, cl, db, table, LocalSuffix, s.Cluster, s.Database, table, LocalSuffix, key)
+	}
+	// alterDistributed makes a Distributed table follow an ALTER of its
+	// local table. ClickHouse 18.16 refuses ALTER ... ON CLUSTER on a
+	// Distributed table over replicated shards, so the table is created
+	// again from the local one: it holds no data of its own (the engine
+	// inserts through it synchronously), and CREATE ... AS copies the new
+	// columns. The clause (the local table's ALTER) is not needed here.
+	funcs["alterDistributed"] = func(table, key string) string {
+		return fmt.Sprintf("\nDROP TABLE IF EXISTS %s.%s ON CLUSTER %s;", db, table, cl) + funcs["distributed"].(func(string, string) string)(table, key)
 	}
 	funcs["dedup"] = func() string {
 		return fmt.Sprintf(", replicated_deduplication_window = %d", window)

@@ -2,169 +2,32 @@ package storage
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
-// Defaults of SessionWriterConfig.
-const (
-	DefaultSessionFlush    = time.Second
-	DefaultSessionMaxBytes = 16 << 20
-)
-
-// SessionWriterConfig configures a SessionWriter; the zero value flushes
-// every second and holds at most 16 MiB of unwritten rows.
-type SessionWriterConfig struct {
-	// Flush is how often pending rows are inserted.
-	Flush time.Duration
-	// MaxBytes caps the rows waiting for storage (while it is down). Past
-	// it new rows are dropped and counted: sessions are a view derived
-	// from the hits, which the spool keeps; losing a session update costs
-	// accuracy in visit metrics, never a hit.
-	MaxBytes int
-	// Logger receives insert failures (without row contents).
-	Logger *slog.Logger
-}
-
-// SessionWriter batches sessions rows (the cancel and state pairs of the
-// collector's session cache) into the sessions table. Append runs on the
-// hit path: it encodes each row into a byte buffer under one short lock
-// and, after warm-up, allocates nothing. Run decodes the buffer every
-// Flush, leaves out the pairs that cancel each other within it
-// (collapsePairs) and inserts the rest as one block (InsertSessionRows).
-type SessionWriter struct {
-	db  SQL
-	cfg SessionWriterConfig
-
-	mu      sync.Mutex
-	pending []byte // encoded rows (appendSessionRow)
-	rows    int
-	spare   []byte
-
-	flushMu sync.Mutex             // one Flush at a time; guards decoded and states
-	decoded []mote.SessionRow      // the decoded rows' slice, reused
-	states  map[sessionVersion]int // reused by collapsePairs
-
-	written, dropped, failures, collapsed atomic.Uint64
-}
-
-// SessionWriterCounters counts what the writer did.
-type SessionWriterCounters struct {
-	Written   uint64 // rows inserted
-	Dropped   uint64 // rows dropped because MaxBytes was reached
-	Failures  uint64 // inserts that failed (their rows stay pending)
-	Collapsed uint64 // rows left out because their pair was in the same flush (collapsePairs)
-	Pending   int    // rows waiting
-}
-
-// NewSessionWriter returns a writer inserting into db's sessions table.
-func NewSessionWriter(db SQL, cfg SessionWriterConfig) *SessionWriter {
-	if cfg.Flush <= 0 {
-		cfg.Flush = DefaultSessionFlush
-	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = DefaultSessionMaxBytes
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &SessionWriter{db: db, cfg: cfg}
-}
+// Session rows are as durable as the hits they derive from: the collector
+// spools each hit's session update (the cancel of the visit's previous
+// state and its new state) in the hit's own record, the Batcher inserts
+// them with the batch's events under the batch's id (see Batcher), and a
+// collector that starts again rebuilds its session cache from what is
+// stored (ActiveSessions) and what the spool still holds (SpoolSessions).
+// There is no separate buffer of session rows, so nothing to overflow or
+// drop: an outage costs spool space, as it does for hits.
 
 // SessionColumns are the sessions table's columns in the order every
 // sessions insert sends them.
 const SessionColumns = "site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
 	"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
-	"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version"
+	"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version, batch_id, spool_id"
 
 const insertSessions = "INSERT INTO sessions (" + SessionColumns + ")"
-
-// Append queues rows. Their strings are copied before Append returns.
-func (w *SessionWriter) Append(rows ...*mote.SessionRow) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.pending) > w.cfg.MaxBytes {
-		w.dropped.Add(uint64(len(rows)))
-		return
-	}
-	for _, r := range rows {
-		w.pending = appendSessionRow(w.pending, r)
-		w.rows++
-	}
-}
-
-// A row is encoded as its strings (uvarint length, bytes) in strs order,
-// then its numbers as uvarints in nums order, then the sign byte.
-func appendSessionRow(b []byte, r *mote.SessionRow) []byte {
-	for _, s := range [...]string{r.SiteID, r.Hostname, r.EntryPage, r.ExitPage, r.ReferrerHost, r.ReferrerSource,
-		r.Channel, r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.Country, r.Region, r.City,
-		r.Browser, r.OS, r.Device, r.Screen} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	for _, n := range [...]uint64{r.SessionID, r.VisitorID, uint64(r.StartTS.Unix()), uint64(r.EndTS.Unix()),
-		uint64(r.Pageviews), uint64(r.Events), uint64(r.DurationS), uint64(r.Bounce), uint64(r.Version)} {
-		b = binary.AppendUvarint(b, n)
-	}
-	return append(b, byte(r.Sign))
-}
-
-// decodeSessionRows turns an Append buffer back into rows, appended to
-// rows[:0]. The rows' strings share one copy of the buffer: a string per
-// field was two allocations per hit's worth of fields, most of the
-// collector's garbage.
-func decodeSessionRows(rows []mote.SessionRow, b []byte, n int) ([]mote.SessionRow, error) {
-	rows = slices.Grow(rows[:0], n)
-	all := string(b)
-	off := 0 // of b in all
-	var strs [19]string
-	var nums [9]uint64
-	for len(b) > 0 {
-		for i := range strs {
-			l, k := binary.Uvarint(b)
-			if k <= 0 || uint64(len(b)-k) < l {
-				return nil, errors.New("corrupt sessions buffer")
-			}
-			strs[i] = all[off+k : off+k+int(l)]
-			b = b[k+int(l):]
-			off += k + int(l)
-		}
-		for i := range nums {
-			v, k := binary.Uvarint(b)
-			if k <= 0 {
-				return nil, errors.New("corrupt sessions buffer")
-			}
-			nums[i] = v
-			b = b[k:]
-			off += k
-		}
-		if len(b) == 0 {
-			return nil, errors.New("corrupt sessions buffer")
-		}
-		sign := int8(b[0])
-		b = b[1:]
-		off++
-		rows = append(rows, mote.SessionRow{
-			SiteID: strs[0], Hostname: strs[1], EntryPage: strs[2], ExitPage: strs[3], ReferrerHost: strs[4],
-			ReferrerSource: strs[5], Channel: strs[6], UTMSource: strs[7], UTMMedium: strs[8], UTMCampaign: strs[9],
-			UTMTerm: strs[10], UTMContent: strs[11], Country: strs[12], Region: strs[13], City: strs[14],
-			Browser: strs[15], OS: strs[16], Device: strs[17], Screen: strs[18],
-			SessionID: nums[0], VisitorID: nums[1],
-			StartTS: time.Unix(int64(nums[2]), 0).UTC(), EndTS: time.Unix(int64(nums[3]), 0).UTC(),
-			Pageviews: uint32(nums[4]), Events: uint32(nums[5]), DurationS: uint32(nums[6]), Bounce: uint8(nums[7]),
-			Version: uint32(nums[8]), Sign: sign,
-		})
-	}
-	return rows, nil
-}
 
 // sessionRowValues are rows as InsertRowsSQL values, in the column order
 // of SessionColumns.
@@ -175,7 +38,7 @@ func sessionRowValues(rows []mote.SessionRow) [][]any {
 		out[i] = []any{r.SiteID, r.SessionID, r.VisitorID, r.StartTS, r.EndTS, r.Hostname, r.EntryPage, r.ExitPage,
 			r.Pageviews, r.Events, r.DurationS, r.Bounce, r.ReferrerHost, r.ReferrerSource, r.Channel,
 			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.Country, r.Region, r.City,
-			r.Browser, r.OS, r.Device, r.Screen, r.Sign, r.Version}
+			r.Browser, r.OS, r.Device, r.Screen, r.Sign, r.Version, r.BatchID, r.SpoolID}
 	}
 	return out
 }
@@ -189,150 +52,130 @@ func InsertSessionRows(ctx context.Context, db SQL, rows []mote.SessionRow) erro
 	return db.InsertRowsSQL(ctx, insertSessions, sessionRowValues(rows))
 }
 
-// Flush inserts every pending row. On failure the rows stay pending, in
-// front of those that arrived meanwhile, for the next Flush.
-func (w *SessionWriter) Flush(ctx context.Context) error {
-	w.flushMu.Lock()
-	defer w.flushMu.Unlock()
-	w.mu.Lock()
-	buf, n := w.pending, w.rows
-	if n == 0 {
-		w.mu.Unlock()
-		return nil
-	}
-	w.pending, w.rows = w.spare[:0], 0
-	w.mu.Unlock()
+// sessionMonth is the partition of a sessions row (toYYYYMM(start_ts)).
+// Both rows of an update share start_ts, hence the partition.
+func sessionMonth(r *mote.SessionRow) uint32 {
+	y, m, _ := r.StartTS.UTC().Date()
+	return uint32(y*100 + int(m))
+}
 
-	rows, err := decodeSessionRows(w.decoded, buf, n)
-	if err == nil {
-		rows = w.collapsePairs(rows)
-		err = InsertSessionRows(ctx, w.db, rows)
-		// Keep the slice, not the strings: they hold a copy of buf.
-		clear(rows[:cap(rows)])
-		w.decoded = rows[:0]
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// sessionBatchRows counts the sessions rows stored under batchID, per
+// partition (sessionMonth): the Batcher inserts a batch's rows one
+// partition at a time, each insert atomic, so each count is the length of
+// a prefix of that partition's rows (see Batcher.insertSessions).
+func sessionBatchRows(ctx context.Context, db SQL, batchID uint64) (map[uint32]uint64, error) {
+	rows, err := db.QuerySQL(ctx, "SELECT toUInt32(toYYYYMM(start_ts)), count() FROM sessions WHERE batch_id = "+
+		strconv.FormatUint(batchID, 10)+" GROUP BY toYYYYMM(start_ts)")
 	if err != nil {
-		w.failures.Add(1)
-		w.pending, w.rows = append(buf, w.pending...), n+w.rows
-		return fmt.Errorf("insert %d sessions rows: %w", n, err)
+		return nil, fmt.Errorf("count sessions rows of batch %d: %w", batchID, err)
 	}
-	w.written.Add(uint64(len(rows)))
-	w.collapsed.Add(uint64(n - len(rows)))
-	w.spare = buf[:0]
+	out := make(map[uint32]uint64, len(rows.Values))
+	for i := range rows.Values {
+		var month uint32
+		var n uint64
+		if err := rows.Scan(i, &month, &n); err != nil {
+			return nil, fmt.Errorf("count sessions rows of batch %d: %w", batchID, err)
+		}
+		out[month] = n
+	}
+	return out, nil
+}
+
+// DefaultRebuildChunks is how many queries ActiveSessions splits its read
+// into (by visitor_id modulo), so that the result held in memory at once
+// is a sixteenth of the visits (boxed values cost about 1 KB a visit).
+const DefaultRebuildChunks = 16
+
+// activeSessionCols are the columns ActiveSessions reads, in the order of
+// SessionColumns without sign and the ids.
+const activeSessionCols = "site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, pageviews, " +
+	"events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, " +
+	"utm_content, country, region, city, browser, os, device, screen, version"
+
+// ActiveSessions calls fn with the latest state of every visit of spool
+// spoolID (one collector's: see mote.SessionRow.SpoolID) whose last hit is
+// at or after since (the collector passes now - idle): what a restarted
+// collector must know to continue those visits. fn's row is reused
+// between calls.
+//
+// The fold needs no FINAL and no aggregation: every update spools the
+// cancel of version v in the same record as the state of version v+1, so
+// a visit's latest state is its one +1 row whose version no -1 row
+// cancels, whether or not ClickHouse has merged the pairs yet (a cancel
+// repeats its state's end_ts, so both pass the time filter together).
+// Should a visit ever show two such rows, the caller keeps the higher
+// version (enrich.Sessions.Restore does). The read is split into chunks
+// by visitor_id so that the rows held in memory at once stay bounded at a
+// million visits.
+func ActiveSessions(ctx context.Context, db SQL, spoolID uint64, since time.Time, chunks int, fn func(*mote.SessionRow)) error {
+	if chunks <= 0 {
+		chunks = DefaultRebuildChunks
+	}
+	for k := range chunks {
+		where := fmt.Sprintf("spool_id = %d AND end_ts >= toDateTime(%d) AND visitor_id %% %d = %d", spoolID, since.Unix(), chunks, k)
+		q := "SELECT " + activeSessionCols + " FROM sessions WHERE sign = 1 AND " + where +
+			" AND (session_id, version) NOT IN (SELECT session_id, version FROM sessions WHERE sign = -1 AND " + where + ")"
+		if err := scanSessions(ctx, db, q, fn); err != nil {
+			return fmt.Errorf("read active sessions: %w", err)
+		}
+	}
 	return nil
 }
 
-// sessionVersion identifies one version of a visit.
-type sessionVersion struct {
-	site             string
-	session, visitor uint64
-	version          uint32
-}
-
-// collapsePairs leaves out each state row whose cancel row is in the same
-// flush, and that cancel row: VersionedCollapsingMergeTree folds such a
-// pair away at its next merge and every query sums signs, so the table
-// reads the same without them. A visit updated k times within one flush
-// then costs two rows (the cancel of the state stored earlier and the
-// newest state) instead of 2k: a page view and its engagement beacon a
-// moment later, or a burst of custom events, write one state. A cancel row
-// is paired only with a state row equal to it in every column but the
-// sign. The order of the rows kept is unchanged.
-func (w *SessionWriter) collapsePairs(rows []mote.SessionRow) []mote.SessionRow {
-	if w.states == nil {
-		w.states = make(map[sessionVersion]int)
+// scanSessions runs query (a SELECT of activeSessionCols) and calls fn
+// with each row (Sign +1), through db's SessionScanner when it has one.
+func scanSessions(ctx context.Context, db SQL, query string, fn func(*mote.SessionRow)) error {
+	if sc, ok := db.(SessionScanner); ok {
+		return sc.ScanSessions(ctx, query, fn)
 	}
-	defer clear(w.states)
-	dropped := 0
-	for i := range rows {
-		r := &rows[i]
-		k := sessionVersion{r.SiteID, r.SessionID, r.VisitorID, r.Version}
-		switch r.Sign {
-		case 1:
-			w.states[k] = i
-		case -1:
-			j, ok := w.states[k]
-			if !ok {
-				continue
-			}
-			state := rows[j]
-			state.Sign = -1
-			if state == *r {
-				rows[i].Sign, rows[j].Sign = 0, 0 // left out below
-				dropped += 2
-				delete(w.states, k)
-			}
+	rows, err := db.QuerySQL(ctx, query)
+	if err != nil {
+		return err
+	}
+	var r mote.SessionRow
+	for i := range rows.Values {
+		err := rows.Scan(i, &r.SiteID, &r.SessionID, &r.VisitorID, &r.StartTS, &r.EndTS, &r.Hostname, &r.EntryPage,
+			&r.ExitPage, &r.Pageviews, &r.Events, &r.DurationS, &r.Bounce, &r.ReferrerHost, &r.ReferrerSource,
+			&r.Channel, &r.UTMSource, &r.UTMMedium, &r.UTMCampaign, &r.UTMTerm, &r.UTMContent, &r.Country,
+			&r.Region, &r.City, &r.Browser, &r.OS, &r.Device, &r.Screen, &r.Version)
+		if err != nil {
+			return err
 		}
+		r.Sign = 1
+		fn(&r)
 	}
-	if dropped == 0 {
-		return rows
-	}
-	return slices.DeleteFunc(rows, func(r mote.SessionRow) bool { return r.Sign == 0 })
+	return nil
 }
 
-// Run flushes every Flush until ctx ends, then once more.
-//
-// A flush never runs under ctx: cancelling an insert the server may
-// already have committed would put its rows back for the next flush and
-// store them twice (sessions rows carry no id to deduplicate by). Each
-// flush has a deadline of its own instead.
-func (w *SessionWriter) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Flush)
-	defer t.Stop()
-	flush := func() error {
-		fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-		defer cancel()
-		return w.Flush(fctx)
+// SpoolSessions calls fn with every session state row (sign +1) in the
+// spool from its checkpoint to its durable end: the updates storage may
+// not have yet. fn's row is valid only during the call. It returns the
+// number of records read.
+func SpoolSessions(sp *spool.Spool, fn func(*mote.SessionRow)) (int, error) {
+	r, err := sp.NewReader(sp.Checkpoint())
+	if err != nil {
+		return 0, fmt.Errorf("read spooled sessions: %w", err)
 	}
-	var warned time.Time // a storage outage is logged once a minute
-	var drops dropReport
+	defer r.Close()
+	var ev mote.Event
+	var rows []mote.SessionRow
+	n := 0
 	for {
-		select {
-		case <-ctx.Done():
-			if err := flush(); err != nil {
-				w.cfg.Logger.Warn("storage: sessions rows not written at shutdown", "err", err)
+		pos, rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("read spooled sessions: %w", err)
+		}
+		n++
+		if rows, err = spool.DecodeRecord(rec, &ev, rows[:0]); err != nil {
+			return n, fmt.Errorf("read spooled sessions: record at %v: %w", pos, err)
+		}
+		for i := range rows {
+			if rows[i].Sign > 0 {
+				fn(&rows[i])
 			}
-			drops.warn(w, time.Time{})
-			return
-		case <-t.C:
-			if err := flush(); err != nil && time.Since(warned) > time.Minute {
-				warned = time.Now()
-				w.cfg.Logger.Warn("storage: sessions insert failed; retrying", "err", err)
-			}
-			drops.warn(w, time.Now().Add(-time.Minute))
 		}
 	}
-}
-
-// dropReport logs the rows dropped since its last warning, at most once a
-// minute: a dropped visit row is never silent (it is also counted in
-// Counters.Dropped, which /metrics and /readyz show).
-type dropReport struct {
-	reported uint64
-	at       time.Time
-}
-
-// warn logs new drops unless the last warning was after notBefore.
-func (d *dropReport) warn(w *SessionWriter, notBefore time.Time) {
-	total := w.dropped.Load()
-	if total == d.reported || d.at.After(notBefore) {
-		return
-	}
-	w.cfg.Logger.Warn("storage: sessions rows dropped: the writer's buffer is full while storage is unreachable; visit metrics will undercount",
-		"dropped", total-d.reported, "dropped_total", total, "max_bytes", w.cfg.MaxBytes)
-	d.reported, d.at = total, time.Now()
-}
-
-// flushTimeout bounds one sessions insert.
-const flushTimeout = 10 * time.Second
-
-// Counters returns the writer's counters.
-func (w *SessionWriter) Counters() SessionWriterCounters {
-	w.mu.Lock()
-	pending := w.rows
-	w.mu.Unlock()
-	return SessionWriterCounters{Written: w.written.Load(), Dropped: w.dropped.Load(), Failures: w.failures.Load(),
-		Collapsed: w.collapsed.Load(), Pending: pending}
 }

@@ -135,7 +135,7 @@ func load(ctx context.Context, eng engine, rows int, end time.Time) error {
 	page, src, country, browser, visitor := zipf(2000), zipf(uint64(len(sources))), zipf(uint64(len(countries))), zipf(uint64(len(browsers))), zipf(300_000)
 	start := end.AddDate(0, 0, -30)
 	const batch = 100_000
-	sessions := storage.NewSessionWriter(eng, storage.SessionWriterConfig{})
+	var sessions []mote.SessionRow
 	events := make([]mote.Event, 0, batch)
 	began := time.Now()
 	var batchID uint64
@@ -175,16 +175,17 @@ func load(ctx context.Context, eng engine, rows int, end time.Time) error {
 		if row.Pageviews == 1 {
 			row.Bounce = 1
 		}
-		sessions.Append(&row)
+		sessions = append(sessions, row)
 		written += n + 1
 		if len(events) >= batch || written >= rows {
 			batchID++
 			if err := eng.InsertEvents(ctx, batchID, events); err != nil {
 				return err
 			}
-			if err := sessions.Flush(ctx); err != nil {
+			if err := storage.InsertSessionRows(ctx, eng, sessions); err != nil {
 				return err
 			}
+			sessions = sessions[:0]
 			events = events[:0]
 			fmt.Fprintf(os.Stderr, "\rloaded %d events (%.0f rows/s)", written, float64(written)/time.Since(began).Seconds())
 		}

@@ -13,8 +13,9 @@ import (
 )
 
 // TestDemoInvariants runs `mote demo` at its default size (30 days, 50,000
-// visitors: far more session rows than the writer's 16 MiB buffer, which
-// the demo once overflowed from day 5 on) on embedded storage, then reads
+// visitors: far more session rows than the 16 MiB buffer of the session
+// writer that preceded the spooled visit rows, which the demo once
+// overflowed from day 5 on) on embedded storage, then reads
 // the numbers a marketer sees through the stats API of `mote serve`:
 // every day with pageviews has visits and no more visitors than visits;
 // no page has more visitors than pageviews;

@@ -5,7 +5,10 @@ package main
 // collector SIGKILLed and restarted under load, and ClickHouse behind a
 // proxy that delays every byte and cuts connections. After each, every
 // hit answered 200 is stored exactly once, counted per hit id (each hit
-// has its own path).
+// has its own path), and the sessions table, folded as the dashboards
+// read it, equals the visits an independent sessionizer computes from the
+// stored events (checkVisits): no visit row lost or doubled, no visit
+// split by a restart.
 // TestFaultSmugglingThroughProxies (smuggling_test.go) puts the shipped
 // nginx and HAProxy configs in front and sends request-smuggling shapes.
 
@@ -24,7 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage/spool"
 )
 
 // faultRounds is how many times each fault is injected.
@@ -37,6 +42,7 @@ type load struct {
 	client *http.Client
 	base   atomic.Pointer[string]
 	seq    atomic.Int64
+	pace   time.Duration // each worker's pause between hits
 
 	mu        sync.Mutex
 	accepted  []string // answered 200: must be stored exactly once
@@ -47,28 +53,46 @@ type load struct {
 }
 
 func startLoad(name, base string, workers int) *load {
+	return startLoadPaced(name, base, workers, 10*time.Millisecond)
+}
+
+func startLoadPaced(name, base string, workers int, pace time.Duration) *load {
 	l := &load{
 		name:   name,
+		pace:   pace,
 		client: &http.Client{Timeout: 10 * time.Second, Transport: browserTransport{}},
 		stop:   make(chan struct{}),
 	}
 	l.base.Store(&base)
-	for range workers {
-		l.wg.Go(l.work)
+	for w := range workers {
+		l.wg.Go(func() { l.work(w) })
 	}
 	return l
 }
 
-func (l *load) work() {
-	for {
+// loadVisitors is how many visitors each worker plays in turn: a visitor's
+// hits are sent one after the other, so their order is the send order.
+const loadVisitors = 10
+
+// referrers are what the load's hits come from, in turn: a visit's source
+// is its first hit's, whatever later hits say.
+var referrers = []string{"https://www.google.com/search", "", "https://news.ycombinator.com/item", "https://www.bing.com/"}
+
+func (l *load) work(worker int) {
+	for i := 0; ; i++ {
 		select {
 		case <-l.stop:
 			return
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(l.pace):
 		}
 		p := fmt.Sprintf("/%s/%d", l.name, l.seq.Add(1))
 		q := url.Values{"s": {"shop"}, "u": {"https://shop.example" + p}}
-		resp, err := l.client.Get(*l.base.Load() + "/p.gif?" + q.Encode())
+		if r := referrers[(i/loadVisitors+worker)%len(referrers)]; r != "" {
+			q.Set("r", r)
+		}
+		req, _ := http.NewRequest("GET", *l.base.Load()+"/p.gif?"+q.Encode(), nil)
+		req.Header.Set("User-Agent", visitLoadUA(worker*loadVisitors+i%loadVisitors))
+		resp, err := l.client.Do(req)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -183,6 +207,69 @@ func TestFaultClickHouseKilled(t *testing.T) {
 		t.Error("no ClickHouse error counted: the kills were not felt")
 	}
 	l.verify(t, srv.Addr(), db, "ClickHouse SIGKILLed under load")
+	checkVisits(t, serverSQL(t, srv, db), "ClickHouse SIGKILLed under load")
+	expectNoDrops(t, inst.admin)
+}
+
+// TestFaultLongOutage stops ClickHouse and sends hits as fast as the
+// machine allows until the spool holds more than 16 MiB of visit rows
+// (what the removed in-memory session writer held before it dropped rows;
+// the issue's 10-minute outage at that rate, compressed), then starts
+// ClickHouse again: every accepted hit is stored once and the folded
+// sessions table equals the reference sessionizer, with no drop counted.
+func TestFaultLongOutage(t *testing.T) {
+	srv := testenv.StartClickHouse(t)
+	db := srv.NewDatabase(t)
+	inst := startServe(t, testConfig(t, srv.DSN(db), t.TempDir()))
+	var warm []string // answered before the outage: stored like the rest
+	for deadline := time.Now().Add(30 * time.Second); metricValue(t, inst.admin, "mote_batches_total") == 0; time.Sleep(100 * time.Millisecond) {
+		p := fmt.Sprintf("/warmup/%d", len(warm))
+		resp := pixel(t, inst.collector, "shop", "https://shop.example"+p, nil)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			warm = append(warm, p)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("storage not reached within 30s")
+		}
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The share of a hit's record that is visit rows (a continuing visit:
+	// cancel + state), to turn spool bytes into visit-row bytes.
+	ev := mote.Event{SiteID: "shop", TS: time.Now(), Kind: mote.KindPageview, Hostname: "shop.example", Pathname: "/outage/123456",
+		ReferrerHost: "www.google.com", ReferrerSource: "Google", Channel: "Organic Search", Browser: "Firefox", BrowserVersion: "120",
+		OS: "Linux", Device: "desktop", Screen: "laptop", VisitorID: 1, SessionID: 2}
+	row := mote.SessionRow{SiteID: "shop", SessionID: 2, VisitorID: 1, StartTS: ev.TS, EndTS: ev.TS, Hostname: "shop.example",
+		EntryPage: "/outage/123", ExitPage: "/outage/123456", ReferrerHost: "www.google.com", ReferrerSource: "Google",
+		Channel: "Organic Search", Browser: "Firefox", OS: "Linux", Device: "desktop", Screen: "laptop", Sign: 1, Version: 9}
+	share := 1 - float64(len(spool.AppendEvent(nil, &ev)))/float64(len(spool.AppendRecord(nil, &ev, &row, &row)))
+	target := 16 << 20 / share
+
+	l := startLoadPaced("outage", inst.collector, 8, 0)
+	began := time.Now()
+	for metricValue(t, inst.admin, "mote_spool_pending_bytes") < target {
+		if time.Since(began) > 8*time.Minute {
+			l.finish()
+			t.Fatalf("the spool holds %.0f bytes after 8 minutes, want %.0f", metricValue(t, inst.admin, "mote_spool_pending_bytes"), target)
+		}
+		time.Sleep(time.Second)
+	}
+	l.finish()
+	t.Logf("outage: %d hits accepted in %s; the spool holds %.1f MiB, about %.1f MiB of them visit rows",
+		len(l.accepted), time.Since(began).Round(time.Second), metricValue(t, inst.admin, "mote_spool_pending_bytes")/(1<<20),
+		metricValue(t, inst.admin, "mote_spool_pending_bytes")*share/(1<<20))
+	if len(l.uncertain)+len(l.refused) != 0 {
+		t.Errorf("%d hits unanswered and %d refused while only ClickHouse was down", len(l.uncertain), len(l.refused))
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.accepted = append(l.accepted, warm...)
+	l.verify(t, srv.Addr(), db, "long ClickHouse outage")
+	checkVisits(t, serverSQL(t, srv, db), "long ClickHouse outage")
+	expectNoDrops(t, inst.admin)
 }
 
 // TestFaultCollectorKilled SIGKILLs `mote serve` (a child process) under
@@ -210,6 +297,7 @@ func TestFaultCollectorKilled(t *testing.T) {
 	time.Sleep(time.Second)
 	l.finish()
 	l.verify(t, srv.Addr(), db, "collector SIGKILLed under load")
+	checkVisits(t, serverSQL(t, srv, db), "collector SIGKILLed under load")
 	proc.Process.Signal(syscall.SIGTERM)
 	if err := proc.Wait(); err != nil {
 		t.Errorf("mote serve after SIGTERM: %v", err)
@@ -247,8 +335,22 @@ func TestFaultSlowClickHouse(t *testing.T) {
 		t.Fatal("the proxy never had a connection to cut: mote did not go through it")
 	}
 	l.verify(t, srv.Addr(), db, "slow ClickHouse (delaying proxy, connections cut)")
+	checkVisits(t, serverSQL(t, srv, db), "slow ClickHouse (delaying proxy, connections cut)")
+	expectNoDrops(t, inst.admin)
 	if v := metricValue(t, inst.admin, "mote_clickhouse_errors_total"); v == 0 {
 		t.Error("no ClickHouse error counted: the cuts were not felt")
+	}
+}
+
+// expectNoDrops checks that no counter of dropped hits or visits moved:
+// visits evicted from a full session cache, hits refused at the spool's
+// cap or on a full disk.
+func expectNoDrops(t *testing.T, admin string) {
+	t.Helper()
+	for _, m := range []string{"mote_sessions_evicted_total", "mote_spool_full_rejections_total", "mote_spool_no_space_total"} {
+		if v := metricValue(t, admin, m); v != 0 {
+			t.Errorf("%s = %v, want 0", m, v)
+		}
 	}
 }
 

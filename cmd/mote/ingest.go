@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -37,11 +36,11 @@ type ingestOptions struct {
 }
 
 // pipeline is the ingest path, built in one place for every command that
-// ingests hits (serve, demo): spool -> collector -> batcher -> session
-// writer (with its flush loop) -> salts, plus the geo database, the
+// ingests hits (serve, demo): spool -> collector (with the session cache,
+// whose rows go into the spool with each hit) -> batcher -> salts, plus the geo database, the
 // campaign table and the storage link that keeps retrying storage. A
 // command cannot run part of it: the demo once built its own copy without
-// the session writer's flush loop and lost every visit after day five.
+// a part of the visits' path and lost every visit after day five.
 type pipeline struct {
 	log       *slog.Logger
 	spool     *spool.Spool
@@ -160,8 +159,8 @@ func (p *pipeline) waitStorage(ctx context.Context) error {
 	}
 }
 
-// shutdown stops in order: the collector stops accepting hits, the session
-// cache writes its last rows and the salts are wiped, the campaign table
+// shutdown stops in order: the collector stops accepting hits, the salts
+// are wiped, the campaign table
 // stops, then the spool is drained into storage (bounded by ctx; what is
 // left is replayed at the next start). Storage stays open for close.
 func (p *pipeline) shutdown(ctx context.Context) error {
@@ -192,12 +191,10 @@ func (p *pipeline) close() {
 	})
 }
 
-// degraded is added to /readyz while visit rows have been dropped: the
-// hits are safe in the spool, but the visits they belong to are not all
-// in storage. The count is also in /metrics and logged once a minute.
+// degraded is added to /readyz while visits may be mis-sessionized: after
+// a start whose session cache could not be rebuilt from storage. No visit
+// row is ever dropped (they travel in the spool with their hits), so there
+// is no drop to report.
 func (p *pipeline) degraded() string {
-	if n := p.visits.writer.Counters().Dropped; n > 0 {
-		return strconv.FormatUint(n, 10) + " visit rows dropped (session writer full while storage was unreachable)"
-	}
-	return ""
+	return p.visits.degraded()
 }

@@ -27,8 +27,8 @@ type statsCollector struct {
 	spoolNoSpace                                      *prometheus.Desc
 	stored, batches, insertErrors, lastBatch, insertS *prometheus.Desc
 	sessionsActive, sessionsEvicted, sessionsExpired  *prometheus.Desc
-	sessionRowsWritten, sessionRowsDropped            *prometheus.Desc
-	sessionRowsCollapsed                              *prometheus.Desc
+	sessionRowsStored, sessionRowsSkipped             *prometheus.Desc
+	rebuildSeconds, rebuildRestored                   *prometheus.Desc
 }
 
 func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage.Link, vis *visits) *statsCollector {
@@ -55,10 +55,10 @@ func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage
 		sessionsActive:     d("sessions_active", "Visits held in the session cache."),
 		sessionsEvicted:    d("sessions_evicted_total", "Visits dropped from the full session cache (a later hit starts a new visit)."),
 		sessionsExpired:    d("sessions_expired_total", "Visits ended by 30 minutes of inactivity."),
-		sessionRowsWritten: d("session_rows_written_total", "Rows written to the sessions table."),
-		sessionRowsCollapsed: d("session_rows_collapsed_total",
-			"Sessions rows left out because they and their cancel row were in the same flush."),
-		sessionRowsDropped: d("session_rows_dropped_total", "Sessions rows dropped while storage was unreachable and the buffer full."),
+		sessionRowsStored:  d("session_rows_stored_total", "Sessions rows ClickHouse accepted (they travel in the spool with their hits)."),
+		sessionRowsSkipped: d("session_rows_replay_skipped_total", "Sessions rows found already stored when a batch was replayed."),
+		rebuildSeconds:     d("sessions_rebuild_seconds", "How long the session cache's rebuild took at start."),
+		rebuildRestored:    d("sessions_rebuild_rows", "Visit states restored into the session cache at start."),
 	}
 }
 
@@ -97,10 +97,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.sessionsActive, float64(vs.Active))
 	counter(c.sessionsEvicted, float64(vs.Evicted))
 	counter(c.sessionsExpired, float64(vs.Expired))
-	ws := c.vis.writer.Counters()
-	counter(c.sessionRowsWritten, float64(ws.Written))
-	counter(c.sessionRowsDropped, float64(ws.Dropped))
-	counter(c.sessionRowsCollapsed, float64(ws.Collapsed))
+	counter(c.sessionRowsStored, float64(bs.SessionRows))
+	counter(c.sessionRowsSkipped, float64(bs.SessionSkips))
+	gauge(c.rebuildSeconds, c.vis.rebuildSeconds)
+	gauge(c.rebuildRestored, float64(c.vis.restored))
 }
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the

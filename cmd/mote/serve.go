@@ -36,9 +36,17 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure,
 		AllowedHosts: cfg.Admin.AllowedHosts, CollectorAddr: cfg.Collector.Listen})
 
+	// The collector's socket is bound before the session cache is rebuilt
+	// and served after: hits that arrive meanwhile wait in the kernel's
+	// accept queue and are answered, in order, by the rebuilt cache, rather
+	// than being refused or given new visits.
 	colLn, err := net.Listen("tcp", cfg.Collector.Listen)
 	if err != nil {
 		return fmt.Errorf("listen collector: %w", err)
+	}
+	if err := p.visits.rebuild(ctx, p); err != nil {
+		colLn.Close()
+		return err
 	}
 	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {

@@ -41,7 +41,6 @@ func copySource(t *testing.T, lib, dataDir string) (*embedded.Engine, map[uint64
 			t.Fatal(err)
 		}
 	}
-	w := storage.NewSessionWriter(src, storage.SessionWriterConfig{})
 	first := mote.SessionRow{SiteID: "demo", SessionID: 1, VisitorID: 2, StartTS: copyStart, EndTS: copyStart, Hostname: "example.com", EntryPage: "/a", ExitPage: "/a",
 		Pageviews: 1, Events: 3, DurationS: 0, Bounce: 1, ReferrerHost: "news.ycombinator.com", ReferrerSource: "Hacker News", Channel: "social",
 		UTMSource: "hn", UTMMedium: "post", UTMCampaign: "launch", UTMTerm: "t", UTMContent: "c", Country: "FR", Region: "FR-IDF", City: "Paris",
@@ -49,10 +48,9 @@ func copySource(t *testing.T, lib, dataDir string) (*embedded.Engine, map[uint64
 	cancel, second := first, first
 	cancel.Sign = -1
 	second.ExitPage, second.Pageviews, second.Bounce, second.Version, second.EndTS, second.DurationS = "/b", 2, 0, 2, copyStart.Add(time.Minute), 60
-	// One block: chDB collapses the pair on insert (optimize_on_insert),
-	// so the copy moves the one row left.
-	w.Append(&first, &cancel, &second)
-	if err := w.Flush(ctx); err != nil {
+	// One block, inserted as the Batcher does (optimize_on_insert off, so
+	// the pair is not collapsed yet): the copy moves the three rows.
+	if err := storage.InsertSessionRows(ctx, src, []mote.SessionRow{first, cancel, second}); err != nil {
 		t.Fatal(err)
 	}
 	err = src.InsertSuppressed(ctx, []storage.SuppressedCount{{SiteID: "demo", Day: copyStart, Reason: mote.SuppressDNT, Count: 4}})
@@ -115,7 +113,7 @@ func TestStorageCopy(t *testing.T) {
 	if code := storageMain(ctx, []string{"copy", "-config", config, "--to", dsn}, func(string) string { return "" }, &out, &errs); code != 0 {
 		t.Fatalf("mote storage copy: exit %d\n%s", code, errs.String())
 	}
-	if got := out.String(); !strings.Contains(got, "copied 21 events (2 batches already there), 1 sessions rows") {
+	if got := out.String(); !strings.Contains(got, "copied 21 events (2 batches already there), 3 sessions rows") {
 		t.Errorf("resumed copy said %q", got)
 	}
 	if !strings.Contains(errs.String(), "events") {

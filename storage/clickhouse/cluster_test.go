@@ -109,7 +109,7 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	replay := make([]replayed, len(engines))
 	collector := func(ci int) error {
 		e := engines[ci]
-		sw := storage.NewSessionWriter(e, storage.SessionWriterConfig{})
+		var pending []mote.SessionRow // sessions rows not inserted yet
 		state := map[uint64]*mote.SessionRow{}
 		var batch []mote.Event
 		var seq uint64
@@ -134,8 +134,9 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 				replay[ci] = replayed{id, append([]mote.Event(nil), batch...)}
 			}
 			for attempt := 0; ; attempt++ {
-				err := sw.Flush(ctx)
+				err := storage.InsertSessionRows(ctx, e, pending)
 				if err == nil {
+					pending = pending[:0]
 					break
 				}
 				retries.Add(1)
@@ -172,9 +173,9 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 				if old != nil {
 					cancelRow := *old
 					cancelRow.Sign = -1
-					sw.Append(&cancelRow)
+					pending = append(pending, cancelRow)
 				}
-				sw.Append(next)
+				pending = append(pending, *next)
 				state[v.id] = next
 				if len(batch) == clusterBatch {
 					if err := flush(); err != nil {

@@ -52,7 +52,7 @@ import (
 // which is not atomic across shards either.
 //
 // Sessions rows still go through the Distributed sessions table (the
-// session writer's inserts are small and routed by the server).
+// Batcher inserts a batch's sessions rows there, before its events).
 
 // shardConn is one shard's pool and column buffers.
 type shardConn struct {

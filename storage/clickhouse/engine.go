@@ -155,6 +155,8 @@ func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) 
 // Server error codes the engine tells apart.
 const (
 	codeTableExists    = 57
+	codeColumnExists   = 15 // DUPLICATE_COLUMN
+	codeIllegalColumn  = 44 // what 18.16 answers to adding a column that exists
 	codeUnknownTable   = 60
 	codeDatabaseExists = 82
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,9 +22,10 @@ import (
 // Two processes may migrate the same database at once (two collectors
 // starting together). ClickHouse has no transactions to lock with, so
 // safety comes from idempotence instead: every statement is CREATE ... IF
-// NOT EXISTS (a storage test enforces this), the server serialises DDL on
-// one table name and re-checks existence under that guard, and an
-// "already exists" error from a lost race is taken as success. Both
+// NOT EXISTS or ALTER TABLE ... ADD COLUMN (a storage test enforces this),
+// the server serialises DDL on one table name and re-checks existence under
+// that guard, and an "already exists" error (table or column) from a lost
+// race is taken as success. Both
 // processes may then record the same version; schema_migrations is a
 // ReplacingMergeTree keyed by version and is read with DISTINCT, so the
 // duplicate is harmless. A process that crashes between a migration's
@@ -46,7 +48,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 		}
 		return retryDropped(ctx, func() error { return e.conn.Exec(ctx, stmt) })
 	}
-	exists := func(err error) bool { return hasCode(err, codeTableExists) }
+	exists := func(stmt string, err error) bool { return hasCode(err, codeTableExists) || columnExists(stmt, err) }
 	return storage.ApplyPending(storage.Pending(all, applied), e.db, exec, exists, func(m storage.Migration) {
 		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "server", e.version.String())
 	})
@@ -127,4 +129,11 @@ func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 		return nil, fmt.Errorf("read schema_migrations of %s: %w", e.db, err)
 	}
 	return applied, nil
+}
+
+// columnExists reports whether err is an ADD COLUMN statement finding its
+// column already there: a lost race or a crash before the migration was
+// recorded, which counts as success like "table already exists".
+func columnExists(stmt string, err error) bool {
+	return strings.Contains(stmt, "ADD COLUMN") && hasCode(err, codeColumnExists, codeIllegalColumn)
 }

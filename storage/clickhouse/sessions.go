@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage"
 )
@@ -20,6 +22,11 @@ func (e *Engine) InsertSessions(ctx context.Context, rows []mote.SessionRow) err
 	}
 	n := len(rows)
 	cols := sessionColumns(rows)
+	if e.version.AtLeast(20, 12) {
+		// No collapsing of a state and its cancel within the block: the
+		// Batcher's replay check counts the rows under batch_id.
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"optimize_on_insert": 0}))
+	}
 	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO sessions ("+storage.SessionColumns+")")
 	if err != nil {
 		return fmt.Errorf("insert %d sessions rows: %w", n, err)
@@ -78,5 +85,7 @@ func sessionColumns(rows []mote.SessionRow) []any {
 		column(rows, func(r *mote.SessionRow) string { return r.Screen }),
 		column(rows, func(r *mote.SessionRow) int8 { return r.Sign }),
 		column(rows, func(r *mote.SessionRow) uint32 { return r.Version }),
+		column(rows, func(r *mote.SessionRow) uint64 { return r.BatchID }),
+		column(rows, func(r *mote.SessionRow) uint64 { return r.SpoolID }),
 	}
 }

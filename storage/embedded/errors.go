@@ -29,8 +29,10 @@ func (e *Error) Error() string {
 
 // ClickHouse error codes the engine tells apart.
 const (
-	codeTableExists  = 57
-	codeUnknownTable = 60
+	codeTableExists   = 57
+	codeColumnExists  = 15 // DUPLICATE_COLUMN
+	codeIllegalColumn = 44 // ILLEGAL_COLUMN, answered by some versions to a column that exists
+	codeUnknownTable  = 60
 )
 
 // hasCode reports whether err is an *Error with one of codes.

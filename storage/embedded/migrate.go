@@ -14,7 +14,7 @@ import (
 // its statements succeeded. It is the server engine's procedure on the
 // same rendered SQL (storage.Schema for chDB's ClickHouse version, so TTL,
 // LowCardinality and the dedup window are on): every statement is CREATE
-// ... IF NOT EXISTS, an "already exists" from a lost race counts as
+// ... IF NOT EXISTS or ADD COLUMN, an "already exists" from a lost race counts as
 // success, and schema_migrations is read with DISTINCT. Within one process
 // statements are serialised anyway; idempotence covers a crash between a
 // migration and its record.
@@ -35,7 +35,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 		return err
 	}
 	exec := func(stmt string, _ bool) error { return e.Exec(ctx, stmt) }
-	exists := func(err error) bool { return hasCode(err, codeTableExists) }
+	exists := func(stmt string, err error) bool { return hasCode(err, codeTableExists) || columnExists(stmt, err) }
 	return storage.ApplyPending(storage.Pending(all, applied), e.db, exec, exists, func(m storage.Migration) {
 		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "engine", "embedded", "server", e.version.String())
 	})
@@ -72,4 +72,11 @@ func quotedColumns() string {
 		b.WriteString("`" + c + "`")
 	}
 	return b.String()
+}
+
+// columnExists reports whether err is an ADD COLUMN statement finding its
+// column already there: a lost race or a crash before the migration was
+// recorded, which counts as success like "table already exists".
+func columnExists(stmt string, err error) bool {
+	return strings.Contains(stmt, "ADD COLUMN") && hasCode(err, codeColumnExists, codeIllegalColumn)
 }

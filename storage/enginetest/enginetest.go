@@ -54,7 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
 		{"StatsGoals", testStatsGoals},
 		{"ShareLinks", testShareLinks},
-		{"SessionWriter", testSessionWriter},
+		{"Sessions", testSessions},
 		{"Retention", testRetention},
 		{"CampaignsStore", testCampaignsStore},
 		{"CampaignReport", testCampaignReport},

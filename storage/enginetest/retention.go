@@ -16,13 +16,13 @@ func testRetention(t *testing.T, e Inspector) {
 	c := ctx(t)
 	now := recent.Add(24 * time.Hour)
 	var events []mote.Event
-	w := storage.NewSessionWriter(e, storage.SessionWriterConfig{})
+	var sessions []mote.SessionRow
 	for i, age := range []time.Duration{time.Hour, 10 * 24 * time.Hour, 40 * 24 * time.Hour} {
 		for _, site := range []string{"short", "default"} {
 			ev := Event(i)
 			ev.SiteID, ev.TS = site, now.Add(-age)
 			events = append(events, ev)
-			w.Append(&mote.SessionRow{SiteID: site, SessionID: uint64(i + 1), StartTS: ev.TS, EndTS: ev.TS, Sign: 1, Version: 1})
+			sessions = append(sessions, mote.SessionRow{SiteID: site, SessionID: uint64(i + 1), StartTS: ev.TS, EndTS: ev.TS, Sign: 1, Version: 1})
 		}
 	}
 	// One batch per month, as the Batcher cuts them.
@@ -37,7 +37,7 @@ func testRetention(t *testing.T, e Inspector) {
 		}
 		id++
 	}
-	if err := w.Flush(c); err != nil {
+	if err := storage.InsertSessionRows(c, e, sessions); err != nil {
 		t.Fatal(err)
 	}
 	sites := []mote.Site{{ID: "short", Retention: 30 * 24 * time.Hour}, {ID: "default"}}

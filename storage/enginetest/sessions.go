@@ -8,13 +8,14 @@ import (
 	"github.com/mote-analytics/mote/storage"
 )
 
-// testSessionWriter writes a visit's updates (state, then cancel + new
-// state) through a SessionWriter and reads the visit back the way the
-// dashboards do, weighted by sign, before any merge has collapsed it.
-func testSessionWriter(t *testing.T, e Inspector) {
+// testSessions writes a visit's updates (state, then cancel + new state)
+// as the Batcher does (InsertSessionRows, under a batch id) and reads the
+// visit back the way the dashboards do, weighted by sign, before any merge
+// has collapsed it, and the way a restarting collector does
+// (ActiveSessions).
+func testSessions(t *testing.T, e Inspector) {
 	migrate(t, e)
 	c := ctx(t)
-	w := storage.NewSessionWriter(e, storage.SessionWriterConfig{})
 	start := time.Date(2026, 3, 1, 23, 50, 0, 0, time.UTC)
 	first := mote.SessionRow{
 		SiteID: "demo", SessionID: 42, VisitorID: 7, StartTS: start, EndTS: start,
@@ -23,8 +24,8 @@ func testSessionWriter(t *testing.T, e Inspector) {
 		UTMCampaign: "spring\nsale\\", Country: "DE", Browser: "Firefox", Device: "desktop", Screen: "laptop",
 		Sign: 1, Version: 1,
 	}
-	w.Append(&first)
-	if err := w.Flush(c); err != nil {
+	first.BatchID, first.SpoolID = 11, 5
+	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{first}); err != nil {
 		t.Fatal(err)
 	}
 	cancel := first
@@ -32,12 +33,10 @@ func testSessionWriter(t *testing.T, e Inspector) {
 	second := first
 	second.EndTS = start.Add(15 * time.Minute) // across midnight: start_ts decides the partition
 	second.ExitPage, second.Pageviews, second.Bounce, second.DurationS, second.Version = "/b", 2, 0, 900, 2
-	w.Append(&cancel, &second)
-	if err := w.Flush(c); err != nil {
+	cancel.BatchID, second.BatchID = 12, 12
+	cancel.SpoolID, second.SpoolID = 5, 5
+	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{cancel, second}); err != nil {
 		t.Fatal(err)
-	}
-	if st := w.Counters(); st.Written != 3 || st.Pending != 0 || st.Dropped != 0 {
-		t.Fatalf("stats %+v, want 3 written", st)
 	}
 	var visits, pageviews, bounces, duration int64
 	var entry, exit, campaign string
@@ -52,32 +51,30 @@ func testSessionWriter(t *testing.T, e Inspector) {
 			visits, pageviews, bounces, duration, entry, exit, campaign)
 	}
 
-	// Two more updates within one flush: the state of version 3 and its
-	// cancel cancel each other and are left out; what reaches the table is
-	// the cancel of version 2 (stored before) and the state of version 4.
-	cancel2 := second
-	cancel2.Sign = -1
-	third := second
-	third.ExitPage, third.Pageviews, third.Version = "/c", 3, 3
-	cancel3 := third
-	cancel3.Sign = -1
-	fourth := third
-	fourth.ExitPage, fourth.Pageviews, fourth.Version = "/d", 4, 4
-	w.Append(&cancel2, &third, &cancel3, &fourth)
-	if err := w.Flush(c); err != nil {
+	var batchRows uint64
+	if err := storage.QueryRow(c, e, "SELECT count() FROM sessions WHERE batch_id = 12", &batchRows); err != nil || batchRows != 2 {
+		t.Fatalf("rows under batch 12: %d (%v), want 2", batchRows, err)
+	}
+
+	// The restart's read: the latest state of visits active since a time.
+	var got []mote.SessionRow
+	collect := func(r *mote.SessionRow) { got = append(got, *r) }
+	if err := storage.ActiveSessions(c, e, 5, start.Add(10*time.Minute), 4, collect); err != nil {
 		t.Fatal(err)
 	}
-	if st := w.Counters(); st.Written != 5 || st.Collapsed != 2 || st.Pending != 0 {
-		t.Fatalf("stats %+v, want 5 written and 2 collapsed", st)
+	second.BatchID, second.SpoolID = 0, 0
+	if len(got) != 1 || !got[0].StartTS.Equal(second.StartTS) || !got[0].EndTS.Equal(second.EndTS) {
+		t.Fatalf("active sessions\n got %+v\nwant %+v", got, second)
 	}
-	var rows uint64
-	err = storage.QueryRow(c, e, `SELECT count(), sum(sign), sum(pageviews * sign), argMax(exit_page, version) FROM sessions WHERE site_id = 'demo'`,
-		&rows, &visits, &pageviews, &exit)
-	if err != nil {
-		t.Fatal(err)
+	got[0].StartTS, got[0].EndTS, second.StartTS, second.EndTS = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if got[0] != second {
+		t.Fatalf("active sessions\n got %+v\nwant %+v", got, second)
 	}
-	if rows != 5 || visits != 1 || pageviews != 4 || exit != "/d" {
-		t.Fatalf("after a collapsed update: %d rows, visits %d pageviews %d exit %q; want 5 rows, 1 visit of 4 pageviews ending on /d",
-			rows, visits, pageviews, exit)
+	got = nil
+	if err := storage.ActiveSessions(c, e, 5, start.Add(16*time.Minute), 0, collect); err != nil || len(got) != 0 {
+		t.Fatalf("a visit over by then was read back (%v): %+v", err, got)
+	}
+	if err := storage.ActiveSessions(c, e, 6, start, 0, collect); err != nil || len(got) != 0 {
+		t.Fatalf("another spool's visit was read back (%v): %+v", err, got)
 	}
 }

@@ -175,7 +175,7 @@ func (v visit) events(site string) []mote.Event {
 // a cancelled earlier state when v is superseded.
 func (v visit) sessionRows(site string) [][]any {
 	country := v.region[:2]
-	var customEvents uint32 // what the session writer counts in the visit's latest state
+	var customEvents uint32 // what the session cache counts in the visit's latest state
 	for _, h := range v.hits {
 		if h.kind == mote.KindEvent {
 			customEvents++

@@ -35,7 +35,31 @@ import (
 //	machine_reason string, link_url string
 //
 // BatchID is not encoded: the Batcher assigns it from the spool position.
-const recordVersion = 1
+//
+// Version 2 is version 1 followed by the session rows the hit produced
+// (AppendRecord): a count uvarint (1 to MaxSessionRows), then per row
+//
+//	site_id, hostname, entry_page, exit_page, referrer_host,
+//	referrer_source, channel, utm_source, utm_medium, utm_campaign,
+//	utm_term, utm_content, country, region, city, browser, os, device,
+//	screen: string each
+//	session_id u64, visitor_id u64
+//	start_ts, end_ts: seconds varint, nanoseconds uvarint each
+//	pageviews, events, duration_s: uvarint each (≤ MaxUint32)
+//	bounce byte, sign byte (1 or 0xff), version uvarint (≤ MaxUint32)
+//
+// A hit without session rows is written as version 1, so each record
+// keeps exactly one encoding, and spools written before version 2 read
+// unchanged.
+const (
+	recordVersion         = 1
+	recordVersionSessions = 2
+)
+
+// MaxSessionRows is the most session rows one record carries (a hit
+// writes at most two: the cancel of the visit's previous state and the
+// new state).
+const MaxSessionRows = 4
 
 // Limits a record must respect. The collector caps far below them; they
 // exist so that a corrupt length can never make the decoder allocate
@@ -81,13 +105,58 @@ func ValidateEvent(e *mote.Event) error {
 	return nil
 }
 
+// ValidateSession reports whether a session row (nil is allowed: it is
+// skipped) can be spooled and later inserted: a sign of +1 or -1 and
+// timestamps DateTime can hold.
+func ValidateSession(r *mote.SessionRow) error {
+	if r == nil {
+		return nil
+	}
+	if r.Sign != 1 && r.Sign != -1 {
+		return fmt.Errorf("%w: session row sign %d", ErrInvalidEvent, r.Sign)
+	}
+	for _, t := range [...]time.Time{r.StartTS, r.EndTS} {
+		if s := t.Unix(); s < minTSUnix || s > maxTSUnix {
+			return fmt.Errorf("%w: session timestamp out of range", ErrInvalidEvent)
+		}
+	}
+	return nil
+}
+
 // AppendEvent appends the record encoding of e (every field but BatchID)
 // to dst and returns the extended slice. It copies every byte of e's
 // strings, so the result does not alias e. It does not allocate when dst
 // has enough capacity. The event should pass ValidateEvent; if it has
 // more prop keys than values, the missing values are encoded as "".
 func AppendEvent(dst []byte, e *mote.Event) []byte {
-	dst = append(dst, recordVersion)
+	return AppendRecord(dst, e)
+}
+
+// AppendRecord appends the record of e and the session rows its hit
+// produced (at most MaxSessionRows; nil entries are skipped) to dst, as
+// AppendEvent does for e alone. It does not allocate when dst has enough
+// capacity.
+func AppendRecord(dst []byte, e *mote.Event, sessions ...*mote.SessionRow) []byte {
+	n := 0
+	for _, r := range sessions {
+		if r != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return appendEventBody(append(dst, recordVersion), e)
+	}
+	dst = appendEventBody(append(dst, recordVersionSessions), e)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for _, r := range sessions {
+		if r != nil {
+			dst = appendSessionRow(dst, r)
+		}
+	}
+	return dst
+}
+
+func appendEventBody(dst []byte, e *mote.Event) []byte {
 	dst = binary.AppendVarint(dst, e.TS.Unix())
 	dst = binary.AppendUvarint(dst, uint64(e.TS.Nanosecond()))
 	dst = append(dst, byte(e.Kind))
@@ -121,30 +190,75 @@ func AppendEvent(dst []byte, e *mote.Event) []byte {
 	return dst
 }
 
+func appendSessionRow(dst []byte, r *mote.SessionRow) []byte {
+	for _, s := range [...]string{r.SiteID, r.Hostname, r.EntryPage, r.ExitPage, r.ReferrerHost, r.ReferrerSource,
+		r.Channel, r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.Country, r.Region, r.City,
+		r.Browser, r.OS, r.Device, r.Screen} {
+		dst = appendString(dst, s)
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, r.SessionID)
+	dst = binary.LittleEndian.AppendUint64(dst, r.VisitorID)
+	for _, t := range [...]time.Time{r.StartTS, r.EndTS} {
+		dst = binary.AppendVarint(dst, t.Unix())
+		dst = binary.AppendUvarint(dst, uint64(t.Nanosecond()))
+	}
+	dst = binary.AppendUvarint(dst, uint64(r.Pageviews))
+	dst = binary.AppendUvarint(dst, uint64(r.Events))
+	dst = binary.AppendUvarint(dst, uint64(r.DurationS))
+	dst = append(dst, r.Bounce, byte(r.Sign))
+	return binary.AppendUvarint(dst, uint64(r.Version))
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
 
-// DecodeEvent decodes one record produced by AppendEvent into e,
-// overwriting every field (BatchID becomes 0) and reusing the capacity of
-// e's prop slices. The decoded strings share one copy of src, made once,
-// so e stays valid after src is reused. Any deviation from the canonical
-// encoding is an error wrapping ErrBadRecord, and e is then unspecified.
+// DecodeEvent decodes the event of one record produced by AppendEvent or
+// AppendRecord into e (the record's session rows are checked and left
+// out), as DecodeRecord does.
 func DecodeEvent(src []byte, e *mote.Event) error {
+	var rows [MaxSessionRows]mote.SessionRow
+	_, err := DecodeRecord(src, e, rows[:0])
+	return err
+}
+
+// DecodeRecord decodes one record into e, overwriting every field
+// (BatchID becomes 0) and reusing the capacity of e's prop slices, and
+// appends its session rows (BatchID 0) to sessions. The decoded strings
+// share one copy of src, made once, so e and the rows stay valid after src
+// is reused. Any deviation from the canonical encoding is an error
+// wrapping ErrBadRecord, and e and the rows are then unspecified.
+func DecodeRecord(src []byte, e *mote.Event, sessions []mote.SessionRow) ([]mote.SessionRow, error) {
 	if len(src) > MaxRecordBytes {
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadRecord, len(src), MaxRecordBytes)
+		return sessions, fmt.Errorf("%w: %d bytes, at most %d", ErrBadRecord, len(src), MaxRecordBytes)
 	}
 	d := decoder{s: string(src)}
+	v := d.byte()
+	if d.err == nil && v != recordVersion && v != recordVersionSessions {
+		return sessions, fmt.Errorf("%w: unknown version %d", ErrBadRecord, v)
+	}
+	d.event(e)
+	if d.err == nil && v == recordVersionSessions {
+		n := d.uvarint()
+		if d.err == nil && (n == 0 || n > MaxSessionRows) {
+			d.fail("session row count out of range")
+		}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			sessions = append(sessions, mote.SessionRow{})
+			d.session(&sessions[len(sessions)-1])
+		}
+	}
+	if d.err == nil && len(d.s) != 0 {
+		d.fail("trailing bytes")
+	}
+	return sessions, d.err
+}
+
+// event decodes a record's event fields.
+func (d *decoder) event(e *mote.Event) {
 	keys, values := e.PropKeys[:0], e.PropValues[:0]
 	*e = mote.Event{}
-
-	if v := d.byte(); v != recordVersion {
-		if d.err != nil {
-			return d.err
-		}
-		return fmt.Errorf("%w: unknown version %d", ErrBadRecord, v)
-	}
 	sec := d.varint()
 	nsec := d.uvarint()
 	if d.err == nil && nsec >= uint64(time.Second) {
@@ -188,10 +302,52 @@ func DecodeEvent(src []byte, e *mote.Event) error {
 	e.MachineOpen = d.byte()
 	e.MachineReason = d.string()
 	e.LinkURL = d.string()
-	if d.err == nil && len(d.s) != 0 {
-		d.fail("trailing bytes")
+}
+
+// session decodes one session row of a version 2 record.
+func (d *decoder) session(r *mote.SessionRow) {
+	for _, p := range [...]*string{&r.SiteID, &r.Hostname, &r.EntryPage, &r.ExitPage, &r.ReferrerHost,
+		&r.ReferrerSource, &r.Channel, &r.UTMSource, &r.UTMMedium, &r.UTMCampaign, &r.UTMTerm, &r.UTMContent,
+		&r.Country, &r.Region, &r.City, &r.Browser, &r.OS, &r.Device, &r.Screen} {
+		*p = d.string()
 	}
-	return d.err
+	r.SessionID = d.u64()
+	r.VisitorID = d.u64()
+	r.StartTS = d.time()
+	r.EndTS = d.time()
+	r.Pageviews = d.u32()
+	r.Events = d.u32()
+	r.DurationS = d.u32()
+	r.Bounce = d.byte()
+	switch s := int8(d.byte()); s {
+	case 1, -1:
+		r.Sign = s
+	default:
+		d.fail("invalid sign")
+	}
+	r.Version = d.u32()
+}
+
+// time reads seconds (varint) and nanoseconds (uvarint, < 1e9).
+func (d *decoder) time() time.Time {
+	sec := d.varint()
+	nsec := d.uvarint()
+	if d.err == nil && nsec >= uint64(time.Second) {
+		d.fail("nanoseconds out of range")
+	}
+	if d.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+// u32 reads a uvarint that must fit in 32 bits.
+func (d *decoder) u32() uint32 {
+	v := d.uvarint()
+	if d.err == nil && v > math.MaxUint32 {
+		d.fail("value out of range")
+	}
+	return uint32(v)
 }
 
 // decoder reads a record from a string; after the first error every read

@@ -163,35 +163,90 @@ func TestAppendEventNoAlloc(t *testing.T) {
 	}
 }
 
+// fullSession sets every encoded field of a session row to a distinct
+// value.
+func fullSession(sign int8, version uint32) mote.SessionRow {
+	return mote.SessionRow{
+		SiteID: "site", SessionID: 0x1122334455667788, VisitorID: math.MaxUint64,
+		StartTS: time.Date(2026, 3, 4, 5, 0, 0, 123, time.UTC), EndTS: time.Date(2026, 3, 4, 5, 6, 7, 890123456, time.UTC),
+		Hostname: "example.com", EntryPage: "/", ExitPage: "/pricing", Pageviews: 3, Events: math.MaxUint32, DurationS: 367,
+		Bounce: 1, ReferrerHost: "news.ycombinator.com", ReferrerSource: "Hacker News", Channel: "social",
+		UTMSource: "us", UTMMedium: "um", UTMCampaign: "uc", UTMTerm: "ut", UTMContent: "uco",
+		Country: "FR", Region: "FR-IDF", City: "Paris", Browser: "Firefox", OS: "Linux", Device: "desktop", Screen: "laptop",
+		Sign: sign, Version: version,
+	}
+}
+
+func TestRecordSessionsRoundTrip(t *testing.T) {
+	e := fullEvent()
+	cancel, state := fullSession(-1, 7), fullSession(1, 8)
+	state.BatchID = 5 // not encoded
+	enc := AppendRecord(nil, &e, &cancel, nil, &state)
+	var out mote.Event
+	rows, err := DecodeRecord(enc, &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state.BatchID = 0
+	if len(rows) != 2 || !reflect.DeepEqual(rows[0], cancel) || !reflect.DeepEqual(rows[1], state) {
+		t.Fatalf("session rows\n got %+v\nwant %+v %+v", rows, cancel, state)
+	}
+	if out.SessionID != e.SessionID || out.LinkURL != e.LinkURL {
+		t.Fatalf("event not decoded: %+v", out)
+	}
+	// A hit without session rows keeps the version 1 encoding.
+	if v1, v2 := AppendEvent(nil, &e), AppendRecord(nil, &e, nil); !bytes.Equal(v1, v2) || v1[0] != recordVersion {
+		t.Fatal("a record without session rows must be version 1")
+	}
+	buf := make([]byte, 0, 4096)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendRecord(buf[:0], &e, &cancel, &state) }); n != 0 {
+		t.Fatalf("AppendRecord allocates %v times per call", n)
+	}
+	bad := state
+	bad.Sign = 0
+	if err := ValidateSession(&bad); !errors.Is(err, ErrInvalidEvent) {
+		t.Fatalf("sign 0 accepted: %v", err)
+	}
+}
+
 func FuzzDecodeEvent(f *testing.F) {
 	e := fullEvent()
 	f.Add(AppendEvent(nil, &e))
+	cancel, state := fullSession(-1, 1), fullSession(1, 2)
+	f.Add(AppendRecord(nil, &e, &cancel, &state))
 	e = mote.Event{Kind: mote.KindPageview}
 	f.Add(AppendEvent(nil, &e))
+	f.Add(AppendRecord(nil, &e, &state))
 	f.Add([]byte{})
 	f.Add([]byte{1, 0x80, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var e1 mote.Event
-		if err := DecodeEvent(b, &e1); err != nil {
+		rows1, err := DecodeRecord(b, &e1, nil)
+		if err != nil {
 			if !errors.Is(err, ErrBadRecord) {
 				t.Fatalf("error does not wrap ErrBadRecord: %v", err)
 			}
 			return
 		}
 		// The encoding is canonical: re-encoding reproduces the input.
-		enc := AppendEvent(nil, &e1)
+		ptrs := make([]*mote.SessionRow, len(rows1))
+		for i := range rows1 {
+			ptrs[i] = &rows1[i]
+		}
+		enc := AppendRecord(nil, &e1, ptrs...)
 		if !bytes.Equal(enc, b) {
 			t.Fatalf("re-encoding differs:\n in %x\nout %x", b, enc)
 		}
 		var e2 mote.Event
-		if err := DecodeEvent(enc, &e2); err != nil {
+		rows2, err := DecodeRecord(enc, &e2, nil)
+		if err != nil {
 			t.Fatalf("decode of re-encoding: %v", err)
 		}
 		if !e1.TS.Equal(e2.TS) {
 			t.Fatal("time not stable")
 		}
 		e1.TS, e2.TS = time.Time{}, time.Time{}
-		if !reflect.DeepEqual(e1, e2) {
+		if !reflect.DeepEqual(e1, e2) || !reflect.DeepEqual(rows1, rows2) {
 			t.Fatalf("decode→encode→decode not stable:\n%+v\n%+v", e1, e2)
 		}
 	})

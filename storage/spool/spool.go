@@ -265,19 +265,29 @@ func (s *Spool) Accepting() bool {
 	return open && !s.full.Load()
 }
 
-// Append makes e durable: it returns nil only after e's record has been
-// written and fsynced. It copies everything it needs from e before
-// returning, so e may be reused at once. It fails fast with ErrFull at
-// the cap and with ErrClosed after Close; an event that
-// ValidateEvent refuses is an error wrapping ErrInvalidEvent. It does not
-// allocate after warm-up.
-func (s *Spool) Append(e *mote.Event) error {
+// Append makes e durable, with the session rows its hit produced in the
+// same record (AppendRecord), so that a visit's rows are exactly as
+// durable as the hit: it returns nil only after the record has been
+// written and fsynced. It copies everything it needs from e and sessions
+// before returning, so they may be reused at once. It fails fast with
+// ErrFull at the cap and with ErrClosed after Close; an event that
+// ValidateEvent refuses, or a session row ValidateSession refuses, is an
+// error wrapping ErrInvalidEvent. It does not allocate after warm-up.
+func (s *Spool) Append(e *mote.Event, sessions ...*mote.SessionRow) error {
 	if err := ValidateEvent(e); err != nil {
 		return fmt.Errorf("spool append: %w", err)
 	}
+	if len(sessions) > MaxSessionRows {
+		return fmt.Errorf("spool append: %w: %d session rows, at most %d", ErrInvalidEvent, len(sessions), MaxSessionRows)
+	}
+	for _, r := range sessions {
+		if err := ValidateSession(r); err != nil {
+			return fmt.Errorf("spool append: %w", err)
+		}
+	}
 	bp := s.bufPool.Get().(*[]byte)
 	b := append((*bp)[:0], 0, 0, 0, 0, 0, 0, 0, 0)
-	b = AppendEvent(b, e)
+	b = AppendRecord(b, e, sessions...)
 	n := len(b) - frameHeaderSize
 	if n > MaxRecordBytes {
 		*bp = b[:0]
@@ -538,6 +548,11 @@ func (s *Spool) BatchID(pos Position) uint64 {
 	x ^= x >> 31
 	return x
 }
+
+// ID is the spool's random id, kept in its segment headers: the same for
+// as long as the directory is, so it names one collector's spool across
+// its restarts (sessions rows carry it, see mote.SessionRow.SpoolID).
+func (s *Spool) ID() uint64 { return s.id }
 
 // Counters returns a snapshot of the spool's counters.
 func (s *Spool) Counters() Counters {

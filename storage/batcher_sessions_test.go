@@ -1,0 +1,187 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/spool"
+)
+
+// visitRecords appends hits of visitors visits, each hit with the session
+// rows a session cache would give it (the state, and from the second hit
+// on the cancel of the previous state), and returns the final state of
+// every visit. Half of the visits start in the last minutes of January
+// and go on into February, so batches mix two partitions of both tables.
+func visitRecords(t *testing.T, sp *spool.Spool, visitors, hits int) map[uint64]mote.SessionRow {
+	t.Helper()
+	final := make([]mote.SessionRow, visitors)
+	errs := make(chan error, visitors)
+	var wg sync.WaitGroup
+	for v := range visitors { // a writer per visitor: its hits in order, group commits across visitors
+		wg.Go(func() {
+			start := time.Date(2026, 1, 31, 23, 55, 0, 0, time.UTC)
+			if v%2 == 1 {
+				start = time.Date(2026, 2, 1, 0, 1, 0, 0, time.UTC)
+			}
+			for k := range hits {
+				ts := start.Add(time.Duration(k) * time.Minute)
+				path := fmt.Sprintf("/v%d/h%d", v, k)
+				ev := mote.Event{SiteID: "site", TS: ts, Kind: mote.KindPageview, Hostname: "example.com", Pathname: path,
+					VisitorID: uint64(v + 1), SessionID: uint64(1000 + v)}
+				state := mote.SessionRow{SiteID: "site", SessionID: ev.SessionID, VisitorID: ev.VisitorID, StartTS: start, EndTS: ts,
+					Hostname: "example.com", EntryPage: fmt.Sprintf("/v%d/h0", v), ExitPage: path, Pageviews: uint32(k + 1),
+					DurationS: uint32(k * 60), Channel: "search", Sign: 1, Version: uint32(k + 1)}
+				if k == 0 {
+					state.Bounce = 1
+				}
+				var err error
+				if k > 0 {
+					cancel := final[v]
+					cancel.Sign = -1
+					err = sp.Append(&ev, &cancel, &state)
+				} else {
+					err = sp.Append(&ev, &state)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				final[v] = state
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	out := map[uint64]mote.SessionRow{}
+	for _, r := range final {
+		out[r.SessionID] = r
+	}
+	return out
+}
+
+// expectVisits folds the sessions table by sign per (session, version), as
+// the dashboards read it, and compares it with want: every version folds
+// to 0 or 1 (a doubled or lost row shows as 2 or -1), each visit has one
+// live version, its latest.
+func expectVisits(t *testing.T, db storage.SQL, want map[uint64]mote.SessionRow) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows, err := db.QuerySQL(ctx, "SELECT session_id, version, sum(sign) AS s, any(pageviews), any(exit_page) FROM sessions "+
+		"GROUP BY session_id, version HAVING s != 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[uint64]mote.SessionRow{}
+	for i := range rows.Values {
+		var r mote.SessionRow
+		var s int64
+		if err := rows.Scan(i, &r.SessionID, &r.Version, &s, &r.Pageviews, &r.ExitPage); err != nil {
+			t.Fatal(err)
+		}
+		if s != 1 {
+			t.Errorf("session %d version %d folds to %d", r.SessionID, r.Version, s)
+		}
+		if _, dup := live[r.SessionID]; dup {
+			t.Errorf("session %d has two live versions", r.SessionID)
+		}
+		live[r.SessionID] = r
+	}
+	if len(live) != len(want) {
+		t.Errorf("%d live visits, want %d", len(live), len(want))
+	}
+	for id, w := range want {
+		g := live[id]
+		if g.Version != w.Version || g.Pageviews != w.Pageviews || g.ExitPage != w.ExitPage {
+			t.Errorf("session %d: live version %d (%d pageviews, exit %q), want %d (%d, %q)",
+				id, g.Version, g.Pageviews, g.ExitPage, w.Version, w.Pageviews, w.ExitPage)
+		}
+	}
+}
+
+// sessionFaults is the real engine with two faults: a lost reply after the
+// first sessions insert that was stored, and (crash set) a process dying
+// after a batch's sessions were stored but before its events were.
+type sessionFaults struct {
+	storage.Engine
+	crash        context.CancelFunc
+	lostReply    atomic.Bool
+	crashed      atomic.Bool
+	sessionCalls atomic.Int64
+}
+
+func (e *sessionFaults) InsertSessions(ctx context.Context, rows []mote.SessionRow) error {
+	if err := storage.InsertSessionRows(ctx, e.Engine, rows); err != nil {
+		return err
+	}
+	if e.sessionCalls.Add(1) == 1 && e.lostReply.CompareAndSwap(false, true) {
+		return errors.New("connection reset (simulated, after the sessions insert was stored)")
+	}
+	return nil
+}
+
+func (e *sessionFaults) InsertEvents(ctx context.Context, id uint64, rows []mote.Event) error {
+	if e.crash != nil && e.sessionCalls.Load() >= 3 && e.crashed.CompareAndSwap(false, true) {
+		e.crash()
+		return errors.New("killed (simulated) between the sessions and the events insert")
+	}
+	return e.Engine.InsertEvents(ctx, id, rows)
+}
+
+// TestBatcherSessionsExactlyOnce: session rows spooled with their hits
+// reach the sessions table exactly once through a lost reply of a
+// sessions insert and a crash between a batch's sessions and events
+// inserts, replayed by a Batcher that cuts batches differently, with
+// batches spanning two monthly partitions.
+func TestBatcherSessionsExactlyOnce(t *testing.T) {
+	for _, maxRows := range []int{70, 100, 1000} {
+		t.Run(fmt.Sprintf("second batcher MaxRows=%d", maxRows), func(t *testing.T) {
+			d := newTestDB(t, testenv.ClickHouse(t))
+			dir := t.TempDir()
+			sp := openSpool(t, dir)
+			want := visitRecords(t, sp, 40, 12) // 480 hits, 920 session rows
+
+			ctx, cancel := context.WithCancel(context.Background())
+			eng := &sessionFaults{Engine: d.eng, crash: cancel}
+			b := storage.NewBatcher(sp, eng, storage.BatcherConfig{MaxRows: 70, MinBackoff: time.Millisecond}, quietLogger())
+			if err := b.Run(ctx); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if !eng.crashed.Load() {
+				t.Fatal("the simulated crash did not happen")
+			}
+			if st := b.Counters(); st.SessionSkips == 0 {
+				t.Errorf("the lost sessions reply was not found stored on the retry: %+v", st)
+			}
+			sp.Close() // no Drain: the process died
+
+			sp = openSpool(t, dir)
+			defer sp.Close()
+			b = storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: maxRows}, quietLogger())
+			dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+			defer dcancel()
+			if err := b.Drain(dctx); err != nil {
+				t.Fatal(err)
+			}
+			if st := b.Counters(); st.SessionSkips == 0 {
+				t.Errorf("the sessions stored before the crash were not found: %+v", st)
+			}
+			var events uint64
+			if err := storage.QueryRow(dctx, d.eng, "SELECT count() FROM events", &events); err != nil || events != 480 {
+				t.Fatalf("%d events stored (%v), want 480", events, err)
+			}
+			expectVisits(t, d.eng, want)
+		})
+	}
+}
