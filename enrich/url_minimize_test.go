@@ -57,6 +57,19 @@ func TestMinimizeURL(t *testing.T) {
 		{"https://example.com/?utm_content=7c4a8d09ca37%2062af61e59520943dc26494f8941b&utm_medium=%2B1%20(555)%20123-4567", URLOptions{},
 			Page{Host: "example.com", Path: "/", UTMMedium: ":token", UTMContent: ":token"}},
 		{"https://example.com/?utm_campaign=" + strings.Repeat("7c4a8d09", 30), URLOptions{}, Page{Host: "example.com", Path: "/", UTMCampaign: ":token"}},
+		// Campaign keys in any case.
+		{"https://example.com/?UTM_SOURCE=a&Utm_Medium=b&UTM_CAMPAIGN=c&uTm_TeRm=d&UTM_content=e", URLOptions{},
+			Page{Host: "example.com", Path: "/", UTMSource: "a", UTMMedium: "b", UTMCampaign: "c", UTMTerm: "d", UTMContent: "e"}},
+		// A campaign value empty once decoded does not win; 0x80 (the
+		// first byte that is not ASCII) alone is invalid UTF-8.
+		{"https://example.com/?utm_source=%20&utm_source=x&utm_medium=%80m", URLOptions{}, Page{Host: "example.com", Path: "/", UTMSource: "x", UTMMedium: "\uFFFDm"}},
+		// The shortest tokens: nine digits, sixteen hex characters.
+		{"https://example.com/u/123456789/p/12345678", URLOptions{}, Page{Host: "example.com", Path: "/u/:token/p/12345678"}},
+		{"https://example.com/r/8f14e45fceea167a/s/8f14e45fceea167", URLOptions{}, Page{Host: "example.com", Path: "/r/:token/s/8f14e45fceea167"}},
+		// A fragment, query or empty pair right after the host.
+		{"https://example.com#top", URLOptions{}, Page{Host: "example.com", Path: "/"}},
+		{"https://example.com?ref=a&utm_source=x", URLOptions{}, Page{Host: "example.com", Path: "/?ref=a", UTMSource: "x"}},
+		{"https://example.com/?&ref=a&&source=b", URLOptions{}, Page{Host: "example.com", Path: "/?ref=a&source=b"}},
 		// Look-alikes stay: short numbers, slugs and dates.
 		{"https://example.com/?ref=spring-sale-2024&utm_campaign=black_friday_2024&utm_term=12345678", URLOptions{},
 			Page{Host: "example.com", Path: "/?ref=spring-sale-2024", UTMCampaign: "black_friday_2024", UTMTerm: "12345678"}},
@@ -271,5 +284,18 @@ func checkPlantedTokens(t *testing.T, raw string, opt URLOptions) {
 				t.Fatalf("token kept: %q from %q", v, raw+suffix)
 			}
 		}
+	}
+}
+
+// TestMinimizeURLKeptKeysCap: at most maxKeptKeys allow-listed keys are
+// kept, however many the site allows and the URL holds.
+func TestMinimizeURLKeptKeysCap(t *testing.T) {
+	opt := URLOptions{KeepKeys: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}
+	var p Page
+	if !MinimizeURL("https://example.com/?ref=1&source=2&a=3&b=4&c=5&d=6&e=7&f=8&g=9&h=10&i=11&j=12", opt, &p) {
+		t.Fatal("not ok")
+	}
+	if want := "/?ref=1&source=2&a=3&b=4&c=5&d=6&e=7&f=8"; p.Path != want {
+		t.Fatalf("path %q, want %q (%d keys)", p.Path, want, maxKeptKeys)
 	}
 }
