@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mote-analytics/mote/collector"
@@ -17,105 +16,61 @@ import (
 // created with `mote campaign create` is tracked at most this long after.
 const campaignRefreshEvery = 15 * time.Second
 
-// campaignKeeper is the collector's campaign table (collector.Campaigns):
-// an immutable map swapped whole on every refresh, so a lookup on the hit
-// path is one atomic load and a map read, without lock or allocation.
-// It also runs the key wipe: the keys of a closed campaign are destroyed
-// in storage (storage.Campaigns.WipeClosed) and dropped from memory.
-type campaignKeeper struct {
-	store *storage.Campaigns
-	now   func() time.Time
-	log   *slog.Logger
-	table atomic.Pointer[map[string]collector.CampaignKeys]
+// newCampaignTable is the collector's campaign table (collector.CampaignTable)
+// loaded from storage's campaigns: the one place that knows both types.
+func newCampaignTable(db storage.SQL, now func() time.Time, log *slog.Logger) *collector.CampaignTable {
+	return collector.NewCampaignTable(campaignLoader(storage.NewCampaigns(db), now, log), log)
 }
 
-func newCampaignKeeper(db storage.SQL, now func() time.Time, log *slog.Logger) *campaignKeeper {
-	k := &campaignKeeper{store: storage.NewCampaigns(db), now: now, log: log}
-	empty := map[string]collector.CampaignKeys{}
-	k.table.Store(&empty)
-	return k
-}
-
-// Lookup implements collector.Campaigns.
-func (k *campaignKeeper) Lookup(id string) (collector.CampaignKeys, bool) {
-	c, ok := (*k.table.Load())[id]
-	return c, ok
-}
-
-// refresh wipes the keys of campaigns closed by now, then reloads the
-// table. A campaign whose window has passed is handed to the collector as
-// wiped even if the wipe failed (it is retried next time): its hits must
-// stop being stored on time either way.
-func (k *campaignKeeper) refresh(ctx context.Context) error {
-	now := k.now()
-	wiped, err := k.store.WipeClosed(ctx, now)
-	for _, id := range wiped {
-		k.log.Info("campaign window closed; its keys are wiped and its recipient ids can no longer be linked to any token", "campaign", id)
-	}
-	switch {
-	case errors.Is(err, storage.ErrNotReached):
-		return err // run retries quietly until storage is reached
-	case err != nil:
-		k.log.Warn("campaign keys not wiped yet; retrying", "err", err)
-	}
-	all, err := k.store.List(ctx)
-	if err != nil {
-		return err
-	}
-	table := make(map[string]collector.CampaignKeys, len(all))
-	for _, c := range all {
-		keys := collector.CampaignKeys{ID: c.ID, SiteID: c.SiteID, WindowEnd: c.WindowEnd}
-		usable := !c.Wiped() && now.Before(c.WindowEnd) &&
-			len(c.RecipientKey) == len(keys.Recipient) && len(c.LinkKey) == len(keys.Link)
-		if usable {
-			copy(keys.Recipient[:], c.RecipientKey)
-			copy(keys.Link[:], c.LinkKey)
-		} else {
-			keys.Wiped = true
+// campaignLoader wipes the keys of campaigns closed by now, then lists the
+// campaigns as the collector needs them. A campaign whose window has
+// passed is handed to the collector as wiped even if the wipe failed (it
+// is retried next time): its hits must stop being stored on time either
+// way.
+func campaignLoader(store *storage.Campaigns, now func() time.Time, log *slog.Logger) func(context.Context) (map[string]collector.CampaignKeys, error) {
+	return func(ctx context.Context) (map[string]collector.CampaignKeys, error) {
+		now := now()
+		wiped, err := store.WipeClosed(ctx, now)
+		for _, id := range wiped {
+			log.Info("campaign window closed; its keys are wiped and its recipient ids can no longer be linked to any token", "campaign", id)
 		}
-		table[c.ID] = keys
-	}
-	k.table.Store(&table)
-	return nil
-}
-
-// run refreshes every campaignRefreshEvery until ctx ends; every second
-// until the first refresh succeeds (storage may still be out of reach).
-func (k *campaignKeeper) run(ctx context.Context) {
-	ok := false
-	for {
-		if err := k.refresh(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
+		switch {
+		case errors.Is(err, storage.ErrNotReached):
+			return nil, err // the table retries quietly until storage is reached
+		case err != nil:
+			log.Warn("campaign keys not wiped yet; retrying", "err", err)
+		}
+		all, err := store.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		table := make(map[string]collector.CampaignKeys, len(all))
+		for _, c := range all {
+			keys := collector.CampaignKeys{ID: c.ID, SiteID: c.SiteID, WindowEnd: c.WindowEnd}
+			usable := !c.Wiped() && now.Before(c.WindowEnd) &&
+				len(c.RecipientKey) == len(keys.Recipient) && len(c.LinkKey) == len(keys.Link)
+			if usable {
+				copy(keys.Recipient[:], c.RecipientKey)
+				copy(keys.Link[:], c.LinkKey)
+			} else {
+				keys.Wiped = true
 			}
-			if ok {
-				k.log.Warn("campaign table not refreshed; the previous one stays in use", "err", err)
-			}
-		} else {
-			ok = true
+			table[c.ID] = keys
 		}
-		wait := campaignRefreshEvery
-		if !ok {
-			wait = time.Second
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
+		return table, nil
 	}
 }
 
-// startCampaigns starts the keeper on serve's storage link; the returned
+// startCampaigns starts the table's refresh loop on db; the returned
 // function stops it (and may be called more than once).
-func startCampaigns(db storage.SQL, now func() time.Time, log *slog.Logger) (*campaignKeeper, func()) {
+func startCampaigns(db storage.SQL, now func() time.Time, log *slog.Logger) (*collector.CampaignTable, func()) {
 	if now == nil {
 		now = time.Now
 	}
-	k := newCampaignKeeper(db, now, log)
+	t := newCampaignTable(db, now, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); k.run(ctx) }()
+	go func() { defer close(done); t.Run(ctx, campaignRefreshEvery) }()
 	var once sync.Once
-	return k, func() { once.Do(func() { cancel(); <-done }) }
+	return t, func() { once.Do(func() { cancel(); <-done }) }
 }

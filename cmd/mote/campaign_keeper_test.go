@@ -61,11 +61,11 @@ func TestCampaignKeysWipedAtWindowEnd(t *testing.T) {
 
 	clock := &testClock{now: c.WindowEnd.Add(-time.Minute)}
 	var logs bytes.Buffer
-	k := newCampaignKeeper(eng, clock.Now, slog.New(slog.NewTextHandler(&logs, nil)))
+	k := newCampaignTable(eng, clock.Now, slog.New(slog.NewTextHandler(&logs, nil)))
 	if _, ok := k.Lookup(id); ok {
 		t.Fatal("known before the first refresh")
 	}
-	if err := k.refresh(ctx); err != nil {
+	if err := k.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	keys, ok := k.Lookup(id)
@@ -78,7 +78,7 @@ func TestCampaignKeysWipedAtWindowEnd(t *testing.T) {
 	}
 
 	clock.Set(c.WindowEnd)
-	if err := k.refresh(ctx); err != nil {
+	if err := k.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if keys, ok := k.Lookup(id); !ok || !keys.Wiped || keys.Recipient != [16]byte{} || keys.Link != [32]byte{} {

@@ -140,7 +140,7 @@ func runDemo(ctx context.Context, cfg *Config, site mote.Site, days, visitors in
 	if err != nil {
 		return 0, err
 	}
-	if err := p.campaigns.refresh(ctx); err != nil {
+	if err := p.campaigns.Refresh(ctx); err != nil {
 		return 0, err
 	}
 	if !campaign.Wiped() {

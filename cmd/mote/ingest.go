@@ -46,7 +46,7 @@ type pipeline struct {
 	spool     *spool.Spool
 	store     *storage.Link
 	visits    *visits
-	campaigns *campaignKeeper
+	campaigns *collector.CampaignTable
 	collector *collector.Server
 	geo       *enrich.Geo
 
