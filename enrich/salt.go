@@ -90,6 +90,10 @@ type SaltKeeper struct {
 
 	mu    sync.RWMutex
 	slots [3]saltSlot
+	// refreshing serialises Refresh: Run calls it on schedule and the
+	// storage link when storage comes back, and both read and write the
+	// state below. The hit path never takes it.
+	refreshing sync.Mutex
 	// purged is the last day before which the Store was cleared.
 	purged int64
 }
@@ -219,6 +223,8 @@ func (k *SaltKeeper) install(day int64, salt [32]byte, shared bool) {
 // memory and in the Store. Run calls it on schedule; errors are returned
 // after every step was tried, and the next Refresh retries.
 func (k *SaltKeeper) Refresh(ctx context.Context) error {
+	k.refreshing.Lock()
+	defer k.refreshing.Unlock()
 	now := k.cfg.Now().UTC()
 	today := dayNumber(now)
 	inOverlap := now.Sub(dayTime(today)) < k.cfg.Overlap
