@@ -152,7 +152,7 @@ func (p *pipeline) newCollector(cfg *Config, opt ingestOptions) (*collector.Serv
 		MaxConnsPerIP:  cfg.Collector.MaxConnsPerIP,
 		Suppressions:   p.store.Suppressions(),
 		Ready:          p.store.Ready,
-		Degraded:       p.degraded,
+		Degraded:       p.visits.degraded, // after a start that could not restore visits from storage
 		Now:            opt.now,
 		Logger:         p.log,
 		Script:         trackerjs.Script,
@@ -199,12 +199,4 @@ func (p *pipeline) close() {
 		}
 		p.spool.Close()
 	})
-}
-
-// degraded is added to /readyz while visits may be mis-sessionized: after
-// a start whose session cache could not be rebuilt from storage. No visit
-// row is ever dropped (they travel in the spool with their hits), so there
-// is no drop to report.
-func (p *pipeline) degraded() string {
-	return p.visits.degraded()
 }

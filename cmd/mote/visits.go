@@ -15,9 +15,9 @@ import (
 // visits is the per-process state behind visitor IDs and sessions: the
 // salt keeper (salts shared through the RAM-only salts table, reached
 // through the storage.Link, so that it works in memory before storage is
-// reached) and the session cache. The cache's rows travel in the spool with the hit they
-// derive from (collector.Sink), so they are stored by the Batcher exactly
-// as the hits are; at start the cache is rebuilt (rebuild) so that visits
+// reached) and the session cache. The cache's rows travel in the spool
+// with the hit they derive from (collector.Sink), so they are stored by
+// the Batcher exactly as the hits are; at start the cache is rebuilt (rebuild) so that visits
 // in progress continue across a restart.
 type visits struct {
 	keeper   *enrich.SaltKeeper
@@ -28,8 +28,6 @@ type visits struct {
 	restored         int
 	incompleteUntil  time.Time // /readyz reports an incomplete rebuild until then
 	incompleteReason string
-
-	refreshMu sync.Mutex // one connected at a time
 
 	stop     func()
 	done     sync.WaitGroup
@@ -60,13 +58,10 @@ func startVisits(db *storage.Link, now func() time.Time, log *slog.Logger) *visi
 // connected shares the salt minted in memory while storage was out of
 // reach (or adopts the one another collector stored) at once, rather than
 // at the keeper's next periodic sync.
-//
-// The rebuild calls it too, while the storage link's connect hook may be
-// running it: one at a time, so that the second finds the salt the first
-// stored instead of storing it again.
+// The rebuild calls it too, maybe while the storage link's connect hook
+// runs it: SaltKeeper.Refresh runs one call at a time, so the second finds
+// the salt the first stored instead of storing it again.
 func (v *visits) connected(ctx context.Context) {
-	v.refreshMu.Lock()
-	defer v.refreshMu.Unlock()
 	if err := v.keeper.Refresh(ctx); err != nil && ctx.Err() == nil {
 		v.log.Warn("salt not shared yet; the keeper retries", "err", err)
 	}
@@ -92,10 +87,10 @@ const rebuildWait = 10 * time.Second
 // queue (so they are neither refused nor given new visits by a half-built
 // cache) and are answered once the cache is whole; rebuild must
 // therefore stay short (bench/BENCHMARKS.md: 46-57 s for a million
-// visits, 18-29 s for 100,000, on a heavily loaded 2-core machine). The admin listener, /readyz included, also comes up only
-// after it. When storage is not
-// reached within rebuildWait, the visits that only storage holds start
-// again as new visits; /readyz says so for the idle window.
+// visits, 18-29 s for 100,000, on a heavily loaded 2-core machine). The
+// admin listener, /readyz included, also comes up only after it. When
+// storage is not reached within rebuildWait, the visits that only storage
+// holds start again as new visits; /readyz says so for the idle window.
 func (v *visits) rebuild(ctx context.Context, p *pipeline) error {
 	t0 := time.Now()
 	now := time.Now
