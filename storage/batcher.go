@@ -45,10 +45,11 @@ import (
 //     the events. Stored events therefore imply stored sessions rows for
 //     the same records, and the replay check above skips both.
 //   - When the events of a batch are not stored but the check is due, the
-//     Batcher counts the sessions rows under the batch id per partition
-//     (sessionBatchRows): an earlier attempt stored, per partition, the
-//     rows of a prefix of the batch's records, so the first n rows of that
-//     partition are passed over and the rest inserted. A batch is never
+//     Batcher reads which visit states are stored under the batch id
+//     (storedStates): an earlier attempt stored, per partition, the rows
+//     of a prefix of the batch's records, which ends at the last of them
+//     (storedPrefix; a count would not do, since merges fold states with
+//     their cancels). That prefix is passed over and the rest inserted. A batch is never
 //     shorter than the one an earlier process cut at the same position
 //     (its records were all durable then), unless MaxRows was lowered in
 //     between.
@@ -104,16 +105,16 @@ type Batcher struct {
 
 	// State carried from Run to Drain, so that rows read but not yet
 	// stored when Run stopped are not read twice.
-	r         *spool.Reader
-	rows      []mote.Event
-	starts    []spool.Position // spool position of each row
-	sess      []mote.SessionRow
-	sessEnd   []int             // sessEnd[i]: sessions rows of rows[:i+1]
-	sessSkip  map[uint32]uint64 // per partition, rows of this batch already stored
-	partition []mote.SessionRow // insertSessions' scratch
-	committed spool.Position
-	verify    bool   // check BatchRows before the next insert
-	skip      uint64 // records already stored by an earlier run, still to pass over
+	r           *spool.Reader
+	rows        []mote.Event
+	starts      []spool.Position // spool position of each row
+	sess        []mote.SessionRow
+	sessEnd     []int                   // sessEnd[i]: sessions rows of rows[:i+1]
+	batchStates map[visitState]struct{} // states of this batch already stored
+	partition   []mote.SessionRow       // insertSessions' scratch
+	committed   spool.Position
+	verify      bool   // check BatchRows before the next insert
+	skip        uint64 // records already stored by an earlier run, still to pass over
 
 	rowsStored    atomic.Uint64
 	rowsSkipped   atomic.Uint64
@@ -328,7 +329,7 @@ func (b *Batcher) flush(ctx context.Context) error {
 				b.log.Info("batcher: skipped records already stored", "batch", id, "rows", n)
 				continue // the following position may be stored too
 			}
-			if b.sessSkip, err = sessionBatchRows(ctx, b.eng, id); err != nil {
+			if b.batchStates, err = storedStates(ctx, b.eng, id); err != nil {
 				if err := retry("sessions replay check", id, err); err != nil {
 					return err
 				}
@@ -355,7 +356,7 @@ func (b *Batcher) flush(ctx context.Context) error {
 		b.rowsStored.Add(uint64(n))
 		b.batches.Add(1)
 		b.lastBatchRows.Store(uint64(n))
-		b.sessSkip = nil
+		b.batchStates = nil
 		b.dropFront(n)
 	}
 	if end == b.committed {
@@ -388,8 +389,8 @@ func sameMonthPrefix(rows []mote.Event) int {
 }
 
 // insertSessions stores a batch's sessions rows under its id, one insert
-// per partition (each atomic), passing over the rows sessSkip says an
-// earlier attempt stored: per partition, a prefix of the rows in order.
+// per partition (each atomic), passing over the rows an earlier attempt
+// stored (storedPrefix of batchStates).
 func (b *Batcher) insertSessions(ctx context.Context, id uint64, rows []mote.SessionRow) error {
 	for len(rows) > 0 {
 		month := sessionMonth(&rows[0])
@@ -404,7 +405,7 @@ func (b *Batcher) insertSessions(ctx context.Context, id uint64, rows []mote.Ses
 			part[len(part)-1].BatchID, part[len(part)-1].SpoolID = id, b.sp.ID()
 		}
 		b.partition = part
-		skip := min(b.sessSkip[month], uint64(len(part)))
+		skip := uint64(storedPrefix(part, b.batchStates))
 		if skip > 0 {
 			b.sessSkipped.Add(skip)
 			b.log.Info("batcher: skipped sessions rows already stored", "batch", id, "rows", skip)
@@ -415,10 +416,14 @@ func (b *Batcher) insertSessions(ctx context.Context, id uint64, rows []mote.Ses
 			}
 			b.sessStored.Add(uint64(len(part)) - skip)
 		}
-		if b.sessSkip == nil {
-			b.sessSkip = make(map[uint32]uint64)
+		if b.batchStates == nil {
+			b.batchStates = make(map[visitState]struct{})
 		}
-		b.sessSkip[month] = uint64(len(part)) // stored now: a retry of the events passes over them
+		for i := range part { // stored now: a retry of the events passes over them
+			if part[i].Sign == 1 {
+				b.batchStates[visitState{part[i].SessionID, part[i].Version}] = struct{}{}
+			}
+		}
 		rows = rest
 	}
 	return nil

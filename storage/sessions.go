@@ -59,26 +59,57 @@ func sessionMonth(r *mote.SessionRow) uint32 {
 	return uint32(y*100 + int(m))
 }
 
-// sessionBatchRows counts the sessions rows stored under batchID, per
-// partition (sessionMonth): the Batcher inserts a batch's rows one
-// partition at a time, each insert atomic, so each count is the length of
-// a prefix of that partition's rows (see Batcher.insertSessions).
-func sessionBatchRows(ctx context.Context, db SQL, batchID uint64) (map[uint32]uint64, error) {
-	rows, err := db.QuerySQL(ctx, "SELECT toUInt32(toYYYYMM(start_ts)), count() FROM sessions WHERE batch_id = "+
-		strconv.FormatUint(batchID, 10)+" GROUP BY toYYYYMM(start_ts)")
+// visitState names one stored state of a visit: a +1 row's session_id
+// and version, unique because every update bumps the version.
+type visitState struct {
+	session uint64
+	version uint32
+}
+
+// storedStates returns the visit states (+1 rows) stored under batchID.
+//
+// Counting a batch's rows would not say how much of it is stored: the
+// table folds a state with its cancel on merge, and the cancel may come
+// from a later batch, so rows of a stored batch disappear while the
+// Batcher waits to retry (ClickHouse merges small parts within seconds).
+// The last state of a stored prefix cannot have been folded, though: its
+// cancel would be in a later record, which is not stored yet (see
+// storedPrefix).
+func storedStates(ctx context.Context, db SQL, batchID uint64) (map[visitState]struct{}, error) {
+	rows, err := db.QuerySQL(ctx, "SELECT session_id, version FROM sessions WHERE sign = 1 AND batch_id = "+
+		strconv.FormatUint(batchID, 10))
 	if err != nil {
-		return nil, fmt.Errorf("count sessions rows of batch %d: %w", batchID, err)
+		return nil, fmt.Errorf("read sessions states of batch %d: %w", batchID, err)
 	}
-	out := make(map[uint32]uint64, len(rows.Values))
+	out := make(map[visitState]struct{}, len(rows.Values))
 	for i := range rows.Values {
-		var month uint32
-		var n uint64
-		if err := rows.Scan(i, &month, &n); err != nil {
-			return nil, fmt.Errorf("count sessions rows of batch %d: %w", batchID, err)
+		var k visitState
+		if err := rows.Scan(i, &k.session, &k.version); err != nil {
+			return nil, fmt.Errorf("read sessions states of batch %d: %w", batchID, err)
 		}
-		out[month] = n
+		out[k] = struct{}{}
 	}
 	return out, nil
+}
+
+// storedPrefix returns how many leading rows of part (one partition's rows
+// of a batch, in record order) an earlier attempt stored: an insert is
+// atomic, so what it stored is a prefix, and every record's rows end with
+// its state (the cancel of the previous state comes first). The prefix
+// therefore ends at the last state found in stored. States before it may
+// have been folded away by their cancels; the last one cannot, since its
+// cancel would belong to a later record of the same visit, in the same
+// partition, and so beyond the prefix.
+func storedPrefix(part []mote.SessionRow, stored map[visitState]struct{}) int {
+	for i := len(part) - 1; i >= 0; i-- {
+		if part[i].Sign != 1 {
+			continue
+		}
+		if _, ok := stored[visitState{part[i].SessionID, part[i].Version}]; ok {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // DefaultRebuildChunks is how many queries ActiveSessions splits its read
