@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsTimeseries", testStatsTimeseries},
 		{"StatsBreakdown", testStatsBreakdown},
 		{"StatsVisitProperties", testStatsVisitProperties},
+		{"StatsMidnightVisit", testStatsMidnightVisit},
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
 		{"StatsGoals", testStatsGoals},
 		{"ShareLinks", testShareLinks},

@@ -432,3 +432,78 @@ func testStatsVisitProperties(t *testing.T, e Inspector) {
 		t.Fatalf("page rows %+v, want / and /pricing with one pageview each", rows)
 	}
 }
+
+// testStatsMidnightVisit: a visit that crosses midnight (UTC 23:50 to
+// 00:10, one page view on each side, the visitor's id kept across
+// midnight as the salt keeper allows) is a visit of both days and of both
+// hours, so every day's and every hour's visitors had a visit in it; a
+// visit of the second day alone counts there once.
+func testStatsMidnightVisit(t *testing.T, e Inspector) {
+	migrate(t, e)
+	c := ctx(t)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3) // the first day; the visit starts at its 23:50
+	start := day.Add(23*time.Hour + 50*time.Minute)
+	pv := func(visitor, session uint64, at time.Time, path string) mote.Event {
+		return mote.Event{SiteID: "night", TS: at, Kind: mote.KindPageview, Hostname: "night.example", Pathname: path,
+			Country: "DE", Browser: "Firefox", Device: "desktop", VisitorID: visitor, SessionID: session}
+	}
+	later := day.AddDate(0, 0, 1).Add(10 * time.Hour)
+	events := []mote.Event{pv(5, 51, start, "/"), pv(5, 51, start.Add(20*time.Minute), "/b"), pv(6, 61, later, "/")}
+	if err := e.InsertEvents(c, 1, events); err != nil {
+		t.Fatal(err)
+	}
+	first := mote.SessionRow{SiteID: "night", SessionID: 51, VisitorID: 5, StartTS: start, EndTS: start,
+		Hostname: "night.example", EntryPage: "/", ExitPage: "/", Pageviews: 1, Bounce: 1,
+		Country: "DE", Browser: "Firefox", Device: "desktop", Sign: 1, Version: 1}
+	cancel := first
+	cancel.Sign = -1
+	last := first
+	last.EndTS, last.ExitPage, last.Pageviews, last.Bounce, last.DurationS, last.Version = start.Add(20*time.Minute), "/b", 2, 0, 1200, 2
+	other := first
+	other.SessionID, other.VisitorID, other.StartTS, other.EndTS = 61, 6, later, later
+	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{first}); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{cancel, last, other}); err != nil {
+		t.Fatal(err)
+	}
+	type counts struct{ visitors, visits, pageviews uint64 }
+	got := func(m stats.Metrics) counts { return counts{m.Visitors, m.Visits, m.Pageviews} }
+	q := func(from, to time.Time, iv stats.Interval) stats.Query {
+		return stats.Query{SiteID: "night", From: from, To: to, Interval: iv}
+	}
+	for _, tc := range []struct {
+		from, to time.Time
+		want     counts
+	}{
+		{day, day.AddDate(0, 0, 1), counts{1, 1, 1}},
+		{day.AddDate(0, 0, 1), day.AddDate(0, 0, 2), counts{2, 2, 2}},
+		{day, day.AddDate(0, 0, 2), counts{2, 2, 3}},
+	} {
+		m, err := stats.Aggregate(c, e, q(tc.from, tc.to, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := got(m); g != tc.want {
+			t.Errorf("aggregate %s to %s: %+v, want %+v", tc.from.Format(time.DateOnly), tc.to.Format(time.DateOnly), g, tc.want)
+		}
+	}
+	series := func(from, to time.Time, iv stats.Interval, want map[time.Time]counts) {
+		t.Helper()
+		points, err := stats.Timeseries(c, e, q(from, to, iv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range points {
+			if g := got(p.Metrics); g != want[p.Start.UTC()] {
+				t.Errorf("%s series, %s: %+v, want %+v", iv, p.Start.UTC().Format(time.DateTime), g, want[p.Start.UTC()])
+			}
+		}
+	}
+	series(day, day.AddDate(0, 0, 2), stats.IntervalDay, map[time.Time]counts{
+		day: {1, 1, 1}, day.AddDate(0, 0, 1): {2, 2, 2},
+	})
+	series(day.Add(23*time.Hour), day.AddDate(0, 0, 1).Add(11*time.Hour), stats.IntervalHour, map[time.Time]counts{
+		day.Add(23 * time.Hour): {1, 1, 1}, day.AddDate(0, 0, 1): {1, 1, 1}, later: {1, 1, 1},
+	})
+}

@@ -33,6 +33,11 @@ import (
 //	             source Newsletter, channel email, NL-NH Amsterdam, Firefox macOS
 //	             desktop; pageview /; bounce
 //
+// Also in it, counted nowhere: an engagement beacon of v8 at D 00:30 UTC
+// on /pricing (20 s, scroll 90) without a session (session_id 0), as the
+// collector stores one that outlived its visit (after midnight the
+// visitor's id is new): v8 is not a visitor, and no figure changes.
+//
 // Outside it: v5 (s5) at D-1 03:00 UTC (Tokyo day D-1, the previous
 // period), v6 (s6) at D 15:30 UTC (Tokyo day D+1), and a hit of another
 // site at D 01:00 UTC. Suppressed counters: dnt 3 and gpc 2 on UTC day D,
@@ -124,6 +129,8 @@ func SeedStats(ctx context.Context, e interface {
 		events = append(events, v.events(f.Site)...)
 		rows = append(rows, v.sessionRows(f.Site)...)
 	}
+	events = append(events, mote.Event{SiteID: f.Site, TS: at(0, 0, 30), Kind: mote.KindEngagement, Hostname: "shop.example",
+		Pathname: "/pricing", VisitorID: 8, EngagementMS: 20000, ScrollDepth: 90})
 	events = append(events, mote.Event{SiteID: "elsewhere", TS: at(0, 1, 0), Kind: mote.KindPageview, Hostname: "x.example", Pathname: "/", VisitorID: 1, SessionID: 11})
 	if err := e.InsertEvents(ctx, 1, events); err != nil {
 		return f, fmt.Errorf("seed events: %w", err)

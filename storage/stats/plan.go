@@ -190,13 +190,33 @@ func negated(op FilterOp) bool { return op == FilterIsNot || op == FilterNotCont
 // and sessions, so that a visit crossing the period's edge still links.
 const sessionSlack = 24 * time.Hour
 
+// countedHits are the events every metric counts: page views, custom
+// events, and engagement beacons that belong to a visit. An engagement
+// beacon can outlive its visit: sent when a tab closes after 30 idle
+// minutes, or after midnight, when the visitor's id changes with the
+// day's salt. The collector stores it without a session (session_id 0),
+// and it counts nowhere: otherwise its fresh visitor id would be a
+// visitor without a visit (the demo showed more visitors than visits on a
+// day's first hours).
+const countedHits = "(kind IN ('pageview', 'event') OR (kind = 'engagement' AND session_id != 0))"
+
 func (p plan) eventRange() string {
-	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s AND kind IN ('pageview', 'event', 'engagement')",
-		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
+	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s AND %s",
+		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To), countedHits)
 }
 
+// sessionRange selects the visits active in the period: started before
+// its end, last hit at or after its start. A visit that crosses midnight
+// is a visit of both days, as in Plausible, so that every day's visitors
+// (counted where their hits fall) had a visit that day: a visitor keeps
+// their id for 30 minutes after midnight so that a visit can go on, and
+// any site's day boundary may fall inside a visit. Only visits that
+// started at most sessionSlack before the period are looked at, so that
+// the sessions table's monthly partitions before it are pruned; a visit
+// with hits for over a day without a 30-minute pause is a robot's.
 func (p plan) sessionRange() string {
-	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s", storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To))
+	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s AND end_ts >= %s", storage.Quote(p.q.SiteID),
+		timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), timeLit(p.q.From))
 }
 
 // eventWhere is the WHERE clause over events: the period and every filter.
@@ -398,26 +418,45 @@ func (s *Metrics) addSessions(se Metrics) {
 
 // bucketExprs are the time-series keys over events and sessions: the
 // bucket start as Unix seconds (hour, day: instants in the zone) or as a
-// date (week, month: toMonday and toStartOfMonth return dates).
+// date (week, month: toMonday and toStartOfMonth return dates). A hit
+// falls in one bucket; a visit counts in every bucket from its start's to
+// its last hit's (sessionRange says why), so se is an arrayJoin over
+// them. Each bucket is found from the start's with relative bucket
+// numbers, which every server version has, and a day from the start's
+// noon, so that a daylight-saving day of 23 or 25 hours does not shift
+// it.
 func (p plan) bucketExprs() (ev, se string, err error) {
 	tz := storage.Quote(p.loc.String())
-	var f string
+	var key, step, rel string // step is the i-th bucket from the start's, as an expression of i
 	switch p.q.Interval {
 	case IntervalHour:
-		f = "toString(toUnixTimestamp(toStartOfHour(%s, " + tz + ")))"
+		key = "toString(toUnixTimestamp(%s))"
+		ev = "toStartOfHour(ts, " + tz + ")"
+		step = "toStartOfHour(start_ts, " + tz + ") + 3600 * i"
+		rel = "toRelativeHourNum(end_ts, " + tz + ") - toRelativeHourNum(start_ts, " + tz + ")"
 	case IntervalDay, "":
-		f = "toString(toUnixTimestamp(toStartOfDay(%s, " + tz + ")))"
+		key = "toString(toUnixTimestamp(%s))"
+		ev = "toStartOfDay(ts, " + tz + ")"
+		step = "toStartOfDay(toStartOfDay(start_ts, " + tz + ") + 43200 + 86400 * i, " + tz + ")"
+		rel = "toRelativeDayNum(end_ts, " + tz + ") - toRelativeDayNum(start_ts, " + tz + ")"
 	case IntervalWeek:
-		f = "toString(toMonday(%s, " + tz + "))"
+		key = "toString(%s)"
+		ev = "toMonday(ts, " + tz + ")"
+		step = "toMonday(start_ts, " + tz + ") + 7 * i"
+		rel = "intDiv(toRelativeDayNum(toMonday(end_ts, " + tz + ")) - toRelativeDayNum(toMonday(start_ts, " + tz + ")), 7)"
 	case IntervalMonth:
-		f = "toString(toStartOfMonth(%s, " + tz + "))"
+		key = "toString(%s)"
+		ev = "toStartOfMonth(ts, " + tz + ")"
+		step = "addMonths(toStartOfMonth(start_ts, " + tz + "), i)"
+		rel = "toRelativeMonthNum(end_ts, " + tz + ") - toRelativeMonthNum(start_ts, " + tz + ")"
 	default:
 		return "", "", fmt.Errorf("stats query: unknown interval %q", p.q.Interval)
 	}
 	if n := len(p.buckets()); n > maxBuckets {
 		return "", "", fmt.Errorf("stats query: %d %s buckets, at most %d: choose a larger interval", n, p.q.Interval, maxBuckets)
 	}
-	return fmt.Sprintf(f, "ts"), fmt.Sprintf(f, "start_ts"), nil
+	se = "arrayJoin(arrayMap(i -> " + fmt.Sprintf(key, step) + ", range(toUInt64(" + rel + ") + 1)))"
+	return fmt.Sprintf(key, ev), se, nil
 }
 
 // buckets are the starts of every bucket that overlaps the period, in the

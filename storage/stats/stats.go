@@ -191,7 +191,7 @@ func Timeseries(ctx context.Context, db storage.SQL, q Query) ([]Point, error) {
 // Realtime returns the visitors of the site seen in the five minutes
 // before now.
 func Realtime(ctx context.Context, db storage.SQL, siteID string, now time.Time) (uint64, error) {
-	q := fmt.Sprintf("SELECT uniqExact(visitor_id) FROM events WHERE site_id = %s AND ts >= %s AND ts <= %s AND kind IN ('pageview', 'event', 'engagement')",
+	q := fmt.Sprintf("SELECT uniqExact(visitor_id) FROM events WHERE site_id = %s AND ts >= %s AND ts <= %s AND "+countedHits,
 		storage.Quote(siteID), timeLit(now.Add(-5*time.Minute)), timeLit(now))
 	var n uint64
 	if err := storage.QueryRow(ctx, db, q, &n); err != nil {
