@@ -12,7 +12,7 @@ FUZZTIME  ?= 4s
 FUZZMINTIME ?= 100x
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run demo test test-go test-race mutation mutation-brief test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-ui screenshots chdb geoip fuzz fuzz-brief check bench bench-deps clean
+.PHONY: all build run demo test test-go test-race mutation mutation-brief test-faults test-js soak test-cluster test-deps tracker tracker-deps dashboard-deps dashboard-regions dashboard-ui screenshots chdb geoip fuzz fuzz-brief check bench bench-deps clean
 
 all: build
 
@@ -56,18 +56,25 @@ tracker: tracker-deps
 # The dashboard's pinned front-end modules (uPlot, esbuild, world-atlas,
 # topojson-client, i18n-iso-countries). dashboard-ui bundles
 # dashboards/web into dashboards/ui/app.js, builds the world map
-# (ui/world.json) and copies uPlot into ui/vendor; the binary embeds ui/
-# (commit it), so `go build` needs no npm. It fails past the page's
-# budget of 120 KB gzipped. The browser test uses the tracker's
-# playwright-core (tracker-deps).
+# (ui/world.json), copies uPlot into ui/vendor and writes the region names
+# (dashboard-regions); the binary embeds ui/ (commit it), so `go build`
+# needs no npm and no GeoLite2. It fails past the page's budget of 120 KB
+# gzipped. The browser test uses the tracker's playwright-core
+# (tracker-deps).
 dashboard-deps: dashboards/node_modules/.installed
 
 dashboards/node_modules/.installed: dashboards/package-lock.json
 	cd dashboards && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-dashboard-ui: dashboard-deps
+dashboard-ui: dashboard-deps dashboard-regions
 	cd dashboards && node web/build.mjs
+
+# dashboards/ui/regions.json: ISO 3166-2 code → English name of every
+# subdivision in the pinned GeoLite2 City, the database the collector
+# takes the codes from (dashboards/cmd/regions; a few seconds).
+dashboard-regions: geoip
+	$(GO) run ./dashboards/cmd/regions -out dashboards/ui/regions.json
 
 # Screenshots of the dashboard (desktop, phone, dark, campaigns) for the
 # README, of 30 days of demo traffic (dashboards/screenshots.sh).

@@ -7,5 +7,6 @@
 // dashboard (ui/, embedded), the login, API keys and share links
 // (access.go, login.go, share.go), the campaigns API that cmd mounts, and
 // Prometheus /metrics and /healthz, which stay open. grafana/ holds
-// Grafana dashboards for the same tables.
+// Grafana dashboards for the same tables; cmd/regions generates the
+// region names the page shows (ui/regions.json) from GeoLite2 City.
 package dashboards

@@ -7,7 +7,8 @@
 // its change, every cell of the breakdown tabs it opens, the details
 // view, the map, the goals, every period (custom range included, picked
 // with the keyboard), the chart's metric, filtering by clicking rows (a
-// "(none)" row too) and removing the chip, a goal filter, a failed card
+// "(none)" row too) and removing the chip, region names (rows, chips, a
+// search by name, the fallback for a code without one), a goal filter, a failed card
 // showing its error on itself, the campaigns report's sections, the empty
 // state turning live after a hit (HIT_URL stores one), dark mode, a
 // 360 px screen and a share link. Screenshots go to SCREENSHOTS.
@@ -48,12 +49,14 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || 
 const problems = []
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true })
 const allowed = [] // responses a step fails on purpose
+const requested = [] // the paths every page asked for
 
 async function open (query, { viewport = { width: 1280, height: 900 }, share = false, colorScheme = 'light', timezoneId } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, colorScheme, timezoneId })
   const page = await context.newPage()
   page.setDefaultTimeout(10000)
   page.on('pageerror', (e) => problems.push('page error: ' + e.message))
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname))
   page.on('response', (r) => { if (r.status() >= 400 && !allowed.some((a) => r.url().includes(a))) problems.push(r.status() + ' ' + r.url()) })
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push('console: ' + m.text()) })
   if (!share) {
@@ -130,6 +133,7 @@ try {
   const ts = await API('/api/v1/stats/timeseries', { site: E.site, period: 'day', compare: 'previous_period', metrics: 'visitors' })
   const tip = await page.evaluate(() => { const u = window.mote.plot; u.setCursor({ left: u.valToPos(u.data[0][10], 'x'), top: 10 }); return document.querySelector('#chart-tip').textContent })
   assert.match(tip, new RegExp('10:00\\sAM: ' + UNITS.visitors(ts.results[10].visitors) + ' unique visitors \\(was ' + UNITS.visitors(ts.comparison[10].visitors)), tip)
+  assert.ok(!requested.includes('/ui/regions.json'), 'the region names are fetched only when a region shows')
   await checkTab(page, 'sources', 'source')
   await checkTab(page, 'pages', 'page')
   await checkTab(page, 'devices', 'browser')
@@ -139,6 +143,19 @@ try {
   // Countries read as names with flags.
   await checkTab(page, 'locations', 'country')
   assert.equal(await text(page, '[data-group="locations"] tr[data-value="DE"] .row-filter'), '🇩🇪 Germany')
+  // Regions too: the ISO 3166-2 code's English name from the GeoLite2
+  // City the collector uses (ui/regions.json), then the country.
+  await checkTab(page, 'locations', 'region')
+  assert.ok(requested.includes('/ui/regions.json'), 'the Regions tab fetched the names')
+  assert.equal(await text(page, '[data-group="locations"] tr[data-value="DE-BE"] .row-filter'), '🇩🇪 Land Berlin, Germany')
+  // A US state, and a code the table lacks, which keeps the code's label.
+  await page.route(/property=region/, (r) => r.fulfill({ contentType: 'application/json', body: JSON.stringify({ results: [{ value: 'US-CA', visitors: 3, visits: 3 }, { value: 'US-QQ', visitors: 2, visits: 2 }, { value: '(other)', visitors: 2, visits: 2 }] }) }))
+  await showTab(page, 'locations', 'city')
+  await showTab(page, 'locations', 'region')
+  assert.deepEqual(await page.$$eval('[data-group="locations"] .tab-body tbody td.label', (tds) => tds.map((td) => td.textContent)),
+    ['🇺🇸 California, United States', '🇺🇸 QQ, United States', '(other)'])
+  await page.unroute(/property=region/)
+  await checkTab(page, 'locations', 'region')
   // The goals tab: uniques, conversions, rate.
   const goals = (await API('/api/v1/stats/goals', { site: E.site, period: 'day' })).results
   await page.click('[data-group="goals"] [data-tab="goals"]')
@@ -198,12 +215,31 @@ try {
   await page.click('#filters .chip button')
   await checkCards(page, { period: 'day', compare: 'previous_period' }, WEB)
   assert.equal(await page.$$eval('#filters .chip', (c) => c.length), 0)
-  // A country row filters by the country.
+  // A country row filters by the country, a region row by the region.
   await showTab(page, 'locations', 'country')
   await page.click('[data-group="locations"] tr[data-value="DE"] .row-filter')
   assert.equal(await text(page, '#filters .chip'), 'Country is Germany✕')
   await checkCards(page, { period: 'day', compare: 'previous_period', filters: 'country==DE' }, WEB)
   await page.click('#filters .chip button')
+  await showTab(page, 'locations', 'region')
+  await page.click('[data-group="locations"] tr[data-value="DE-BE"] .row-filter')
+  assert.equal(await text(page, '#filters .chip'), 'Region is Land Berlin, Germany✕')
+  await checkCards(page, { period: 'day', compare: 'previous_period', filters: 'region==DE-BE' }, WEB)
+  await page.click('#filters .chip button')
+  // The regions' details: names, and a search by name ("berlin" is in no
+  // code) whose rows and CSV are those of the region it names.
+  await page.click('[data-group="locations"] .details')
+  await page.waitForSelector('#details[open] .details-list[data-card="region"] table')
+  const regions = (await API('/api/v1/stats/breakdown', { site: E.site, period: 'day', compare: 'previous_period', property: 'region', limit: 100 })).results
+  await checkTable(page, '#details .details-list', regions, ORDER.filter((c) => c in regions[0]))
+  assert.equal(await text(page, '#details tr[data-value="DE-BE"] .row-filter'), '🇩🇪 Land Berlin, Germany')
+  await page.fill('#details input[type=search]', 'berlin')
+  await page.waitForFunction(() => [...document.querySelectorAll('#details tbody tr')].map((tr) => tr.dataset.value).join() === 'DE-BE')
+  await checkTable(page, '#details .details-list', regions.filter((r) => r.value === 'DE-BE'), ORDER.filter((c) => c in regions[0]))
+  const [regionCSV] = await Promise.all([page.waitForEvent('download'), page.click('#details a.csv')])
+  await regionCSV.saveAs(path.join(SHOTS, 'regions.csv'))
+  assert.equal(readFileSync(path.join(SHOTS, 'regions.csv'), 'utf8'), await API('/api/v1/stats/breakdown', { site: E.site, period: 'day', compare: 'previous_period', property: 'region', limit: 1000, format: 'csv', filters: 'region==DE-BE' }))
+  await page.keyboard.press('Escape')
 
   // A goal filter: the cards become what a goal means.
   await showTab(page, 'goals', 'goals')
@@ -265,6 +301,13 @@ try {
   assert.deepEqual(await rowsOf('campaign-links'), [['Link', 'Clicks', 'Unique clicks'], ...camp.top_links.map((l) => [l.url, count(l.clicks), count(l.unique_clicks)])])
   assert.match(page.url(), /view=campaigns/)
   await shot(page, 'campaigns')
+  await context.close()
+
+  // A region filter in the URL reads as the region's name, with no
+  // region on the page but the chip.
+  ;({ context, page } = await open({ site: E.site, period: 'day', filters: 'region==DE-BE|FR-IDF' }))
+  await checkCards(page, { period: 'day', filters: 'region==DE-BE|FR-IDF' }, WEB)
+  assert.equal(await text(page, '#filters .chip'), 'Region is Land Berlin, Germany or Île-de-France, France✕')
   await context.close()
 
   // Dark mode follows the system setting.

@@ -6,7 +6,7 @@
 import { state, $, el, api, getJSON, guard } from './api.js'
 import { METRICS, exact } from './format.js'
 import { addFilter, valueLabel, DIMENSIONS } from './filters.js'
-import { flag, regionLabel, drawMap } from './geo.js'
+import { flag, regionLabel, regionSearch, loadRegionNames, drawMap } from './geo.js'
 
 const GROUPS = [
   { id: 'sources', tabs: [['source', 'Sources'], ['channel', 'Channels'], ['utm_campaign', 'Campaigns'], ['utm_medium', 'Mediums'], ['utm_source', 'UTM sources']] },
@@ -22,7 +22,9 @@ const columns = (row) => ORDER.filter((m) => row && m in row)
 
 const chosen = {} // group id → the tab showing
 
-// label is a row's text: flags and names for places, "(none)" for empty.
+// label is a row's text: flags and names for places ("🇺🇸 California,
+// United States": region names need loadRegionNames first), "(none)" for
+// empty.
 function label (dim, value) {
   if (dim === 'country' && value.length === 2) return flag(value) + ' ' + valueLabel(dim, value)
   if (dim === 'region' && /^[A-Z]{2}-/.test(value)) return flag(value.slice(0, 2)) + ' ' + regionLabel(value)
@@ -49,15 +51,18 @@ function table (dim, rows, cols) {
   return el('table', {}, el('thead', {}, head), body)
 }
 
-// fetchRows reads a tab's rows; goals come from the goals API.
+// fetchRows reads a tab's rows (with search, a filter string, added to
+// the page's); goals come from the goals API. Region rows wait for the
+// region names, fetched meanwhile.
 async function fetchRows (dim, limit, search) {
   if (dim === 'goals') {
     const body = await getJSON(api('/api/v1/stats/goals'))
     return body.results.map((g) => ({ value: g.event || g.goal, goal: g.goal, visitors: g.visitors, events: g.conversions, conversion_rate: g.conversion_rate, page: !g.event }))
   }
   const extra = { property: dim, limit }
-  if (search) extra.filters = [dim + '~' + search]
-  return (await getJSON(api('/api/v1/stats/breakdown', extra))).results
+  if (search) extra.filters = [search]
+  const [body] = await Promise.all([getJSON(api('/api/v1/stats/breakdown', extra)), dim === 'region' && loadRegionNames()])
+  return body.results
 }
 
 async function fillTab (group, panel, dim) {
@@ -120,19 +125,25 @@ export async function breakdowns (goalsConfigured) {
 
 // details opens the whole breakdown of dim in a dialog: every metric,
 // a search (the API's "contains" filter), the CSV of what is shown.
+// Regions are searched by name too: the dialog first reads up to 1,000
+// region rows (showing 100) and searches the names of those codes.
 export function details (dim) {
   const dialog = $('details')
   const search = el('input', { type: 'search', placeholder: 'Search', 'aria-label': 'Search ' + (DIMENSIONS[dim] || dim) })
   const csv = el('a', { class: 'csv', download: true }, 'CSV')
   const list = el('div', { class: 'details-list', 'data-card': dim })
   let timer
+  let codes = null // the region codes of the period, for a search by name
   const fill = async () => {
     const q = search.value.trim()
+    const filter = !q ? null : dim === 'region' ? regionSearch(q, codes || []) : dim + '~' + q
     const extra = { property: dim, limit: 1000, format: 'csv' }
-    if (q) extra.filters = [dim + '~' + q]
+    if (filter) extra.filters = [filter]
     csv.href = api('/api/v1/stats/breakdown', extra)
     await guard(list, async () => {
-      const rows = await fetchRows(dim, 100, q)
+      const whole = dim === 'region' && !codes && !q
+      let rows = await fetchRows(dim, whole ? 1000 : 100, filter)
+      if (whole) { codes = rows.map((r) => r.value); rows = rows.slice(0, 100) }
       list.replaceChildren(table(dim, rows, columns(rows[0]).length ? columns(rows[0]) : ['visitors']))
     })
   }

@@ -1,8 +1,9 @@
-// Filter chips: "Source is (none)", "Country is Germany". A filter is
-// "DIMENSION==VALUE" in the URL and the API; an empty value means "is
-// empty", which is what a "(none)" row stands for.
+// Filter chips: "Source is (none)", "Country is Germany", "Region is
+// California, United States". A filter is "DIMENSION==VALUE" in the URL
+// and the API; an empty value means "is empty", which is what a "(none)"
+// row stands for.
 import { state, el, update, $ } from './api.js'
-import { countryName } from './geo.js'
+import { countryName, regionLabel, loadRegionNames } from './geo.js'
 
 export const DIMENSIONS = {
   page: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', hostname: 'Hostname',
@@ -29,13 +30,18 @@ export function parse (f) {
 export function valueLabel (dim, value) {
   if (value === '') return '(none)'
   if (dim === 'country') return countryName(value)
+  if (dim === 'region') return regionLabel(value)
   return value
 }
+
+// exact: the operator compares whole values (is, is not), so a code
+// there reads as its name; "contains" keeps the text that was typed.
+const exact = (words) => words === 'is' || words === 'is not'
 
 export function chipText (f) {
   const { dim, words, value } = parse(f)
   const name = DIMENSIONS[dim] || (dim.startsWith('prop:') ? 'Property ' + dim.slice(5) : dim)
-  return name + ' ' + words + ' ' + value.split('|').map((v) => valueLabel(dim, v)).join(' or ')
+  return name + ' ' + words + ' ' + value.split('|').map((v) => exact(words) ? valueLabel(dim, v) : v).join(' or ')
 }
 
 export function addFilter (dim, value) {
@@ -47,7 +53,15 @@ export function goalFilter () {
   return state.getAll('filters').some((f) => /^(event|prop:[^=!~]+)(==|!=|~|!~)/.test(f))
 }
 
-export function renderFilters () {
+// renderFilters draws the chips; a region chip is drawn again once the
+// region names are loaded (the promise resolves then).
+export async function renderFilters () {
+  draw()
+  const regional = state.getAll('filters').some((f) => { const p = parse(f); return p.dim === 'region' && exact(p.words) })
+  if (regional && await loadRegionNames()) draw()
+}
+
+function draw () {
   const box = $('filters')
   box.replaceChildren()
   for (const f of state.getAll('filters')) {

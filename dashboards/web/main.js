@@ -94,7 +94,7 @@ async function load () {
     if (run === loading) document.body.dataset.loaded = location.search
     return
   }
-  renderFilters()
+  const chips = renderFilters()
   // The metric cards first, then the chart, then the breakdowns: the
   // embedded engine answers one query at a time, and asked everything at
   // once it filled the cards after every breakdown (bench/BENCHMARKS.md).
@@ -109,7 +109,7 @@ async function load () {
   if (goalsConfigured === null) goalsConfigured = await getJSON(api('/api/v1/stats/goals', {}, { filters: false })).then((b) => b.results.length > 0).catch(() => true)
   await chart()
   if (run !== loading) return
-  await Promise.all([breakdowns(goalsConfigured), privacy()])
+  await Promise.all([breakdowns(goalsConfigured), privacy(), chips])
   if (run === loading) document.body.dataset.loaded = location.search // every card is filled (tests wait for it)
 }
 
