@@ -8,6 +8,9 @@
 #   mutation.sh           every critical file (make mutation; slow)
 #   mutation.sh brief     URL redaction, visitor ids and the privacy gate
 #                         (make mutation-brief: about 200 mutants)
+#   MUTATION_ONLY=storage/spool mutation.sh
+#                         only the targets of that package (a regular
+#                         expression on the package column)
 #
 # Fails when the share of killed mutants among those the tests reach
 # (killed / (killed + lived)) is under MUTATION_THRESHOLD percent, when
@@ -48,6 +51,11 @@ brief) targets=$brief_targets; budget=${MUTATION_BUDGET:-600} ;;
 full) targets=$full_targets; budget=0 ;;
 *) echo "usage: $0 [brief]" >&2; exit 2 ;;
 esac
+
+if [ -n "${MUTATION_ONLY:-}" ]; then
+	targets=$(echo "$targets" | awk -v re="^(${MUTATION_ONLY})\$" '$1 ~ re')
+	[ -n "$targets" ] || { echo "MUTATION_ONLY=$MUTATION_ONLY matches no target" >&2; exit 2; }
+fi
 
 cd "$(dirname "$0")/../.."
 mkdir -p "$OUT"
