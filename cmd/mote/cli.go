@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/schollz/progressbar/v3"
 )
 
 // The command line of the subcommands that load the configuration.
@@ -80,4 +82,26 @@ func (c *subcommand) parse(getenv func(string) string) (*Config, []string, int) 
 		return nil, nil, 2
 	}
 	return cfg, pos, 0
+}
+
+// progressFlag adds --quiet to fs, for a command that shows progress bars.
+// What it returns, called once fs is parsed, is where the bars go: w, or
+// nowhere under --quiet.
+func progressFlag(fs *flag.FlagSet) func(w io.Writer) io.Writer {
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	return func(w io.Writer) io.Writer {
+		if *quiet {
+			return io.Discard
+		}
+		return w
+	}
+}
+
+// newProgressBar is a bar of total steps named desc on w, the look every
+// command shares: a count, and a line end once complete so that what
+// follows starts on its own line.
+func newProgressBar(w io.Writer, total int, desc string, more ...progressbar.Option) *progressbar.ProgressBar {
+	opts := []progressbar.Option{progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) })}
+	return progressbar.NewOptions(total, append(opts, more...)...)
 }
