@@ -34,7 +34,12 @@ type Engine struct {
 	direct    *direct // per-shard pools with Config.DirectShardWrites, else nil
 }
 
-var _ storage.Engine = (*Engine)(nil)
+// The storage contracts the engine fulfils, checked here in one place.
+var (
+	_ storage.Engine          = (*Engine)(nil)
+	_ storage.SQL             = (*Engine)(nil)
+	_ storage.SessionInserter = (*Engine)(nil)
+)
 
 // Open connects to the server and detects its version. The database need
 // not exist yet: Migrate creates it.
