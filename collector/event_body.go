@@ -271,23 +271,17 @@ func (s *jsonScanner) number() ([]byte, bool) {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
+	ok := true
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i, _ = digits(b, i)
 	default:
 		return nil, false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i, ok = digits(b, i+1); !ok {
 			return nil, false
 		}
 	}
@@ -296,16 +290,23 @@ func (s *jsonScanner) number() ([]byte, bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i, ok = digits(b, i); !ok {
 			return nil, false
 		}
 	}
 	s.i = i
 	return b[start:i], true
+}
+
+// digits passes over the decimal digits from b[i] on and returns the
+// index after them, and whether there was at least one (a fraction and an
+// exponent must have one).
+func digits(b []byte, i int) (int, bool) {
+	from := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i, i > from
 }
 
 // numberToInt converts a validated JSON number, saturating at the int64
