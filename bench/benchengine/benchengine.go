@@ -7,6 +7,7 @@ package benchengine
 import (
 	"context"
 	"flag"
+	"log"
 	"os"
 	"time"
 
@@ -14,12 +15,6 @@ import (
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
 )
-
-// Engine is what the benchmarks use of either engine.
-type Engine interface {
-	storage.Engine
-	storage.SQL
-}
 
 // Flags name the engine.
 type Flags struct {
@@ -38,23 +33,19 @@ func (f *Flags) Register(defaultDir string) {
 	flag.StringVar(&f.Lib, "lib", os.Getenv("MOTE_CHDB_LIB"), "libchdb.so (default: the cache `make chdb` fills)")
 }
 
-// Open opens the engine the flags name and migrates it. The server's read
-// timeout is ten minutes, not its default minute: over a data set of
-// millions of rows, one wait for the server can take longer.
-func (f *Flags) Open(ctx context.Context) (Engine, error) {
-	var eng Engine
-	var err error
-	if f.DSN != "" {
-		eng, err = clickhouse.Open(ctx, clickhouse.Config{DSN: f.DSN, ReadTimeout: 10 * time.Minute})
-	} else {
-		eng, err = embedded.Open(ctx, embedded.Config{LibPath: f.Lib, DataDir: f.Dir, Database: f.Database})
-	}
+// Open opens the engine the flags name and migrates it, or ends the
+// command (log.Fatal): a benchmark has nothing to fall back on. The
+// server's read timeout is ten minutes, not its default minute: over a
+// data set of millions of rows, one wait for the server can take longer.
+func (f *Flags) Open(ctx context.Context) storage.Engine {
+	eng, err := storage.OpenMigrated(ctx, func(ctx context.Context) (storage.Engine, error) {
+		if f.DSN != "" {
+			return clickhouse.Open(ctx, clickhouse.Config{DSN: f.DSN, ReadTimeout: 10 * time.Minute})
+		}
+		return embedded.Open(ctx, embedded.Config{LibPath: f.Lib, DataDir: f.Dir, Database: f.Database})
+	})
 	if err != nil {
-		return nil, err
+		log.Fatal(err)
 	}
-	if err := eng.Migrate(ctx); err != nil {
-		eng.Close()
-		return nil, err
-	}
-	return eng, nil
+	return eng
 }

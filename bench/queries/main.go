@@ -39,10 +39,7 @@ func main() {
 	flag.Parse()
 	ctx := context.Background()
 
-	eng, err := target.Open(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	eng := target.Open(ctx)
 	defer eng.Close()
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	if err := load(ctx, eng, *rows, end); err != nil {
@@ -99,7 +96,7 @@ func main() {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // load fills the data set unless it already holds rows events.
-func load(ctx context.Context, eng benchengine.Engine, rows int, end time.Time) error {
+func load(ctx context.Context, eng storage.Engine, rows int, end time.Time) error {
 	var have uint64
 	if err := storage.QueryRow(ctx, eng, "SELECT count() FROM events", &have); err != nil {
 		return err

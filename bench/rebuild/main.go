@@ -37,10 +37,7 @@ func main() {
 	chunks := flag.Int("chunks", storage.DefaultRebuildChunks, "queries the read is split into")
 	flag.Parse()
 	ctx := context.Background()
-	eng, err := target.Open(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	eng := target.Open(ctx)
 	defer eng.Close()
 	now := time.Now().UTC()
 	if err := load(ctx, eng, *visits, now); err != nil {
@@ -75,7 +72,7 @@ func main() {
 
 // load inserts n active visits (unless as many are there), each as a
 // first state, its cancel and a second state: three rows, one live.
-func load(ctx context.Context, eng benchengine.Engine, n int, now time.Time) error {
+func load(ctx context.Context, eng storage.Engine, n int, now time.Time) error {
 	var have uint64
 	if err := storage.QueryRow(ctx, eng, "SELECT toUInt64(sum(sign)) FROM sessions WHERE spool_id = "+strconv.Itoa(spoolID)+
 		" AND end_ts >= toDateTime("+strconv.FormatInt(now.Add(-20*time.Minute).Unix(), 10)+")", &have); err != nil {
