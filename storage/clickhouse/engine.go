@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -169,13 +170,5 @@ const (
 // hasCode reports whether err is a server exception with one of codes.
 func hasCode(err error, codes ...int32) bool {
 	var exc *ch.Exception
-	if !errors.As(err, &exc) {
-		return false
-	}
-	for _, c := range codes {
-		if exc.Code == c {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &exc) && slices.Contains(codes, exc.Code)
 }
