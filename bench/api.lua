@@ -8,6 +8,8 @@
 -- admin.password_hash). done() prints the p95, which wrk's --latency
 -- table lacks.
 
+dofile("bench/cycle.lua")
+
 local paths = {
   "/api/v1/stats/aggregate?site=demo&period=30d",
   "/api/v1/stats/timeseries?site=demo&period=30d&metrics=visitors",
@@ -17,22 +19,14 @@ local paths = {
   "/api/v1/stats/realtime?site=demo",
 }
 
-local requests = {}
 function init(args)
   for i, p in ipairs(paths) do
     requests[i] = wrk.format("GET", p)
   end
 end
 
-local n = 0
-function request()
-  n = n + 1
-  return requests[(n % #requests) + 1]
-end
-
 function done(summary, latency, requests)
   io.write(string.format("p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, non-2xx/3xx %d, socket errors %d\n",
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.status, socket_errors(summary)))
 end

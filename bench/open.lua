@@ -7,6 +7,8 @@
 -- `mote campaign create --id bench`); an unknown campaign would be
 -- answered the same GIF but store nothing.
 
+dofile("bench/cycle.lua")
+
 local agents = {
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",
   "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
@@ -14,7 +16,6 @@ local agents = {
   "Mozilla/4.0 (compatible; ms-office; MSOffice 16)",
 }
 
-local requests = {}
 function init(args)
   for i = 1, 4096 do
     requests[i] = wrk.format("GET", string.format("/o/bench/sub-%05d.gif", i), {
@@ -22,16 +23,4 @@ function init(args)
       ["Accept"] = "image/avif,image/webp,image/png,image/*;q=0.8,*/*;q=0.5",
     })
   end
-end
-
-local n = 0
-function request()
-  n = n + 1
-  return requests[(n % #requests) + 1]
-end
-
-function done(summary, latency, requests)
-  io.write(string.format("non-2xx/3xx responses: %d, socket errors: %d\n",
-    summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

@@ -6,6 +6,8 @@
 -- same bytes) on the site "demo" with host example.com, a Google referrer
 -- and a 1440px viewport, with the headers of a current desktop Chrome.
 
+dofile("bench/cycle.lua")
+
 local paths = {
   "%2Fpricing%3Futm_source%3Dnewsletter",
   "%2Fpricing%3Futm_source%3Dnewsletter%26utm_medium%3Demail",
@@ -28,28 +30,10 @@ local headers = {
   ["Sec-Fetch-Site"] = "cross-site",
 }
 
--- Build every request once, so wrk's own Lua work stays out of the
--- result. This runs in init, per thread: only then does wrk.headers hold
--- the Host header that wrk.format copies into each request.
-local requests = {}
 function init(args)
   for i, p in ipairs(paths) do
     requests[i] = wrk.format("GET",
       "/p.gif?s=demo&u=https%3A%2F%2Fexample.com" .. p ..
       "&r=https%3A%2F%2Fwww.google.com%2F&w=1440", headers)
   end
-end
-
-local n = 0
-function request()
-  n = n + 1
-  return requests[(n % #requests) + 1]
-end
-
--- Print how many answers were not 2xx/3xx: a 503 means the collector
--- refused hits (spool full), which must not count as throughput.
-function done(summary, latency, requests)
-  io.write(string.format("non-2xx/3xx responses: %d, socket errors: %d\n",
-    summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

@@ -16,23 +16,11 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 CH_PORT=${CH_PORT:-19000}
 ENGINE=${ENGINE:-clickhouse}
-work=$(mktemp -d)
-pids=()
-# Stop in reverse start order: mote drains into ClickHouse before ClickHouse goes.
-cleanup() {
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
 
 go build -o "$work/ceiling" ./bench/ceiling
 go build -o "$work/mote" ./cmd/mote
 go build -o "$work/clickhouse-dev" ./internal/testenv/cmd/clickhouse-dev
-
-wait_port() {
-	for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.2; done
-	echo "nothing listens on $1" >&2; return 1
-}
 
 # run_wrk NAME PID URL [SCRIPT]: load the server, print one table row.
 run_wrk() {

@@ -23,21 +23,11 @@ SAMPLE_EVERY=${SAMPLE_EVERY:-10}
 CH_PORT=${CH_PORT:-19100}
 PORT=${PORT:-18181}
 ADMIN_PORT=${ADMIN_PORT:-18182}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
 
 go build -o "$work/mote" ./cmd/mote
 go build -o "$work/clickhouse-dev" ./internal/testenv/cmd/clickhouse-dev
 
-wait_port() {
-	for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.2; done
-	echo "nothing listens on $1" >&2; return 1
-}
 metric() { # metric NAME: one unlabelled sample from /metrics
 	curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m {printf "%.0f", $2}'
 }

@@ -59,11 +59,7 @@ func (w *ipWalker) result(peer netip.Addr) netip.Addr {
 func (w *ipWalker) addXFF(v []byte) {
 	for len(v) > 0 {
 		var item []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			item, v = v[:i], v[i+1:]
-		} else {
-			item, v = v, nil
-		}
+		item, v, _ = bytes.Cut(v, []byte{','})
 		item = trimOWS(item)
 		if len(item) == 0 {
 			continue // "a,,b" and trailing commas carry no hop

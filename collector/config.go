@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,24 +102,13 @@ type Config struct {
 // withDefaults returns c with defaults filled in, or an error naming the
 // first invalid field.
 func (c Config) withDefaults() (Config, error) {
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.ReadBufferSize == 0 {
-		c.ReadBufferSize = DefaultReadBufferSize
-	}
-	if c.ReadTimeout == 0 {
-		c.ReadTimeout = DefaultReadTimeout
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.MaxURLBytes == 0 {
-		c.MaxURLBytes = DefaultMaxURLBytes
-	}
+	// cmp.Or keeps a set field and gives a zero one its default.
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.ReadBufferSize = cmp.Or(c.ReadBufferSize, DefaultReadBufferSize)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxURLBytes = cmp.Or(c.MaxURLBytes, DefaultMaxURLBytes)
 	if c.RateBurst == 0 && c.RateLimit > 0 {
 		c.RateBurst = max(1, int(math.Ceil(2*c.RateLimit)))
 	}

@@ -103,6 +103,14 @@ func (s *jsonScanner) eat(c byte) bool {
 
 // object parses the top-level object.
 func (s *jsonScanner) object(b *beacon) bool {
+	return s.members(func(key string) bool { return s.field(key, b) })
+}
+
+// members parses an object, decoding each key and leaving its value to
+// value, which reads it and reports success. The top-level object and the
+// props share it; skip has its own loop, which passes over keys without
+// decoding them.
+func (s *jsonScanner) members(value func(key string) bool) bool {
 	if !s.eat('{') {
 		return false
 	}
@@ -111,16 +119,12 @@ func (s *jsonScanner) object(b *beacon) bool {
 	}
 	for {
 		key, ok := s.str()
-		if !ok || !s.eat(':') {
+		if !ok || !s.eat(':') || !value(key) {
 			return false
 		}
-		if !s.field(key, b) {
-			return false
+		if !s.eat(',') {
+			return s.eat('}')
 		}
-		if s.eat(',') {
-			continue
-		}
-		return s.eat('}')
 	}
 }
 
@@ -205,43 +209,30 @@ func (s *jsonScanner) props(b *beacon) bool {
 		lit, ok := s.literal()
 		return ok && lit == "null"
 	}
-	if !s.eat('{') {
-		return false
+	return s.members(func(key string) bool { return s.prop(key, b) })
+}
+
+// prop parses the value of one prop and keeps it in b.
+func (s *jsonScanner) prop(key string, b *beacon) bool {
+	var val string
+	ok, keep := false, true
+	switch c := s.peek(); {
+	case c == '"':
+		val, ok = s.str()
+	case c == '-' || c >= '0' && c <= '9':
+		var raw []byte
+		raw, ok = s.number()
+		val = enrich.UnsafeString(raw)
+	case c == 't' || c == 'f' || c == 'n':
+		val, ok = s.literal()
+		keep = val != "null" // a null prop is an absent prop
+	default:
+		return false // objects, arrays and garbage are not prop values
 	}
-	if s.eat('}') {
-		return true
+	if ok && keep {
+		b.addProp(key, val)
 	}
-	for {
-		key, ok := s.str()
-		if !ok || !s.eat(':') {
-			return false
-		}
-		var val string
-		keep := true
-		switch c := s.peek(); {
-		case c == '"':
-			val, ok = s.str()
-		case c == '-' || c >= '0' && c <= '9':
-			var raw []byte
-			raw, ok = s.number()
-			val = enrich.UnsafeString(raw)
-		case c == 't' || c == 'f' || c == 'n':
-			val, ok = s.literal()
-			keep = val != "null" // a null prop is an absent prop
-		default:
-			return false // objects, arrays and garbage are not prop values
-		}
-		if !ok {
-			return false
-		}
-		if keep {
-			b.addProp(key, val)
-		}
-		if s.eat(',') {
-			continue
-		}
-		return s.eat('}')
-	}
+	return ok
 }
 
 // addProp keeps key=val unless the key is empty, already present, or the
@@ -280,23 +271,17 @@ func (s *jsonScanner) number() ([]byte, bool) {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
+	ok := true
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i, _ = digits(b, i)
 	default:
 		return nil, false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i, ok = digits(b, i+1); !ok {
 			return nil, false
 		}
 	}
@@ -305,16 +290,23 @@ func (s *jsonScanner) number() ([]byte, bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i, ok = digits(b, i); !ok {
 			return nil, false
 		}
 	}
 	s.i = i
 	return b[start:i], true
+}
+
+// digits passes over the decimal digits from b[i] on and returns the
+// index after them, and whether there was at least one (a fraction and an
+// exponent must have one).
+func digits(b []byte, i int) (int, bool) {
+	from := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i, i > from
 }
 
 // numberToInt converts a validated JSON number, saturating at the int64

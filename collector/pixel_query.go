@@ -28,15 +28,8 @@ func parsePixelQuery(q []byte, sc *scratch, b *beacon) bool {
 	var seenS, seenU, seenR, seenW bool
 	for len(q) > 0 {
 		var pair []byte
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
-			pair, q = q[:i], q[i+1:]
-		} else {
-			pair, q = q, nil
-		}
-		key, val := pair, []byte(nil)
-		if i := bytes.IndexByte(pair, '='); i >= 0 {
-			key, val = pair[:i], pair[i+1:]
-		}
+		pair, q, _ = bytes.Cut(q, []byte{'&'})
+		key, val, _ := bytes.Cut(pair, []byte{'='})
 		if len(key) != 1 {
 			continue
 		}

@@ -57,13 +57,24 @@ func (a *api) endpoints() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"/api/v1/sites":            a.handleSites,
 		"/api/v1/session":          a.handleSession,
-		"/api/v1/stats/aggregate":  a.handleAggregate,
-		"/api/v1/stats/timeseries": a.handleTimeseries,
-		"/api/v1/stats/breakdown":  a.handleBreakdown,
-		"/api/v1/stats/realtime":   a.handleRealtime,
-		"/api/v1/suppressed":       a.handleSuppressed,
-		"/api/v1/stats/goals":      a.handleGoals,
-		"/api/v1/stats/campaigns":  a.handleCampaigns,
+		"/api/v1/stats/aggregate":  a.answer(a.handleAggregate),
+		"/api/v1/stats/timeseries": a.answer(a.handleTimeseries),
+		"/api/v1/stats/breakdown":  a.answer(a.handleBreakdown),
+		"/api/v1/stats/realtime":   a.answer(a.handleRealtime),
+		"/api/v1/suppressed":       a.answer(a.handleSuppressed),
+		"/api/v1/stats/goals":      a.answer(a.handleGoals),
+		"/api/v1/stats/campaigns":  a.answer(a.handleCampaigns),
+	}
+}
+
+// answer makes h, which writes its answer or returns what went wrong, an
+// http.HandlerFunc: an error is answered by fail, so that every endpoint
+// maps errors to statuses the same way.
+func (a *api) answer(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
 	}
 }
 
@@ -225,22 +236,19 @@ func (a *api) handleSites(w http.ResponseWriter, r *http.Request) {
 var aggregateMetrics = []string{"visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration",
 	"events", "time_on_page", "scroll_depth"}
 
-func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) error {
 	req, err := a.parseMetrics(r, aggregateMetrics)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := stats.Aggregate(r.Context(), a.db, req.query(req.period))
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var before stats.Metrics
 	if req.compare != nil {
 		if before, err = stats.Aggregate(r.Context(), a.db, req.query(*req.compare)); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.csv {
@@ -257,7 +265,7 @@ func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, row)
 		}
 		writeCSV(w, "aggregate", header, rows)
-		return
+		return nil
 	}
 	results := map[string]any{}
 	for _, m := range req.metrics {
@@ -273,6 +281,7 @@ func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) {
 		out["comparison_period"] = periodJSON(*req.compare, req.loc)
 	}
 	writeJSON(w, out)
+	return nil
 }
 
 // peekFilters reads the filters only to choose default metrics; errors
@@ -293,22 +302,19 @@ func (a *api) parseMetrics(r *http.Request, def []string) (request, error) {
 
 var timeseriesMetrics = []string{"visitors", "visits", "pageviews", "bounce_rate", "visit_duration"}
 
-func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) error {
 	req, err := a.parseMetrics(r, timeseriesMetrics)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	pts, err := stats.Timeseries(r.Context(), a.db, req.query(req.period))
 	if err != nil {
-		a.fail(w, r, asBad(err))
-		return
+		return asBad(err)
 	}
 	var prev []stats.Point
 	if req.compare != nil {
 		if prev, err = stats.Timeseries(r.Context(), a.db, req.query(*req.compare)); err != nil {
-			a.fail(w, r, asBad(err))
-			return
+			return asBad(err)
 		}
 	}
 	iv := req.period.Interval
@@ -341,7 +347,7 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, row)
 		}
 		writeCSV(w, "timeseries", header, rows)
-		return
+		return nil
 	}
 	series := func(pts []stats.Point) []map[string]any {
 		out := make([]map[string]any, 0, len(pts))
@@ -360,6 +366,7 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 		out["comparison"] = series(prev)
 	}
 	writeJSON(w, out)
+	return nil
 }
 
 // asBad turns a stats query refused for its shape (too many buckets) into
@@ -388,35 +395,30 @@ func breakdownMetrics(dim string) []string {
 	return []string{"visitors", "pageviews", "visits", "bounce_rate"}
 }
 
-func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) error {
 	dim := r.URL.Query().Get("property")
 	if dim == "" {
-		a.fail(w, r, bad("property is required (the dimension to break down by)"))
-		return
+		return bad("property is required (the dimension to break down by)")
 	}
 	if !knownDimension(dim) {
-		a.fail(w, r, bad("property: unknown dimension %q", dim))
-		return
+		return bad("property: unknown dimension %q", dim)
 	}
 	req, err := a.parse(r, breakdownMetrics(dim))
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	q := req.query(req.period)
 	q.Dimension = dim
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > stats.MaxBreakdownLimit {
-			a.fail(w, r, bad("limit: want 1 to %d, got %q", stats.MaxBreakdownLimit, s))
-			return
+			return bad("limit: want 1 to %d, got %q", stats.MaxBreakdownLimit, s)
 		}
 		q.Limit = n
 	}
 	rows, err := stats.Breakdown(r.Context(), a.db, q)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if req.csv {
 		var out [][]any
@@ -428,7 +430,7 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
 			out = append(out, o)
 		}
 		writeCSV(w, "breakdown-"+dim, append([]string{dim}, req.metrics...), out)
-		return
+		return nil
 	}
 	results := make([]map[string]any, 0, len(rows))
 	for _, row := range rows {
@@ -439,36 +441,34 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) {
 		results = append(results, o)
 	}
 	writeJSON(w, map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "property": dim, "results": results})
+	return nil
 }
 
-func (a *api) handleRealtime(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleRealtime(w http.ResponseWriter, r *http.Request) error {
 	site, _, err := a.site(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	n, err := stats.Realtime(r.Context(), a.db, site.ID, a.now())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Get("format") == "csv" {
 		writeCSV(w, "realtime", []string{"visitors"}, [][]any{{n}})
-		return
+		return nil
 	}
 	writeJSON(w, map[string]any{"site": site.ID, "visitors": n})
+	return nil
 }
 
-func (a *api) handleSuppressed(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleSuppressed(w http.ResponseWriter, r *http.Request) error {
 	req, err := a.parse(r, nil)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	rep, err := stats.Privacy(r.Context(), a.db, req.query(req.period))
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	total := rep.SuppressedTotal()
 	share := 0.0
@@ -487,7 +487,7 @@ func (a *api) handleSuppressed(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, []any{"stored", rep.Stored})
 		writeCSV(w, "suppressed", []string{"reason", "count"}, rows)
-		return
+		return nil
 	}
 	by := make([]map[string]any, 0, len(reasons))
 	for _, reason := range reasons {
@@ -498,4 +498,5 @@ func (a *api) handleSuppressed(w http.ResponseWriter, r *http.Request) {
 		"days":   map[string]any{"from": rep.From.Format(time.DateOnly), "to": rep.To.Format(time.DateOnly)},
 		"stored": rep.Stored, "suppressed": total, "suppressed_percent": share, "reasons": by,
 	})
+	return nil
 }

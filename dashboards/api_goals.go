@@ -13,16 +13,14 @@ import (
 // each, the visitors who converted, the conversions (events or
 // pageviews) and the conversion rate against the period's visitors.
 // Filters apply, except goal filters (event, prop:KEY).
-func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) error {
 	req, err := a.parse(r, nil)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	rows, err := stats.Goals(r.Context(), a.db, req.query(req.period), a.goals[req.site.ID])
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	rate := func(g stats.GoalRow) float64 { return math.Round(g.ConversionRate()*100) / 100 }
 	if req.csv {
@@ -31,7 +29,7 @@ func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) {
 			out = append(out, []any{g.Name, g.Event, g.Page, g.Visitors, g.Conversions, rate(g)})
 		}
 		writeCSV(w, "goals", []string{"goal", "event", "page", "visitors", "conversions", "conversion_rate"}, out)
-		return
+		return nil
 	}
 	results := make([]map[string]any, 0, len(rows))
 	for _, g := range rows {
@@ -44,6 +42,7 @@ func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) {
 		results = append(results, o)
 	}
 	writeJSON(w, map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "results": results})
+	return nil
 }
 
 // maxCampaignReports bounds /api/v1/stats/campaigns: each report is a
@@ -54,17 +53,15 @@ const maxCampaignReports = 50
 // newest first (the campaigns page of the dashboard). The campaigns API
 // (create, links) stays with the admin; this read-only view is also open
 // to the site's share links.
-func (a *api) handleCampaigns(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCampaigns(w http.ResponseWriter, r *http.Request) error {
 	site, _, err := a.site(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	store := storage.NewCampaigns(a.db)
 	all, err := store.List(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	reports := []*stats.CampaignReport{}
 	for i := len(all) - 1; i >= 0 && len(reports) < maxCampaignReports; i-- {
@@ -73,8 +70,7 @@ func (a *api) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 		}
 		rep, err := stats.Campaign(r.Context(), a.db, all[i])
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		reports = append(reports, rep)
 	}
@@ -86,7 +82,8 @@ func (a *api) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 		}
 		writeCSV(w, "campaigns", []string{"campaign_id", "name", "sends", "window_end", "opens", "human_opens", "machine_opens",
 			"unique_opens", "open_rate", "clicks", "unique_clicks", "click_to_open_rate"}, out)
-		return
+		return nil
 	}
 	writeJSON(w, map[string]any{"site": site.ID, "results": reports})
+	return nil
 }

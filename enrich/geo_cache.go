@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"sync/atomic"
+
+	"github.com/mote-analytics/mote/internal/splitmix"
 )
 
 // slotCache is the bounded cache behind Geo and AgentParser (and the
@@ -88,7 +90,7 @@ var slotSeed = maphash.MakeSeed()
 func slotHashStrings(ss ...string) uint64 {
 	var h uint64 = 0x9e3779b97f4a7c15
 	for _, s := range ss {
-		h = slotMix(h ^ maphash.String(slotSeed, s))
+		h = splitmix.Mix64(h ^ maphash.String(slotSeed, s))
 	}
 	return h
 }
@@ -101,16 +103,6 @@ func slotHashPrefix(p netip.Prefix) uint64 {
 		hi = hi<<8 | uint64(a[i])
 		lo = lo<<8 | uint64(a[8+i])
 	}
-	return slotMix(hi ^ slotMix(lo^uint64(p.Bits())))
-}
-
-// slotMix is the splitmix64 finalizer: cheap, and spreads the low bits we
-// mask with.
-func slotMix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
+	// Mixed, because the slot index is the hash's low bits.
+	return splitmix.Mix64(hi ^ splitmix.Mix64(lo^uint64(p.Bits())))
 }

@@ -3,6 +3,7 @@ package enrich
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"net/netip"
@@ -165,15 +166,7 @@ func (m *MachineOpens) addPrefix(p netip.Prefix) {
 // mergeSpans4 sorts IPv4 spans and joins overlapping or adjacent ones, so
 // that a lookup is one binary search.
 func mergeSpans4(s []span4) []span4 {
-	slices.SortFunc(s, func(a, b span4) int {
-		switch {
-		case a.lo < b.lo:
-			return -1
-		case a.lo > b.lo:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(s, func(a, b span4) int { return cmp.Compare(a.lo, b.lo) })
 	out := s[:0]
 	for _, r := range s {
 		if n := len(out); n > 0 && (r.lo <= out[n-1].hi || out[n-1].hi != ^uint32(0) && r.lo == out[n-1].hi+1) {

@@ -38,6 +38,22 @@ type Engine interface {
 	Close() error
 }
 
+// OpenMigrated opens an engine with open and migrates it, closing it again
+// when the migration fails: an engine is used only once its schema is
+// current (the Link's connect, the benchmarks).
+func OpenMigrated[E Engine](ctx context.Context, open func(context.Context) (E, error)) (E, error) {
+	var none E
+	eng, err := open(ctx)
+	if err != nil {
+		return none, err
+	}
+	if err := eng.Migrate(ctx); err != nil {
+		eng.Close()
+		return none, err
+	}
+	return eng, nil
+}
+
 // DedupToken is the insert_deduplication_token of a batch. Batch ids are
 // spool positions, so a retry of the same batch carries the same token.
 // The row count is part of it because the server drops a block whose token

@@ -90,17 +90,7 @@ func (l *Link) Connect(ctx context.Context) error {
 	return nil
 }
 
-func (l *Link) open(ctx context.Context) (Store, error) {
-	eng, err := l.cfg.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := eng.Migrate(ctx); err != nil {
-		eng.Close()
-		return nil, err
-	}
-	return eng, nil
-}
+func (l *Link) open(ctx context.Context) (Store, error) { return OpenMigrated(ctx, l.cfg.Open) }
 
 // Connected is closed once the engine is reached and the Batcher runs.
 func (l *Link) Connected() <-chan struct{} { return l.connected }

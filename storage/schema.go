@@ -213,15 +213,24 @@ func Pending(all []Migration, applied map[uint32]bool) []Migration {
 	return out
 }
 
-// ApplyPending applies the migrations of pending in order, the procedure
-// both engines share: each statement through exec (an error that exists
-// reports, "already exists" from a race lost to another process, counts as
-// success), then the row that records the migration in schema_migrations,
-// through exec with record set. done hears of each migration applied. A
-// crash between a migration and its record runs the (idempotent)
-// statements again at the next start.
-func ApplyPending(pending []Migration, db string, exec func(stmt string, record bool) error, exists func(stmt string, err error) bool, done func(Migration)) error {
-	for _, m := range pending {
+// ApplyPending applies, in order, the migrations of s that applied (the
+// versions schema_migrations of db records) does not list: the procedure
+// both engines share. Each statement goes through exec (an error that
+// exists reports, "already exists" from a race lost to another process,
+// counts as success), then the row that records the migration in
+// schema_migrations, through exec with record set. done hears of each
+// migration applied. A crash between a migration and its record runs the
+// (idempotent) statements again at the next start.
+func (s Schema) ApplyPending(db string, applied func() (map[uint32]bool, error), exec func(stmt string, record bool) error, exists func(stmt string, err error) bool, done func(Migration)) error {
+	all, err := s.Migrations()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	have, err := applied()
+	if err != nil {
+		return err
+	}
+	for _, m := range Pending(all, have) {
 		for _, stmt := range m.Statements {
 			if err := exec(stmt, false); err != nil && !exists(stmt, err) {
 				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, db, err)

@@ -25,41 +25,22 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/bench/benchengine"
 	"github.com/mote-analytics/mote/storage"
-	"github.com/mote-analytics/mote/storage/clickhouse"
-	"github.com/mote-analytics/mote/storage/embedded"
 	"github.com/mote-analytics/mote/storage/stats"
 )
 
-type engine interface {
-	storage.Engine
-	storage.SQL
-}
-
 func main() {
 	rows := flag.Int("rows", 10_000_000, "events in the data set")
-	dsn := flag.String("dsn", "", "ClickHouse server DSN; empty: the embedded engine")
-	dir := flag.String("dir", "bench/results/chdb", "embedded data directory")
-	database := flag.String("database", "mote", "embedded database (mote: what `mote serve` on -dir reads)")
-	lib := flag.String("lib", os.Getenv("MOTE_CHDB_LIB"), "libchdb.so (default: the cache `make chdb` fills)")
+	var target benchengine.Flags
+	target.Register("bench/results/chdb")
+	flag.StringVar(&target.Database, "database", "mote", "embedded database (mote: what `mote serve` on -dir reads)")
 	runs := flag.Int("runs", 5, "runs of each query")
 	flag.Parse()
 	ctx := context.Background()
 
-	var eng engine
-	var err error
-	if *dsn != "" {
-		eng, err = clickhouse.Open(ctx, clickhouse.Config{DSN: *dsn, ReadTimeout: 10 * time.Minute})
-	} else {
-		eng, err = embedded.Open(ctx, embedded.Config{LibPath: *lib, DataDir: *dir, Database: *database})
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	eng := target.Open(ctx)
 	defer eng.Close()
-	if err := eng.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	if err := load(ctx, eng, *rows, end); err != nil {
 		log.Fatal(err)
@@ -94,7 +75,7 @@ func main() {
 		{"realtime", func() error { _, err := stats.Realtime(ctx, eng, "demo", end); return err }},
 	}
 	engineName := "embedded (chDB)"
-	if *dsn != "" {
+	if target.DSN != "" {
 		engineName = "clickhouse server"
 	}
 	fmt.Printf("%s, %d events\n\n| query | best ms | median ms |\n| --- | ---: | ---: |\n", engineName, *rows)
@@ -115,7 +96,7 @@ func main() {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // load fills the data set unless it already holds rows events.
-func load(ctx context.Context, eng engine, rows int, end time.Time) error {
+func load(ctx context.Context, eng storage.Engine, rows int, end time.Time) error {
 	var have uint64
 	if err := storage.QueryRow(ctx, eng, "SELECT count() FROM events", &have); err != nil {
 		return err

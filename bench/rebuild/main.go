@@ -22,41 +22,23 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/bench/benchengine"
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
-	"github.com/mote-analytics/mote/storage/clickhouse"
-	"github.com/mote-analytics/mote/storage/embedded"
 )
-
-type engine interface {
-	storage.Engine
-}
 
 const spoolID = 42
 
 func main() {
 	visits := flag.Int("visits", 1_000_000, "active visits in storage")
-	dsn := flag.String("dsn", "", "ClickHouse server DSN; empty: the embedded engine")
-	dir := flag.String("dir", "bench/results/rebuild-chdb", "embedded data directory")
-	lib := flag.String("lib", os.Getenv("MOTE_CHDB_LIB"), "libchdb.so (default: the cache `make chdb` fills)")
+	var target benchengine.Flags
+	target.Register("bench/results/rebuild-chdb")
 	runs := flag.Int("runs", 3, "rebuilds to time")
 	chunks := flag.Int("chunks", storage.DefaultRebuildChunks, "queries the read is split into")
 	flag.Parse()
 	ctx := context.Background()
-	var eng engine
-	var err error
-	if *dsn != "" {
-		eng, err = clickhouse.Open(ctx, clickhouse.Config{DSN: *dsn, ReadTimeout: 10 * time.Minute})
-	} else {
-		eng, err = embedded.Open(ctx, embedded.Config{LibPath: *lib, DataDir: *dir})
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	eng := target.Open(ctx)
 	defer eng.Close()
-	if err := eng.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
 	now := time.Now().UTC()
 	if err := load(ctx, eng, *visits, now); err != nil {
 		log.Fatal(err)
@@ -90,7 +72,7 @@ func main() {
 
 // load inserts n active visits (unless as many are there), each as a
 // first state, its cancel and a second state: three rows, one live.
-func load(ctx context.Context, eng engine, n int, now time.Time) error {
+func load(ctx context.Context, eng storage.Engine, n int, now time.Time) error {
 	var have uint64
 	if err := storage.QueryRow(ctx, eng, "SELECT toUInt64(sum(sign)) FROM sessions WHERE spool_id = "+strconv.Itoa(spoolID)+
 		" AND end_ts >= toDateTime("+strconv.FormatInt(now.Add(-20*time.Minute).Unix(), 10)+")", &have); err != nil {

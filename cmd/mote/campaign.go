@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,6 +48,11 @@ const maxWindow = 400 * 24 * time.Hour
 
 var campaignID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// campaignCommands are the subcommands of "mote campaign" and the number
+// of arguments each takes.
+var campaignCommands = commandGroup{name: "mote campaign", usage: campaignUsage,
+	arity: map[string]int{"create": 0, "list": 0, "show": 1, "pixel": 1, "link": 2, "report": 1}}
+
 // cliFlags are the flags of a subcommand besides the configuration ones.
 type cliFlags struct {
 	site, name, id, window, base *string
@@ -58,19 +62,11 @@ type cliFlags struct {
 
 // campaignMain is "mote campaign ...".
 func campaignMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
-		fmt.Fprint(stderr, campaignUsage)
+	cmd := campaignCommands.start(args, stderr)
+	if cmd == nil {
 		return 2
 	}
-	sub, args := args[0], args[1:]
-	want := map[string]int{"create": 0, "list": 0, "show": 1, "pixel": 1, "link": 2, "report": 1}
-	n, known := want[sub]
-	if !known {
-		fmt.Fprintf(stderr, "mote campaign: unknown command %q\n\n%s", sub, campaignUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("mote campaign "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	sub, fs := cmd.name, cmd.fs
 	f := cliFlags{
 		site:   fs.String("site", "", "site id the campaign belongs to (create)"),
 		name:   fs.String("name", "", "campaign name (create)"),
@@ -80,13 +76,9 @@ func campaignMain(ctx context.Context, args []string, getenv func(string) string
 		sends:  fs.Uint64("sends", 0, "number of messages sent, for the open rate (create)"),
 		json:   fs.Bool("json", false, "print the report as JSON (report)"),
 	}
-	cfg, pos, code := parseCLI(fs, args, getenv, stderr)
+	cfg, pos, code := cmd.parse(getenv)
 	if cfg == nil {
 		return code
-	}
-	if len(pos) != n {
-		fmt.Fprintf(stderr, "mote campaign %s: want %d argument(s), got %d\n\n%s", sub, n, len(pos), campaignUsage)
-		return 2
 	}
 	// The command line is checked before storage is opened.
 	var fresh storage.Campaign
@@ -127,29 +119,6 @@ func campaignMain(ctx context.Context, args []string, getenv func(string) string
 		return 1
 	}
 	return 0
-}
-
-// parseCLI loads the configuration with fs (which holds the command's own
-// flags) and returns the positional arguments. The command's own flags may
-// also follow the arguments ("report C --json"); configuration flags must
-// come first. A nil Config means: exit with code.
-func parseCLI(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) (*Config, []string, int) {
-	cfg, err := loadConfig(fs, args, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, nil, 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "mote:", err)
-		return nil, nil, 2
-	}
-	var pos []string
-	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
-		pos = append(pos, rest[0])
-		if err := fs.Parse(rest[1:]); err != nil {
-			return nil, nil, 2
-		}
-	}
-	return cfg, pos, 0
 }
 
 // withCampaigns opens the configured storage, migrates it (the campaigns

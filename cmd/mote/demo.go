@@ -48,7 +48,7 @@ func demoMain(ctx context.Context, args []string, getenv func(string) string, st
 	site := fs.String("site", "demo", "configured site to fill")
 	days := fs.Int("days", 30, "days of traffic, ending now")
 	visitors := fs.Int("visitors", 50000, "distinct visitors")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	progress := progressFlag(fs)
 	cfg, err := loadConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -72,11 +72,7 @@ func demoMain(ctx context.Context, args []string, getenv func(string) string, st
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	var bar io.Writer = stderr
-	if *quiet {
-		bar = io.Discard
-	}
-	n, err := runDemo(ctx, cfg, *target, *days, *visitors, time.Now().UTC(), log, bar)
+	n, err := runDemo(ctx, cfg, *target, *days, *visitors, time.Now().UTC(), log, progress(stderr))
 	if err != nil {
 		log.Error("demo failed", "err", err)
 		return 1
@@ -175,8 +171,7 @@ func sendDemoHits(ctx context.Context, base string, hits []demoHit, clock *atomi
 	// Click links answer 302 to the site: the demo must not follow them.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	pb := progressbar.NewOptions(len(hits), progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("demo hits"),
-		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+	pb := newProgressBar(w, len(hits), "demo hits", progressbar.OptionThrottle(100*time.Millisecond))
 	sent := 0
 	for i := range hits {
 		if err := ctx.Err(); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -26,30 +25,23 @@ admin API instead (POST/GET /api/v1/share-links, DELETE /api/v1/share-links/ID).
 A link revoked here stops working in a running mote serve within 10 seconds.
 `
 
+// shareCommands are the subcommands of "mote share" and the number of
+// arguments each takes.
+var shareCommands = commandGroup{name: "mote share", usage: shareUsage,
+	arity: map[string]int{"create": 0, "list": 0, "revoke": 1}}
+
 // shareMain is "mote share ...".
 func shareMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
-		fmt.Fprint(stderr, shareUsage)
+	cmd := shareCommands.start(args, stderr)
+	if cmd == nil {
 		return 2
 	}
-	sub, args := args[0], args[1:]
-	want := map[string]int{"create": 0, "list": 0, "revoke": 1}
-	n, known := want[sub]
-	if !known {
-		fmt.Fprintf(stderr, "mote share: unknown command %q\n\n%s", sub, shareUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("mote share "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	site := fs.String("site", "", "site id (create; list filters by it)")
-	label := fs.String("label", "", "what the link is for, e.g. who has it (create)")
-	cfg, pos, code := parseCLI(fs, args, getenv, stderr)
+	sub := cmd.name
+	site := cmd.fs.String("site", "", "site id (create; list filters by it)")
+	label := cmd.fs.String("label", "", "what the link is for, e.g. who has it (create)")
+	cfg, pos, code := cmd.parse(getenv)
 	if cfg == nil {
 		return code
-	}
-	if len(pos) != n {
-		fmt.Fprintf(stderr, "mote share %s: want %d argument(s), got %d\n\n%s", sub, n, len(pos), shareUsage)
-		return 2
 	}
 	if sub == "create" {
 		known := false

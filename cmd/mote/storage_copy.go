@@ -34,7 +34,7 @@ func storageMain(ctx context.Context, args []string, getenv func(string) string,
 	fs := flag.NewFlagSet("mote storage copy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	to := fs.String("to", "", "destination ClickHouse DSN, clickhouse://host:9000/db")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	progress := progressFlag(fs)
 	cfg, err := loadConfig(fs, args[1:], getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -47,11 +47,7 @@ func storageMain(ctx context.Context, args []string, getenv func(string) string,
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	var bar io.Writer = stderr
-	if *quiet {
-		bar = io.Discard
-	}
-	rep, err := copyStorage(ctx, cfg, *to, log, bar)
+	rep, err := copyStorage(ctx, cfg, *to, log, progress(stderr))
 	if err != nil {
 		log.Error("storage copy failed; run it again to resume", "err", err)
 		return 1
@@ -88,8 +84,7 @@ func copyStorage(ctx context.Context, cfg *Config, to string, log *slog.Logger, 
 				_ = bar.Finish()
 			}
 			table = p.Table
-			bar = progressbar.NewOptions(p.Total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(table),
-				progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+			bar = newProgressBar(w, p.Total, table)
 		}
 		_ = bar.Set(p.Done)
 	})

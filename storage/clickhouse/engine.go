@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -34,7 +35,12 @@ type Engine struct {
 	direct    *direct // per-shard pools with Config.DirectShardWrites, else nil
 }
 
-var _ storage.Engine = (*Engine)(nil)
+// The storage contracts the engine fulfils, checked here in one place.
+var (
+	_ storage.Engine          = (*Engine)(nil)
+	_ storage.SQL             = (*Engine)(nil)
+	_ storage.SessionInserter = (*Engine)(nil)
+)
 
 // Open connects to the server and detects its version. The database need
 // not exist yet: Migrate creates it.
@@ -164,13 +170,5 @@ const (
 // hasCode reports whether err is a server exception with one of codes.
 func hasCode(err error, codes ...int32) bool {
 	var exc *ch.Exception
-	if !errors.As(err, &exc) {
-		return false
-	}
-	for _, c := range codes {
-		if exc.Code == c {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &exc) && slices.Contains(codes, exc.Code)
 }

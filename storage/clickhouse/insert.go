@@ -83,24 +83,19 @@ type eventColumns struct {
 
 // fill resets the columns and appends events to them.
 func (c *eventColumns) fill(events []mote.Event, batchID uint64) error {
-	c.reset()
-	for i := range events {
-		if err := c.add(i, &events[i], batchID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.fillShard(events, batchID, nil, 0)
 }
 
 // fillShard resets the columns and appends the events that route sends
-// to shard (route[i] is event i's shard).
+// to shard (route[i] is event i's shard; a nil route sends all).
 func (c *eventColumns) fillShard(events []mote.Event, batchID uint64, route []int, shard int) error {
 	c.reset()
+	strs := c.stringColumns()
 	for i := range events {
-		if route[i] != shard {
+		if route != nil && route[i] != shard {
 			continue
 		}
-		if err := c.add(i, &events[i], batchID); err != nil {
+		if err := c.add(i, &events[i], batchID, strs); err != nil {
 			return err
 		}
 	}
@@ -108,48 +103,34 @@ func (c *eventColumns) fillShard(events []mote.Event, batchID uint64, route []in
 }
 
 // add appends event i of a batch, after checking what the server could not
-// store faithfully.
-func (c *eventColumns) add(i int, ev *mote.Event, batchID uint64) error {
+// store faithfully. strs is c.stringColumns().
+func (c *eventColumns) add(i int, ev *mote.Event, batchID uint64, strs []*[]string) error {
 	if !ev.Kind.Valid() {
 		return fmt.Errorf("event %d: invalid kind %d", i, ev.Kind)
 	}
 	if len(ev.PropKeys) != len(ev.PropValues) {
 		return fmt.Errorf("event %d: %d prop keys but %d values", i, len(ev.PropKeys), len(ev.PropValues))
 	}
-	c.siteID = append(c.siteID, ev.SiteID)
+	// ev's String columns, in the order of stringColumns.
+	for j, s := range [...]string{ev.SiteID, ev.Name, ev.Hostname, ev.Pathname,
+		ev.ReferrerHost, ev.ReferrerSource, ev.Channel,
+		ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, ev.UTMTerm, ev.UTMContent,
+		ev.Country, ev.Region, ev.City,
+		ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device, ev.Screen,
+		ev.CampaignID, ev.MachineReason, ev.LinkURL,
+	} {
+		*strs[j] = append(*strs[j], s)
+	}
 	c.ts = append(c.ts, ev.TS)
 	c.kind = append(c.kind, int8(ev.Kind))
-	c.name = append(c.name, ev.Name)
-	c.hostname = append(c.hostname, ev.Hostname)
-	c.pathname = append(c.pathname, ev.Pathname)
-	c.referrerHost = append(c.referrerHost, ev.ReferrerHost)
-	c.referrerSource = append(c.referrerSource, ev.ReferrerSource)
-	c.channel = append(c.channel, ev.Channel)
-	c.utmSource = append(c.utmSource, ev.UTMSource)
-	c.utmMedium = append(c.utmMedium, ev.UTMMedium)
-	c.utmCampaign = append(c.utmCampaign, ev.UTMCampaign)
-	c.utmTerm = append(c.utmTerm, ev.UTMTerm)
-	c.utmContent = append(c.utmContent, ev.UTMContent)
-	c.country = append(c.country, ev.Country)
-	c.region = append(c.region, ev.Region)
-	c.city = append(c.city, ev.City)
-	c.browser = append(c.browser, ev.Browser)
-	c.browserVersion = append(c.browserVersion, ev.BrowserVersion)
-	c.os = append(c.os, ev.OS)
-	c.osVersion = append(c.osVersion, ev.OSVersion)
-	c.device = append(c.device, ev.Device)
-	c.screen = append(c.screen, ev.Screen)
 	c.visitorID = append(c.visitorID, ev.VisitorID)
 	c.sessionID = append(c.sessionID, ev.SessionID)
 	c.engagementMS = append(c.engagementMS, ev.EngagementMS)
 	c.scrollDepth = append(c.scrollDepth, ev.ScrollDepth)
 	c.propKeys = append(c.propKeys, nonNil(ev.PropKeys))
 	c.propValues = append(c.propValues, nonNil(ev.PropValues))
-	c.campaignID = append(c.campaignID, ev.CampaignID)
 	c.recipientID = append(c.recipientID, ev.RecipientID)
 	c.machineOpen = append(c.machineOpen, ev.MachineOpen)
-	c.machineReason = append(c.machineReason, ev.MachineReason)
-	c.linkURL = append(c.linkURL, ev.LinkURL)
 	c.batchID = append(c.batchID, batchID)
 	return nil
 }
@@ -180,7 +161,7 @@ func (c *eventColumns) columns() []any {
 	}
 }
 
-// stringColumns are the String columns, for reset and release.
+// stringColumns are the String columns, for add, reset and release.
 func (c *eventColumns) stringColumns() []*[]string {
 	return []*[]string{
 		&c.siteID, &c.name, &c.hostname, &c.pathname,

@@ -11,8 +11,6 @@ import (
 	"github.com/mote-analytics/mote/storage"
 )
 
-var _ storage.SessionInserter = (*Engine)(nil)
-
 // InsertSessions writes sessions rows as one columnar block
 // (storage.SessionInserter): row-wise appends through reflection cost the
 // collector a large share of its throughput at two rows per hit.

@@ -35,7 +35,13 @@ type Engine struct {
 	insertSQL  string
 }
 
-var _ storage.Engine = (*Engine)(nil)
+// The storage contracts the engine fulfils, checked here in one place.
+var (
+	_ storage.Engine          = (*Engine)(nil)
+	_ storage.SQL             = (*Engine)(nil)
+	_ storage.SessionInserter = (*Engine)(nil)
+	_ storage.SessionScanner  = (*Engine)(nil)
+)
 
 // proc is the process's chDB: chDB runs one engine per process on one data
 // directory, so every Engine of the process shares one connection to it

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,15 +39,7 @@ const (
 // hasCode reports whether err is an *Error with one of codes.
 func hasCode(err error, codes ...int) bool {
 	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	for _, c := range codes {
-		if e.Code == c {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &e) && slices.Contains(codes, e.Code)
 }
 
 // maxMessage caps how much of an exception text an error keeps: a parse

@@ -26,17 +26,10 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: create database %s: %w", e.db, err)
 	}
-	all, err := e.schema.Migrations()
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	applied, err := e.appliedVersions(ctx)
-	if err != nil {
-		return err
-	}
+	applied := func() (map[uint32]bool, error) { return e.appliedVersions(ctx) }
 	exec := func(stmt string, _ bool) error { return e.Exec(ctx, stmt) }
 	exists := func(stmt string, err error) bool { return hasCode(err, codeTableExists) || columnExists(stmt, err) }
-	return storage.ApplyPending(storage.Pending(all, applied), e.db, exec, exists, func(m storage.Migration) {
+	return e.schema.ApplyPending(e.db, applied, exec, exists, func(m storage.Migration) {
 		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "engine", "embedded", "server", e.version.String())
 	})
 }

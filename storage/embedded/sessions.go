@@ -10,8 +10,6 @@ import (
 	"github.com/mote-analytics/mote/storage"
 )
 
-var _ storage.SessionInserter = (*Engine)(nil)
-
 // InsertSessions writes sessions rows in RowBinary through chDB's
 // streaming insert, like InsertEvents (storage.SessionInserter): rendering
 // and parsing VALUES text cost the collector half its throughput.
@@ -63,8 +61,6 @@ func appendSession(b []byte, r *mote.SessionRow) []byte {
 	b = le.AppendUint64(b, r.BatchID)
 	return le.AppendUint64(b, r.SpoolID)
 }
-
-var _ storage.SessionScanner = (*Engine)(nil)
 
 // ScanSessions runs query, a SELECT of the rebuild's columns (site_id,
 // session_id, visitor_id, start_ts ... screen, version: the order of

@@ -13,8 +13,6 @@ import (
 	"github.com/mote-analytics/mote/storage"
 )
 
-var _ storage.SQL = (*Engine)(nil)
-
 // ExecSQL runs one statement without data or result (storage.SQL).
 func (e *Engine) ExecSQL(ctx context.Context, query string) error { return e.Exec(ctx, query) }
 

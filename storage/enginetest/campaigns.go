@@ -147,9 +147,14 @@ func testCampaignReport(t *testing.T, e Inspector) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("report\n got %+v\nwant %+v", got, want)
 	}
+	checkReportErase(t, e, s, camp)
+}
 
-	// Erase recipient 1: rows 1, 2, 6 and 7 go; the other campaign's and
-	// the other site's rows stay.
+// checkReportErase erases recipient 1 of testCampaignReport's fixture:
+// rows 1, 2, 6 and 7 go; the other campaign's and the other site's rows
+// stay, and the report counts what is left.
+func checkReportErase(t *testing.T, e Inspector, s *storage.Campaigns, camp storage.Campaign) {
+	c := ctx(t)
 	n, err := s.Erase(c, camp, r1)
 	if err != nil || n != 4 {
 		t.Fatalf("Erase = %d, %v; want 4 rows", n, err)
@@ -163,7 +168,7 @@ func testCampaignReport(t *testing.T, e Inspector) {
 	if n := queryUint(t, e, "SELECT count() FROM events WHERE recipient_id = 101"); n != 2 {
 		t.Fatalf("%d rows of recipient 101 left in other campaigns and sites, want 2", n)
 	}
-	got, err = stats.Campaign(c, e, camp)
+	got, err := stats.Campaign(c, e, camp)
 	if err != nil {
 		t.Fatal(err)
 	}

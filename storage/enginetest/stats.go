@@ -192,34 +192,43 @@ func testStatsTimeseries(t *testing.T, e Inspector) {
 	}
 }
 
+// wantRow is one expected row of a breakdown: its value and its numbers.
+type wantRow struct {
+	value string
+	w     want
+}
+
+// checkBreakdown runs the breakdown of fx by dim with k-anonymity k and
+// limit, and checks that it is rows, in order.
+func checkBreakdown(t *testing.T, e Inspector, fx StatsFixture, dim string, k, limit int, rows ...wantRow) {
+	t.Helper()
+	q := fx.Query()
+	q.Dimension, q.KAnonymity, q.Limit = dim, k, limit
+	got, err := stats.Breakdown(ctx(t), e, q)
+	if err != nil {
+		t.Fatalf("%s: %v", dim, err)
+	}
+	if len(got) != len(rows) {
+		var vals []string
+		for _, g := range got {
+			vals = append(vals, fmt.Sprintf("%q:%d", g.Value, g.Visitors))
+		}
+		t.Fatalf("%s k=%d: rows %v, want %d rows", dim, k, vals, len(rows))
+	}
+	for i, r := range rows {
+		if got[i].Value != r.value {
+			t.Errorf("%s row %d: %q, want %q", dim, i, got[i].Value, r.value)
+			continue
+		}
+		checkStats(t, dim+" "+r.value, got[i].Metrics, r.w)
+	}
+}
+
 func testStatsBreakdown(t *testing.T, e Inspector) {
 	fx := seedStats(t, e)
-	type row struct {
-		value string
-		w     want
-	}
-	bd := func(dim string, k, limit int, rows ...row) {
+	bd := func(dim string, k, limit int, rows ...wantRow) {
 		t.Helper()
-		q := fx.Query()
-		q.Dimension, q.KAnonymity, q.Limit = dim, k, limit
-		got, err := stats.Breakdown(ctx(t), e, q)
-		if err != nil {
-			t.Fatalf("%s: %v", dim, err)
-		}
-		if len(got) != len(rows) {
-			var vals []string
-			for _, g := range got {
-				vals = append(vals, fmt.Sprintf("%q:%d", g.Value, g.Visitors))
-			}
-			t.Fatalf("%s k=%d: rows %v, want %d rows", dim, k, vals, len(rows))
-		}
-		for i, r := range rows {
-			if got[i].Value != r.value {
-				t.Errorf("%s row %d: %q, want %q", dim, i, got[i].Value, r.value)
-				continue
-			}
-			checkStats(t, dim+" "+r.value, got[i].Metrics, r.w)
-		}
+		checkBreakdown(t, e, fx, dim, k, limit, rows...)
 	}
 	w := func(visitors, pageviews int) want {
 		x := skip
@@ -227,46 +236,46 @@ func testStatsBreakdown(t *testing.T, e Inspector) {
 		return x
 	}
 	bd("page", 0, 0,
-		row{"/", want{3, -1, 3, 0, -1, -1, -1, 10, 40, -1}}, // engagement counts where it happened
-		row{"/pricing", w(2, 2)}, row{"/blog", w(1, 1)}, row{"/docs", w(1, 1)})
-	bd("page", 0, 2, row{"/", w(3, 3)}, row{"/pricing", w(2, 2)})
+		wantRow{"/", want{3, -1, 3, 0, -1, -1, -1, 10, 40, -1}}, // engagement counts where it happened
+		wantRow{"/pricing", w(2, 2)}, wantRow{"/blog", w(1, 1)}, wantRow{"/docs", w(1, 1)})
+	bd("page", 0, 2, wantRow{"/", w(3, 3)}, wantRow{"/pricing", w(2, 2)})
 	// Sources: visits and their visitors, from sessions (first touch).
 	bd("source", 0, 0,
-		row{"Google", want{2, 2, -1, -1, 0, 210, 2, -1, -1, -1}},
-		row{"", want{1, 1, -1, -1, 0, 10, 1, -1, -1, -1}},
-		row{"Newsletter", want{1, 1, -1, -1, 100, 0, 1, -1, -1, -1}},
-		row{"Twitter", want{1, 1, -1, -1, 100, 0, 1, -1, -1, -1}})
-	bd("channel", 0, 1, row{"search", want{2, 2, -1, -1, 0, -1, -1, -1, -1, -1}})
-	bd("utm_campaign", 0, 0, row{"", want{3, 4, -1, -1, -1, -1, -1, -1, -1, -1}}, row{"launch", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
+		wantRow{"Google", want{2, 2, -1, -1, 0, 210, 2, -1, -1, -1}},
+		wantRow{"", want{1, 1, -1, -1, 0, 10, 1, -1, -1, -1}},
+		wantRow{"Newsletter", want{1, 1, -1, -1, 100, 0, 1, -1, -1, -1}},
+		wantRow{"Twitter", want{1, 1, -1, -1, 100, 0, 1, -1, -1, -1}})
+	bd("channel", 0, 1, wantRow{"search", want{2, 2, -1, -1, 0, -1, -1, -1, -1, -1}})
+	bd("utm_campaign", 0, 0, wantRow{"", want{3, 4, -1, -1, -1, -1, -1, -1, -1, -1}}, wantRow{"launch", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
 	bd("entry_page", 0, 0,
-		row{"/", want{3, 3, -1, -1, 100.0 / 3, -1, -1, -1, -1, -1}},
-		row{"/blog", want{1, 1, -1, -1, 100, -1, -1, -1, -1, -1}},
-		row{"/pricing", want{1, 1, -1, -1, 0, 300, -1, -1, -1, -1}})
+		wantRow{"/", want{3, 3, -1, -1, 100.0 / 3, -1, -1, -1, -1, -1}},
+		wantRow{"/blog", want{1, 1, -1, -1, 100, -1, -1, -1, -1, -1}},
+		wantRow{"/pricing", want{1, 1, -1, -1, 0, 300, -1, -1, -1, -1}})
 	bd("exit_page", 0, 0,
-		row{"/", want{2, 2, -1, -1, -1, -1, -1, -1, -1, -1}},
-		row{"/blog", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
-		row{"/docs", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
-		row{"/pricing", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
+		wantRow{"/", want{2, 2, -1, -1, -1, -1, -1, -1, -1, -1}},
+		wantRow{"/blog", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
+		wantRow{"/docs", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}},
+		wantRow{"/pricing", want{1, 1, -1, -1, -1, -1, -1, -1, -1, -1}})
 	// Geo and device: visits, like sources (the session counts the Signup
 	// event of visit 11).
 	bd("country", 0, 0,
-		row{"DE", want{2, 3, 5, 1, 100.0 / 3, 140, -1, -1, -1, -1}},
-		row{"FR", want{1, 1, 1, 0, 0, 10, -1, -1, -1, -1}},
-		row{"NL", want{1, 1, 1, 0, 100, 0, -1, -1, -1, -1}})
-	bd("device", 0, 0, row{"desktop", w(3, 5)}, row{"mobile", w(1, 2)})
-	bd("event", 0, 0, row{"Signup", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 25}})
-	bd("prop:plan", 0, 0, row{"pro", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 25}})
+		wantRow{"DE", want{2, 3, 5, 1, 100.0 / 3, 140, -1, -1, -1, -1}},
+		wantRow{"FR", want{1, 1, 1, 0, 0, 10, -1, -1, -1, -1}},
+		wantRow{"NL", want{1, 1, 1, 0, 100, 0, -1, -1, -1, -1}})
+	bd("device", 0, 0, wantRow{"desktop", w(3, 5)}, wantRow{"mobile", w(1, 2)})
+	bd("event", 0, 0, wantRow{"Signup", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 25}})
+	bd("prop:plan", 0, 0, wantRow{"pro", want{1, -1, -1, 1, -1, -1, -1, -1, -1, 25}})
 
 	// k-anonymity: cities Berlin (v1, v3), Paris (v2), Amsterdam (v7).
-	bd("city", 0, 0, row{"Berlin", w(2, 5)}, row{"Amsterdam", w(1, 1)}, row{"Paris", w(1, 1)})
-	bd("city", 1, 0, row{"Berlin", w(2, 5)}, row{"Amsterdam", w(1, 1)}, row{"Paris", w(1, 1)})
-	bd("city", 2, 0, row{"Berlin", w(2, 5)}, row{stats.Other, w(2, 2)})
-	bd("city", 3, 0, row{stats.Other, w(4, 7)})
+	bd("city", 0, 0, wantRow{"Berlin", w(2, 5)}, wantRow{"Amsterdam", w(1, 1)}, wantRow{"Paris", w(1, 1)})
+	bd("city", 1, 0, wantRow{"Berlin", w(2, 5)}, wantRow{"Amsterdam", w(1, 1)}, wantRow{"Paris", w(1, 1)})
+	bd("city", 2, 0, wantRow{"Berlin", w(2, 5)}, wantRow{stats.Other, w(2, 2)})
+	bd("city", 3, 0, wantRow{stats.Other, w(4, 7)})
 	bd("city", 5, 0) // even "(other)" is under k: nothing is shown
-	bd("region", 2, 0, row{"DE-BE", w(2, 5)}, row{stats.Other, w(2, 2)})
-	bd("region", 2, 1, row{"DE-BE", w(2, 5)}) // the top rows first, "(other)" only if there is room
+	bd("region", 2, 0, wantRow{"DE-BE", w(2, 5)}, wantRow{stats.Other, w(2, 2)})
+	bd("region", 2, 1, wantRow{"DE-BE", w(2, 5)}) // the top rows first, "(other)" only if there is room
 	// k-anonymity is for places only.
-	bd("browser", 5, 0, row{"Firefox", w(2, 2)}, row{"Chrome", w(1, 3)}, row{"Safari", w(1, 2)})
+	bd("browser", 5, 0, wantRow{"Firefox", w(2, 2)}, wantRow{"Chrome", w(1, 3)}, wantRow{"Safari", w(1, 2)})
 
 	q := fx.Query()
 	q.Dimension = "nope"

@@ -207,35 +207,33 @@ func (s *Spool) scanSegment(num uint32, last bool, cp Position) (int64, bool, er
 }
 
 func truncateFile(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeSynced(path, os.O_WRONLY, 0, func(f *os.File) error { return f.Truncate(size) })
 }
 
 func rewriteHeader(path string, id uint64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	return writeSynced(path, os.O_WRONLY|os.O_TRUNC, 0, func(f *os.File) error {
+		_, err := f.Write(segmentHeader(id))
+		return err
+	})
+}
+
+// writeSynced opens path with flag and perm, lets change write to it, and
+// fsyncs it before closing: when it returns nil the change is on disk, as
+// recovery and the checkpoint need before they go on. The first error is
+// returned.
+func writeSynced(path string, flag int, perm os.FileMode, change func(*os.File) error) error {
+	f, err := os.OpenFile(path, flag, perm)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(segmentHeader(id)); err != nil {
-		f.Close()
-		return err
+	err = change(f)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }
 
 // readSegmentID returns the spool id in segment num's header; short is
@@ -297,19 +295,11 @@ func writeCheckpoint(dir string, id uint64, pos Position) error {
 	b = binary.LittleEndian.AppendUint32(b, pos.Offset)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 	tmp := filepath.Join(dir, checkpointName+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	err := writeSynced(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, checkpointName)); err != nil {

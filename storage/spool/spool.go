@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/internal/splitmix"
 )
 
 // The Spool is the write-ahead log between the collector and ClickHouse:
@@ -539,14 +540,7 @@ func (s *Spool) rollover(num uint32) error {
 // directory recreated from scratch, never produce ids that a replay check
 // would mistake for each other's batches.
 func (s *Spool) BatchID(pos Position) uint64 {
-	x := (uint64(pos.Segment)<<32 | uint64(pos.Offset)) ^ s.id
-	// SplitMix64 finalizer: a bijection that spreads the bits.
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
+	return splitmix.Mix64((uint64(pos.Segment)<<32 | uint64(pos.Offset)) ^ s.id)
 }
 
 // ID is the spool's random id, kept in its segment headers: the same for

@@ -221,32 +221,35 @@ func (p plan) sessionRange() string {
 
 // eventWhere is the WHERE clause over events: the period and every filter.
 func (p plan) eventWhere() string {
-	conds := []string{p.eventRange()}
-	for _, f := range p.q.Filters {
-		d, _ := lookupDimension(f.Dimension)
-		if d.event != "" {
-			conds = append(conds, match(d.event, f, false))
-			continue
-		}
-		sub := fmt.Sprintf("SELECT session_id FROM sessions WHERE site_id = %s AND start_ts >= %s AND start_ts < %s AND %s GROUP BY session_id HAVING sum(sign) > 0",
-			storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), match(d.session, f, true))
-		conds = append(conds, "session_id "+in(f.Op)+" ("+sub+")")
-	}
-	return strings.Join(conds, " AND ")
+	return p.where(p.eventRange(), func(d dimension) (string, string) { return d.event, d.session }, func(cond string) string {
+		return fmt.Sprintf("SELECT session_id FROM sessions WHERE site_id = %s AND start_ts >= %s AND start_ts < %s AND %s GROUP BY session_id HAVING sum(sign) > 0",
+			storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), cond)
+	})
 }
 
 // sessionWhere is the WHERE clause over sessions.
 func (p plan) sessionWhere() string {
-	conds := []string{p.sessionRange()}
+	return p.where(p.sessionRange(), func(d dimension) (string, string) { return d.session, d.event }, func(cond string) string {
+		return fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s AND %s",
+			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), cond)
+	})
+}
+
+// where is a WHERE clause over events or sessions: period and a condition
+// per filter. columns gives a dimension's expression on this table (here,
+// "" when it has none) and on the other (there). A filter this table can
+// match, it matches itself; any other links in the session ids of linked,
+// the subquery over the other table that matches cond.
+func (p plan) where(period string, columns func(dimension) (here, there string), linked func(cond string) string) string {
+	conds := []string{period}
 	for _, f := range p.q.Filters {
 		d, _ := lookupDimension(f.Dimension)
-		if d.session != "" {
-			conds = append(conds, match(d.session, f, false))
+		here, there := columns(d)
+		if here != "" {
+			conds = append(conds, match(here, f, false))
 			continue
 		}
-		sub := fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s AND %s",
-			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), match(d.event, f, true))
-		conds = append(conds, "session_id "+in(f.Op)+" ("+sub+")")
+		conds = append(conds, "session_id "+in(f.Op)+" ("+linked(match(there, f, true))+")")
 	}
 	return strings.Join(conds, " AND ")
 }
