@@ -86,8 +86,8 @@ const rebuildWait = 10 * time.Second
 // rebuild returns: hits that arrive meanwhile wait in the kernel's accept
 // queue (so they are neither refused nor given new visits by a half-built
 // cache) and are answered once the cache is whole; rebuild must
-// therefore stay short (bench/BENCHMARKS.md: 46-57 s for a million
-// visits, 18-29 s for 100,000, on a heavily loaded 2-core machine). The
+// therefore stay short (bench/BENCHMARKS.md: 6.6-6.9 s for a million
+// visits, 1.3 s for 100,000, on an idle 2-core machine). The
 // admin listener, /readyz included, also comes up only after it. When
 // storage is not reached within rebuildWait, the visits that only storage
 // holds start again as new visits; /readyz says so for the idle window.
