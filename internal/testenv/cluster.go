@@ -133,6 +133,17 @@ func startCluster(dir, bin string, shards, replicas int) (*Cluster, error) {
 		}
 		c.Servers[st.s][st.r] = st.srv
 	}
+	if len(errs) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for s := range c.Servers {
+			for r, srv := range c.Servers[s] {
+				if err := srv.waitZooKeeper(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("shard %d replica %d: %w", s+1, r+1, err))
+				}
+			}
+		}
+	}
 	if len(errs) > 0 {
 		c.stop(nil)
 		return nil, errors.Join(errs...)

@@ -249,6 +249,24 @@ func (s *Server) ping(ctx context.Context) error {
 	return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
 
+// waitZooKeeper waits until the server reads ZooKeeper. ClickHouse 18.16
+// answers queries before its ZooKeeper session is up, and a distributed
+// DDL sent then can crash it in ZooKeeper::createImpl (seen once under
+// load: a NULL session).
+func (s *Server) waitZooKeeper(ctx context.Context) error {
+	for {
+		err := s.Exec(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/'")
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ZooKeeper not reached: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // Exec runs one statement on the server as the default user, in database
 // "default".
 func (s *Server) Exec(ctx context.Context, query string) error {
