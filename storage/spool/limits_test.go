@@ -460,3 +460,27 @@ func TestSpoolClosesItsFiles(t *testing.T) {
 		t.Fatalf("%d files open before, %d after", before, after)
 	}
 }
+
+// TestCommitCountsConsumedBytes: a commit inside one segment and one
+// across segments each take exactly the consumed frames off the bytes
+// still to consume.
+func TestCommitCountsConsumedBytes(t *testing.T) {
+	f := frameLen("/k0")
+	s := openTestSpool(t, Config{SegmentBytes: segmentHeaderSize + 3*f})
+	defer s.Close()
+	for _, p := range seq("/k", 0, 6) {
+		mustAppend(t, s, p)
+	}
+	_, poss, end := readAll(t, s, s.Checkpoint())
+	if poss[2].Segment != poss[0].Segment || poss[3].Segment == poss[0].Segment {
+		t.Fatalf("positions %v: want three records per segment", poss)
+	}
+	for i, p := range []Position{poss[1], poss[2], poss[4], end} {
+		if err := s.Commit(p); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := s.Counters().PendingBytes, []int64{5, 4, 2, 0}[i]*f; got != want {
+			t.Fatalf("after commit at %v: %d bytes pending, want %d", p, got, want)
+		}
+	}
+}

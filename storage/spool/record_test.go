@@ -402,3 +402,17 @@ func TestDecodeTenByteVarint(t *testing.T) {
 		t.Fatalf("overflowing varint: err = %v", err)
 	}
 }
+
+// TestValidateSessionBounds: a session row may start at the epoch and end
+// at the last second DateTime holds.
+func TestValidateSessionBounds(t *testing.T) {
+	r := fullSession(1, 1)
+	r.StartTS, r.EndTS = time.Unix(0, 0), time.Unix(math.MaxUint32, 999_999_999)
+	if err := ValidateSession(&r); err != nil {
+		t.Fatalf("session row at the limits of DateTime refused: %v", err)
+	}
+	r.StartTS = time.Unix(-1, 0)
+	if err := ValidateSession(&r); !errors.Is(err, ErrInvalidEvent) {
+		t.Fatalf("session start before the epoch: err = %v", err)
+	}
+}
