@@ -2,7 +2,9 @@ package spool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -250,4 +252,167 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("decode→encode→decode not stable:\n%+v\n%+v", e1, e2)
 		}
 	})
+}
+
+// TestValidateEventBounds: the limits themselves are accepted (the epoch,
+// the last second DateTime holds, exactly MaxProps props, a sign of -1).
+func TestValidateEventBounds(t *testing.T) {
+	for _, ts := range []time.Time{time.Unix(0, 0), time.Unix(math.MaxUint32, 999_999_999)} {
+		e := fullEvent()
+		e.TS = ts
+		if err := ValidateEvent(&e); err != nil {
+			t.Errorf("timestamp %v refused: %v", ts, err)
+		}
+	}
+	e := fullEvent()
+	e.PropKeys, e.PropValues = make([]string, MaxProps), make([]string, MaxProps)
+	if err := ValidateEvent(&e); err != nil {
+		t.Errorf("%d props refused: %v", MaxProps, err)
+	}
+	for _, sign := range []int8{1, -1} {
+		r := fullSession(sign, 1)
+		if err := ValidateSession(&r); err != nil {
+			t.Errorf("sign %d refused: %v", sign, err)
+		}
+	}
+	if err := ValidateSession(nil); err != nil {
+		t.Errorf("nil session row refused: %v", err)
+	}
+	r := fullSession(1, 1)
+	r.EndTS = time.Unix(math.MaxUint32+1, 0)
+	if err := ValidateSession(&r); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("session end after 2106: err = %v", err)
+	}
+}
+
+// TestAppendEventMissingValues: a prop key without a value is encoded
+// with an empty value, as AppendEvent documents.
+func TestAppendEventMissingValues(t *testing.T) {
+	e := mote.Event{Kind: mote.KindEvent, TS: time.Unix(1, 0), PropKeys: []string{"a", "b"}, PropValues: []string{"x"}}
+	var out mote.Event
+	if err := DecodeEvent(AppendEvent(nil, &e), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out.PropValues, []string{"x", ""}) || !reflect.DeepEqual(out.PropKeys, e.PropKeys) {
+		t.Fatalf("props %q=%q", out.PropKeys, out.PropValues)
+	}
+}
+
+// replaceOnce returns b with the only occurrence of old replaced by new.
+func replaceOnce(t *testing.T, b, old, new []byte) []byte {
+	t.Helper()
+	if bytes.Count(b, old) != 1 {
+		t.Fatalf("%x occurs %d times in %x", old, bytes.Count(b, old), b)
+	}
+	return bytes.Replace(b, old, new, 1)
+}
+
+// TestDecodeRecordBounds: the range checks of the decoder accept their
+// limits and refuse one past them.
+func TestDecodeRecordBounds(t *testing.T) {
+	ok := func(name string, b []byte) []mote.SessionRow {
+		t.Helper()
+		var out mote.Event
+		rows, err := DecodeRecord(b, &out, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return rows
+	}
+	bad := func(name string, b []byte) {
+		t.Helper()
+		var out mote.Event
+		if _, err := DecodeRecord(b, &out, nil); !errors.Is(err, ErrBadRecord) {
+			t.Errorf("%s: err = %v, want ErrBadRecord", name, err)
+		}
+	}
+	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
+
+	// Versions other than 1 and 2.
+	e := mote.Event{Kind: mote.KindPageview, TS: time.Unix(0, 0)}
+	v1 := AppendEvent(nil, &e)
+	for _, v := range []byte{0, 3, 255} {
+		b := bytes.Clone(v1)
+		b[0] = v
+		bad(fmt.Sprintf("version %d", v), b)
+	}
+
+	// Session row counts: 0 and MaxSessionRows+1 are refused, MaxSessionRows is fine.
+	bad("no session rows", append(append([]byte{recordVersionSessions}, v1[1:]...), 0))
+	rows := make([]*mote.SessionRow, MaxSessionRows)
+	for i := range rows {
+		r := fullSession(1, uint32(i))
+		rows[i] = &r
+	}
+	full := AppendRecord(nil, &e, rows...)
+	if got := ok("MaxSessionRows rows", full); len(got) != MaxSessionRows {
+		t.Fatalf("%d rows decoded, want %d", len(got), MaxSessionRows)
+	}
+	// The count follows the event body, which is as long as in v1.
+	if full[len(v1)] != MaxSessionRows {
+		t.Fatalf("unexpected layout %x", full)
+	}
+	over := bytes.Clone(full)
+	over[len(v1)] = MaxSessionRows + 1
+	over = appendSessionRow(over, rows[0])
+	bad("MaxSessionRows+1 rows", over)
+
+	// Engagement beyond 32 bits (same length: 0xffffffff → 0x100000000).
+	e.EngagementMS = math.MaxUint32
+	b := AppendEvent(nil, &e)
+	ok("engagement MaxUint32", b)
+	bad("engagement 2^32", replaceOnce(t, b, uv(math.MaxUint32), uv(math.MaxUint32+1)))
+	e.EngagementMS = 0
+
+	// Props: exactly MaxProps decode, one more is refused.
+	e.PropKeys, e.PropValues = make([]string, MaxProps), make([]string, MaxProps)
+	ok("MaxProps props", AppendEvent(nil, &e))
+	e.PropKeys, e.PropValues = make([]string, MaxProps+1), make([]string, MaxProps+1)
+	bad("MaxProps+1 props", AppendEvent(nil, &e))
+	e.PropKeys, e.PropValues = nil, nil
+
+	// A session row's nanoseconds must be below 1e9 and its counters fit 32 bits.
+	r := mote.SessionRow{Sign: 1, StartTS: time.Unix(0, 999_999_999), EndTS: time.Unix(0, 0), Pageviews: math.MaxUint32}
+	b = AppendRecord(nil, &e, &r)
+	ok("session row at its limits", b)
+	bad("session nanoseconds 1e9", replaceOnce(t, b, uv(999_999_999), uv(1_000_000_000)))
+	bad("session nanoseconds 2e9", replaceOnce(t, b, uv(999_999_999), uv(2_000_000_000-1)))
+	bad("session pageviews 2^32", replaceOnce(t, b, uv(math.MaxUint32), uv(math.MaxUint32+1)))
+}
+
+// TestDecodeTenByteVarint: a uvarint may take all ten bytes when its value
+// needs 64 bits (last byte 1), but a tenth byte above 1 overflows.
+func TestDecodeTenByteVarint(t *testing.T) {
+	// Seconds 2^62 zigzag-encode to 2^63: nine 0x80 bytes and a final 0x01.
+	e := mote.Event{Kind: mote.KindPageview, TS: time.Unix(1<<62, 0)}
+	b := AppendEvent(nil, &e)
+	if want := append(bytes.Repeat([]byte{0x80}, 9), 1); !bytes.Equal(b[1:11], want) {
+		t.Fatalf("unexpected encoding %x", b)
+	}
+	var out mote.Event
+	if err := DecodeEvent(b, &out); err != nil || out.TS.Unix() != 1<<62 {
+		t.Fatalf("ten-byte varint: ts %v, err %v", out.TS, err)
+	}
+	// The site_id length 0 written as nine 0x80 bytes and 0x02 (2<<63
+	// wraps to 0): refused, not read as 0.
+	e = mote.Event{Kind: mote.KindPageview, TS: time.Unix(0, 0)}
+	b = AppendEvent(nil, &e)
+	over := append(append(bytes.Clone(b[:4]), append(bytes.Repeat([]byte{0x80}, 9), 2)...), b[5:]...)
+	if err := DecodeEvent(over, &out); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("overflowing varint: err = %v", err)
+	}
+}
+
+// TestValidateSessionBounds: a session row may start at the epoch and end
+// at the last second DateTime holds.
+func TestValidateSessionBounds(t *testing.T) {
+	r := fullSession(1, 1)
+	r.StartTS, r.EndTS = time.Unix(0, 0), time.Unix(math.MaxUint32, 999_999_999)
+	if err := ValidateSession(&r); err != nil {
+		t.Fatalf("session row at the limits of DateTime refused: %v", err)
+	}
+	r.StartTS = time.Unix(-1, 0)
+	if err := ValidateSession(&r); !errors.Is(err, ErrInvalidEvent) {
+		t.Fatalf("session start before the epoch: err = %v", err)
+	}
 }

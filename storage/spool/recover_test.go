@@ -2,6 +2,7 @@ package spool
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +123,100 @@ func TestRecoverRefusesCheckpointOffBoundary(t *testing.T) {
 	defer s.Close()
 	if paths, _, _ := readAll(t, s, s.Checkpoint()); !equalStrings(paths, seq("/b", 2, 5)) {
 		t.Fatalf("read %v from a checkpoint at record 2", paths)
+	}
+}
+
+// TestRecoverEverySegmentMissing: when every segment file is gone, the
+// spool starts a new segment after the checkpoint's, says so, and moves
+// the checkpoint there durably.
+func TestRecoverEverySegmentMissing(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestSpool(t, Config{Dir: dir})
+	for _, p := range seq("/m", 0, 3) {
+		mustAppend(t, s, p)
+	}
+	_, _, end := readAll(t, s, s.Checkpoint())
+	if err := s.Commit(end); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, f := range segFiles(t, dir) {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log logBuf
+	s = openTestSpool(t, Config{Dir: dir, Logger: log.logger()})
+	want := Position{Segment: end.Segment + 1, Offset: segmentHeaderSize}
+	if s.Checkpoint() != want || s.End() != want {
+		t.Fatalf("checkpoint %v, end %v, want both %v", s.Checkpoint(), s.End(), want)
+	}
+	if !strings.Contains(log.String(), "every segment file is missing") {
+		t.Fatalf("no warning logged:\n%s", log.String())
+	}
+	mustAppend(t, s, "/n0")
+	s.Close()
+	s = openTestSpool(t, Config{Dir: dir})
+	defer s.Close()
+	if s.Checkpoint() != want {
+		t.Fatalf("checkpoint %v after reopen, want %v", s.Checkpoint(), want)
+	}
+	if paths, _, _ := readAll(t, s, s.Checkpoint()); !equalStrings(paths, []string{"/n0"}) {
+		t.Fatalf("read %v", paths)
+	}
+}
+
+// TestRecoverLargestSegment: the last segment may be as large as the spool
+// can make one (SegmentBytes at its cap, plus one frame of the largest
+// record); one byte more was not written by a spool. The file is sparse:
+// its zeros are a torn tail.
+func TestRecoverLargestSegment(t *testing.T) {
+	dir := t.TempDir()
+	openTestSpool(t, Config{Dir: dir}).Close()
+	path := segmentPath(dir, 1)
+	limit := int64(maxSegmentBytes + frameHeaderSize + MaxRecordBytes)
+	if err := os.Truncate(path, limit+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Config{Dir: dir, Logger: discardLogger()}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("open with a segment of %d bytes: %v", limit+1, err)
+	}
+	if err := os.Truncate(path, limit); err != nil {
+		t.Fatal(err)
+	}
+	s := openTestSpool(t, Config{Dir: dir, Logger: discardLogger()})
+	defer s.Close()
+	if got := s.Counters().TruncatedBytes; got != limit-segmentHeaderSize {
+		t.Fatalf("truncated %d bytes, want %d", got, limit-segmentHeaderSize)
+	}
+}
+
+// TestRecoverOlderSegmentEndsInFrameHeader: a sealed segment that ends
+// with a whole frame header but no payload is reported as a partial frame
+// at that offset.
+func TestRecoverOlderSegmentEndsInFrameHeader(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestSpool(t, Config{Dir: dir, SegmentBytes: 512})
+	for _, p := range seq("/h", 0, 20) {
+		mustAppend(t, s, p)
+	}
+	s.Close()
+	files := segFiles(t, dir)
+	if len(files) < 2 {
+		t.Fatalf("want several segments, got %d", len(files))
+	}
+	st, err := os.Stat(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(files[0], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{100, 0, 0, 0, 1, 2, 3, 4})
+	f.Close()
+	_, err = Open(Config{Dir: dir})
+	if want := fmt.Sprintf("segment 1 at offset %d: partial frame", st.Size()); !errors.Is(err, ErrCorrupt) || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("err = %v, want …%s", err, want)
 	}
 }

@@ -204,6 +204,11 @@ func TestSpoolTornTail(t *testing.T) {
 			f.Write([]byte{200, 0, 0})
 			f.Close()
 		},
+		"header without payload": func(t *testing.T, path string) {
+			f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			f.Write([]byte{100, 0, 0, 0, 1, 2, 3, 4})
+			f.Close()
+		},
 	}
 	for name, dmg := range damage {
 		t.Run(name, func(t *testing.T) {
@@ -212,22 +217,32 @@ func TestSpoolTornTail(t *testing.T) {
 			for _, p := range seq("/t", 0, 10) {
 				mustAppend(t, s, p)
 			}
+			_, poss, _ := readAll(t, s, s.Checkpoint())
 			s.Close()
 			files := segFiles(t, dir)
-			dmg(t, files[len(files)-1])
+			last := files[len(files)-1]
+			st, _ := os.Stat(last)
+			dmg(t, last)
+			st2, _ := os.Stat(last)
 
-			s = openTestSpool(t, Config{Dir: dir})
+			var log logBuf
+			s = openTestSpool(t, Config{Dir: dir, Logger: log.logger()})
 			defer s.Close()
 			want := seq("/t", 0, 10)
+			torn := st2.Size() - st.Size() // what the damage appended
 			if name == "truncated record" || name == "flipped byte" {
 				want = want[:9]
+				torn = st2.Size() - int64(poss[9].Offset) // from the damaged record on
 			}
 			paths, _, _ := readAll(t, s, s.Checkpoint())
 			if !equalStrings(paths, want) {
 				t.Fatalf("after recovery read %v, want %v", paths, want)
 			}
-			if s.Counters().TruncatedBytes == 0 {
-				t.Fatal("no truncation counted")
+			if got := s.Counters().TruncatedBytes; got != torn {
+				t.Fatalf("%d bytes truncated, want %d", got, torn)
+			}
+			if !strings.Contains(log.String(), fmt.Sprintf("bytes=%d", torn)) {
+				t.Fatalf("the log does not report %d bytes removed:\n%s", torn, log.String())
 			}
 			mustAppend(t, s, "/after")
 			paths, _, _ = readAll(t, s, s.Checkpoint())
