@@ -401,19 +401,10 @@ func testStatsVisitProperties(t *testing.T, e Inspector) {
 	first := mote.SessionRow{SiteID: "roam", SessionID: 91, VisitorID: 9, StartTS: start, EndTS: start,
 		Hostname: "roam.example", EntryPage: "/", ExitPage: "/", Pageviews: 1, Bounce: 1,
 		Country: "DE", Browser: "Firefox", Device: "mobile", Sign: 1, Version: 1}
-	cancel := first
-	cancel.Sign = -1
 	last := first
 	last.EndTS, last.ExitPage, last.Pageviews, last.Events, last.Bounce, last.DurationS, last.Version =
 		start.Add(2*time.Minute), "/pricing", 2, 1, 0, 120, 2
-	// Two inserts, as the writer's two flushes: within one block a server
-	// with optimize_on_insert would fold the pair at once.
-	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{first}); err != nil {
-		t.Fatal(err)
-	}
-	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{cancel, last}); err != nil {
-		t.Fatal(err)
-	}
+	storeUpdatedVisit(t, e, first, last)
 	q := stats.Query{SiteID: "roam", From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 1)}
 	breakdown := func(dim string) []stats.BreakdownRow {
 		t.Helper()
@@ -442,6 +433,22 @@ func testStatsVisitProperties(t *testing.T, e Inspector) {
 	}
 }
 
+// storeUpdatedVisit stores what the collector's session cache writes for a
+// visit updated once: its first state, then (with more rows) that state's
+// cancel and its last state. Two inserts, as two batches: within one block
+// a server with optimize_on_insert would fold the pair at once.
+func storeUpdatedVisit(t *testing.T, e Inspector, first, last mote.SessionRow, more ...mote.SessionRow) {
+	t.Helper()
+	cancel := first
+	cancel.Sign = -1
+	if err := storage.InsertSessionRows(ctx(t), e, []mote.SessionRow{first}); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.InsertSessionRows(ctx(t), e, append([]mote.SessionRow{cancel, last}, more...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testStatsMidnightVisit: a visit that crosses midnight (UTC 23:50 to
 // 00:10, one page view on each side, the visitor's id kept across
 // midnight as the salt keeper allows) is a visit of both days and of both
@@ -464,18 +471,11 @@ func testStatsMidnightVisit(t *testing.T, e Inspector) {
 	first := mote.SessionRow{SiteID: "night", SessionID: 51, VisitorID: 5, StartTS: start, EndTS: start,
 		Hostname: "night.example", EntryPage: "/", ExitPage: "/", Pageviews: 1, Bounce: 1,
 		Country: "DE", Browser: "Firefox", Device: "desktop", Sign: 1, Version: 1}
-	cancel := first
-	cancel.Sign = -1
 	last := first
 	last.EndTS, last.ExitPage, last.Pageviews, last.Bounce, last.DurationS, last.Version = start.Add(20*time.Minute), "/b", 2, 0, 1200, 2
 	other := first
 	other.SessionID, other.VisitorID, other.StartTS, other.EndTS = 61, 6, later, later
-	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{first}); err != nil {
-		t.Fatal(err)
-	}
-	if err := storage.InsertSessionRows(c, e, []mote.SessionRow{cancel, last, other}); err != nil {
-		t.Fatal(err)
-	}
+	storeUpdatedVisit(t, e, first, last, other)
 	type counts struct{ visitors, visits, pageviews uint64 }
 	got := func(m stats.Metrics) counts { return counts{m.Visitors, m.Visits, m.Pageviews} }
 	q := func(from, to time.Time, iv stats.Interval) stats.Query {
