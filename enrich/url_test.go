@@ -29,6 +29,7 @@ func TestSplitURL(t *testing.T) {
 		{"https://[2001:db8::1]:8080/x", "[2001:db8::1]", "/x", true},
 		{"https://[2001:DB8::1]/x", "[2001:db8::1]", "/x", true},
 		{"https://[2001:db8::A]/x", "[2001:db8::a]", "/x", true}, // only an A to lower
+		{"https://[A]/x", "[a]", "/x", true},
 		{"https://sub_domain.example.com/a%20b", "sub_domain.example.com", "/a%20b", true},
 		{"https://example.com" + long, "example.com", long[:MaxPathLen], true},
 		{"https://example.com" + straddle, "example.com", straddle[:MaxPathLen-1], true},
