@@ -164,6 +164,10 @@ type memStore struct {
 	salts   map[int64][32]byte
 	deletes int
 	fail    bool
+	failPut bool
+	// preempt, when set, is stored by "another collector" just before
+	// the first PutSalt of a day lands.
+	preempt *[32]byte
 }
 
 func (m *memStore) GetSalt(_ context.Context, day time.Time) ([32]byte, bool, error) {
@@ -179,11 +183,14 @@ func (m *memStore) GetSalt(_ context.Context, day time.Time) ([32]byte, bool, er
 func (m *memStore) PutSalt(_ context.Context, day time.Time, salt [32]byte, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail {
+	if m.fail || m.failPut {
 		return errors.New("store down")
 	}
 	if m.salts == nil {
 		m.salts = map[int64][32]byte{}
+	}
+	if _, ok := m.salts[dayNumber(day)]; !ok && m.preempt != nil {
+		m.salts[dayNumber(day)] = *m.preempt
 	}
 	if _, ok := m.salts[dayNumber(day)]; !ok {
 		m.salts[dayNumber(day)] = salt
@@ -329,5 +336,80 @@ func TestSaltNextWake(t *testing.T) {
 		if got := k.nextWake(day.Add(tt.at)); got != tt.want {
 			t.Errorf("nextWake at %v = %v, want %v", tt.at, got, tt.want)
 		}
+	}
+}
+
+// TestSaltStoreAdopt: the keeper adopts the Store's salts, today's and,
+// during the overlap, yesterday's.
+func TestSaltStoreAdopt(t *testing.T) {
+	now := time.Date(2026, 5, 2, 0, 10, 0, 0, time.UTC)
+	today := dayNumber(now)
+	st := &memStore{salts: map[int64][32]byte{today - 1: {1}, today: {2}}}
+	k := NewSaltKeeper(SaltConfig{Store: st, Now: func() time.Time { return now }})
+	if err := k.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	noTrace(t, k, today-1, today)
+	for d, want := range st.salts {
+		if got, _ := slotSalt(k, d); got != want {
+			t.Errorf("day %d: the keeper did not adopt the store's salt", d-today)
+		}
+	}
+}
+
+// TestSaltStoreShare: a salt minted before the Store was reachable is the
+// one offered, so IDs do not change when the Store comes back; a salt
+// another collector stored first wins.
+func TestSaltStoreShare(t *testing.T) {
+	now := time.Date(2026, 5, 2, 9, 0, 0, 0, time.UTC)
+	today := dayNumber(now)
+	st := &memStore{}
+	k := NewSaltKeeper(SaltConfig{Store: st, Now: func() time.Time { return now }})
+	id := k.VisitorID(now, "demo", testIP, testUA, nil)
+	local, _ := slotSalt(k, today)
+	if err := k.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st.salts[today] != local || k.VisitorID(now, "demo", testIP, testUA, nil) != id {
+		t.Fatal("the locally minted salt was not the one shared")
+	}
+
+	other := [32]byte{9}
+	st = &memStore{preempt: &other}
+	k = NewSaltKeeper(SaltConfig{Store: st, Now: func() time.Time { return now }})
+	if err := k.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := slotSalt(k, today); got != other {
+		t.Fatal("the keeper kept its own salt over the one the store agreed")
+	}
+}
+
+// TestSaltStorePutFails: when the Store takes no salt the keeper still has
+// one, and Refresh reports the failure.
+func TestSaltStorePutFails(t *testing.T) {
+	now := time.Date(2026, 5, 2, 9, 0, 0, 0, time.UTC)
+	k := NewSaltKeeper(SaltConfig{Store: &memStore{failPut: true}, Now: func() time.Time { return now }})
+	if err := k.Refresh(context.Background()); err == nil {
+		t.Fatal("a failed PutSalt not reported")
+	}
+	noTrace(t, k, dayNumber(now))
+	salt, _ := slotSalt(k, dayNumber(now))
+	if salt == ([32]byte{}) {
+		t.Fatal("the keeper's own salt is zero")
+	}
+}
+
+// TestSaltDaysSorted: Days lists the days oldest first whatever the slots.
+func TestSaltDaysSorted(t *testing.T) {
+	k := NewSaltKeeper(SaltConfig{})
+	k.mu.Lock()
+	for _, d := range []int64{12, 10, 11} {
+		k.install(d, [32]byte{1}, false)
+	}
+	k.mu.Unlock()
+	got := k.Days()
+	if len(got) != 3 || !got[0].Equal(dayTime(10)) || !got[1].Equal(dayTime(11)) || !got[2].Equal(dayTime(12)) {
+		t.Fatalf("Days() = %v", got)
 	}
 }
