@@ -27,6 +27,9 @@ func TestSplitURL(t *testing.T) {
 		{`https://evil.com\x`, "evil.com", `\x`, true},
 		{"https://example.com./a", "example.com", "/a", true},
 		{"https://[2001:db8::1]:8080/x", "[2001:db8::1]", "/x", true},
+		{"https://[2001:DB8::1]/x", "[2001:db8::1]", "/x", true},
+		{"https://[2001:db8::A]/x", "[2001:db8::a]", "/x", true}, // only an A to lower
+		{"https://[A]/x", "[a]", "/x", true},
 		{"https://sub_domain.example.com/a%20b", "sub_domain.example.com", "/a%20b", true},
 		{"https://example.com" + long, "example.com", long[:MaxPathLen], true},
 		{"https://example.com" + straddle, "example.com", straddle[:MaxPathLen-1], true},
@@ -38,6 +41,8 @@ func TestSplitURL(t *testing.T) {
 		{"https://exa mple.com/", "", "", false},
 		{"https://ex%41mple.com/", "", "", false},
 		{"https://example.com:80x/", "", "", false},
+		{"https://example.com:19999/a", "example.com", "/a", true},
+		{"https://example.com:123456/a", "", "", false},
 		{"https://[::1/", "", "", false},
 		{"https://[]/", "", "", false},
 		{"http://../", "", "", false},
@@ -45,6 +50,11 @@ func TestSplitURL(t *testing.T) {
 		{"https://[zz::1]/", "", "", false},
 		{"https://bücher.de/", "", "", false},
 		{"https://" + strings.Repeat("a", MaxHostLen+1) + "/", "", "", false},
+		{"https://" + strings.Repeat("a", MaxHostLen) + "/", strings.Repeat("a", MaxHostLen), "/", true},
+		{"https://[" + strings.Repeat("1", MaxHostLen-2) + "]/", "[" + strings.Repeat("1", MaxHostLen-2) + "]", "/", true},
+		{"https://[" + strings.Repeat("1", MaxHostLen-1) + "]/", "", "", false},
+		// An empty userinfo (browsers accept it) is not part of the host.
+		{"https://@example.com/a", "example.com", "/a", true},
 		{"", "", "", false},
 	}
 	for _, tt := range tests {

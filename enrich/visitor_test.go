@@ -1,9 +1,12 @@
 package enrich
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/dchest/siphash"
 )
 
 func TestVisitorID(t *testing.T) {
@@ -52,5 +55,41 @@ func BenchmarkVisitorID(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		VisitorID(salt, "demo", ip, ua)
+	}
+}
+
+// TestVisitorIDFoldThreshold: a message of visitorInline bytes is hashed
+// inline, one byte more is folded (each form rebuilt here by hand).
+func TestVisitorIDFoldThreshold(t *testing.T) {
+	salt := &[32]byte{7, 8, 9}
+	k0, k1 := saltKey(salt)
+	ip := netip.MustParseAddr("203.0.113.7")
+	ip16 := ip.As16()
+	const site = "demo"
+	inline := func(ua string) uint64 {
+		b := []byte{tagInline}
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(site)))
+		b = append(b, site...)
+		b = append(b, ip16[:]...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(ua)))
+		b = append(b, ua...)
+		if len(b) > visitorInline {
+			t.Fatalf("inline message of %d bytes", len(b))
+		}
+		return siphash.Hash(k0, k1, b)
+	}
+	folded := func(ua string) uint64 {
+		b := []byte{tagFolded}
+		b = binary.LittleEndian.AppendUint64(b, partHash(k0, k1, 's', site))
+		b = append(b, ip16[:]...)
+		b = binary.LittleEndian.AppendUint64(b, partHash(k0, k1, 'u', ua))
+		return siphash.Hash(k0, k1, b)
+	}
+	fits := strings.Repeat("u", visitorInline-1-4-len(site)-16-4)
+	if got, want := VisitorID(salt, site, ip, fits), inline(fits); got != want {
+		t.Errorf("a message of exactly %d bytes: ID %x, want the inline %x", visitorInline, got, want)
+	}
+	if got, want := VisitorID(salt, site, ip, fits+"u"), folded(fits+"u"); got != want {
+		t.Errorf("a message of %d bytes: ID %x, want the folded %x", visitorInline+1, got, want)
 	}
 }
