@@ -105,13 +105,16 @@ type Batcher struct {
 
 	// State carried from Run to Drain, so that rows read but not yet
 	// stored when Run stopped are not read twice.
-	r           *spool.Reader
-	rows        []mote.Event
-	starts      []spool.Position // spool position of each row
-	sess        []mote.SessionRow
-	sessEnd     []int                   // sessEnd[i]: sessions rows of rows[:i+1]
-	batchStates map[visitState]struct{} // states of this batch already stored
-	partition   []mote.SessionRow       // insertSessions' scratch
+	r       *spool.Reader
+	rows    []mote.Event
+	starts  []spool.Position // spool position of each row
+	sess    []mote.SessionRow
+	sessEnd []int // sessEnd[i]: sessions rows of rows[:i+1]
+	// batchStates are the states the replay check found stored under the
+	// batch's id (nil: none, or no check since the last insert). Any
+	// failed insert sets verify, so a retry reads them again first.
+	batchStates map[visitState]struct{}
+	partition   []mote.SessionRow // insertSessions' scratch
 	committed   spool.Position
 	verify      bool   // check BatchRows before the next insert
 	skip        uint64 // records already stored by an earlier run, still to pass over
@@ -415,14 +418,6 @@ func (b *Batcher) insertSessions(ctx context.Context, id uint64, rows []mote.Ses
 				return fmt.Errorf("insert sessions rows: %w", err)
 			}
 			b.sessStored.Add(uint64(len(part)) - skip)
-		}
-		if b.batchStates == nil {
-			b.batchStates = make(map[visitState]struct{})
-		}
-		for i := range part { // stored now: a retry of the events passes over them
-			if part[i].Sign == 1 {
-				b.batchStates[visitState{part[i].SessionID, part[i].Version}] = struct{}{}
-			}
 		}
 		rows = rest
 	}
