@@ -100,8 +100,14 @@ func MinimizeURL(raw string, opt URLOptions, dst *Page) bool {
 	keepRoute := m.utms(routeQuery)
 
 	start := len(m.buf)
-	if path == "" {
+	switch {
+	case path == "":
 		path = "/"
+	case path[0] == '\\':
+		// The backslash that ended the authority (see authorityEnd) is
+		// the path's first slash, as a browser reads it.
+		m.buf = append(m.buf, '/')
+		path = path[1:]
 	}
 	m.buf = appendPath(m.buf, path)
 	if keep {

@@ -38,6 +38,9 @@ func TestMinimizeURL(t *testing.T) {
 		{"https://example.com/?utm_content=jane%40example.org&utm_source=x", URLOptions{}, Page{Host: "example.com", Path: "/", UTMSource: "x", UTMContent: ":email"}},
 		{"https://example.com/app#/orders/42?ref=a&token=s3cr3t", spa, Page{Host: "example.com", Path: "/app#/orders/42?ref=a"}},
 		{"https://example.com/app#!/inbox", spa, Page{Host: "example.com", Path: "/app#!/inbox"}},
+		{"https://example.com\\pricing", URLOptions{}, Page{Host: "example.com", Path: "/pricing"}},
+		{"https://example.com\\", URLOptions{}, Page{Host: "example.com", Path: "/"}},
+		{"https://example.com/a\\b", URLOptions{}, Page{Host: "example.com", Path: "/a%5Cb"}},
 		{"https://example.com/app#/reset/8f14e45fceea167a5a36dedd4bea2543", spa, Page{Host: "example.com", Path: "/app#/reset/:token"}},
 		{"https://example.com/cb#access_token=abc&id_token=def", spa, Page{Host: "example.com", Path: "/cb"}},
 		{"https://example.com/app#/x", URLOptions{}, Page{Host: "example.com", Path: "/app"}},
@@ -196,6 +199,7 @@ func FuzzMinimizeURL(f *testing.F) {
 	}
 	f.Add("https://example.com/app#/x?ref=a", true)
 	f.Add("https://example.com/%", false)
+	f.Add("https://example.com\\", false)
 	f.Add("https://example.com/?utm_source=%", false)
 	f.Add("https://example.com/\xff?ref=\xfe#/\xfd", true)
 	f.Fuzz(func(t *testing.T, raw string, hash bool) {
