@@ -69,8 +69,10 @@ echo "$targets" | while read -r pkg rest; do
 	for w in $rest; do
 		case $w in -skip=*) skip=$w ;; *) files="$files $w" ;; esac
 	done
-	# gremlins mutates every file of a package: exclude the others.
-	set --
+	# gremlins mutates every file of a package and of its subpackages
+	# (paths relative to the package, so a '/' is a subpackage's file):
+	# exclude all but the target's.
+	set -- -E /
 	for f in "$pkg"/*.go; do
 		case $f in *_test.go) continue ;; esac
 		keep=no
