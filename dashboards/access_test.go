@@ -191,6 +191,13 @@ func TestLogin(t *testing.T) {
 	// So is a cookie-borne change from another origin.
 	r, body = s.do(t, "POST", "/api/v1/share-links", strings.NewReader(`{"site":"shop"}`), cookie, s.session(t), "Origin", "https://evil.example")
 	wantStatus(t, "cross-origin share link", r, body, 403)
+	// Where the browser says where a request comes from (Sec-Fetch-Site),
+	// that decides: this origin, or the user's own action (a bookmark, the
+	// address bar), and nothing else.
+	for site, want := range map[string]int{"same-origin": 201, "none": 201, "same-site": 403, "cross-site": 403} {
+		r, body = s.do(t, "POST", "/api/v1/share-links", strings.NewReader(`{"site":"shop"}`), cookie, s.session(t), "Sec-Fetch-Site", site)
+		wantStatus(t, "share link with Sec-Fetch-Site "+site, r, body, want)
+	}
 }
 
 func TestLoginAttemptLimit(t *testing.T) {
