@@ -201,3 +201,67 @@ func TestBatcherSessionsExactlyOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSpoolSessions: a restarting collector reads the visit states still
+// in its spool, from the checkpoint on: every state (+1) row in order,
+// never a cancel, and the number of records read, those without session
+// rows included.
+func TestSpoolSessions(t *testing.T) {
+	sp, err := spool.Open(spool.Config{Dir: t.TempDir(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	final := visitRecords(t, sp, 3, 4) // 12 records, each with a state, 9 with a cancel too
+	if err := sp.Append(&mote.Event{SiteID: "site", TS: time.Date(2026, 2, 1, 0, 9, 0, 0, time.UTC), Kind: mote.KindEvent, Name: "signup",
+		Hostname: "example.com", Pathname: "/", VisitorID: 1, SessionID: 1000}); err != nil {
+		t.Fatal(err)
+	}
+
+	read := func() (int, []mote.SessionRow) {
+		t.Helper()
+		var got []mote.SessionRow
+		n, err := storage.SpoolSessions(sp, func(r *mote.SessionRow) { got = append(got, *r) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, got
+	}
+	n, got := read()
+	if n != 13 || len(got) != 12 {
+		t.Fatalf("read %d records and %d states, want 13 and 12", n, len(got))
+	}
+	latest := map[uint64]mote.SessionRow{}
+	for _, r := range got {
+		if r.Sign != 1 {
+			t.Fatalf("a row with sign %d: %+v", r.Sign, r)
+		}
+		if prev, ok := latest[r.SessionID]; ok && r.Version != prev.Version+1 {
+			t.Fatalf("visit %d: version %d after %d", r.SessionID, r.Version, prev.Version)
+		}
+		latest[r.SessionID] = r
+	}
+	for id, want := range final {
+		if latest[id] != want {
+			t.Errorf("visit %d: latest state %+v, want %+v", id, latest[id], want)
+		}
+	}
+
+	// Past a checkpoint, only the records after it.
+	r, err := sp.NewReader(sp.Checkpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.Commit(r.Pos()); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if n, got := read(); n != 8 || len(got) != 7 {
+		t.Fatalf("after the checkpoint: %d records and %d states, want 8 and 7", n, len(got))
+	}
+}
