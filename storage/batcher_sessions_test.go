@@ -151,8 +151,6 @@ func (e *sessionFaults) merge(ctx context.Context) {
 	if err := e.Engine.ExecSQL(ctx, "OPTIMIZE TABLE sessions FINAL"); err != nil {
 		panic(err)
 	}
-	r, _ := e.Engine.QuerySQL(ctx, "SELECT batch_id, count(), sum(sign) FROM sessions GROUP BY batch_id")
-	fmt.Println("DEBUG after merge", r.Values)
 }
 
 // TestBatcherSessionsExactlyOnce: session rows spooled with their hits
