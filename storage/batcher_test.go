@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,13 +220,58 @@ func TestBatcherMaxWaitCutsSmallBatches(t *testing.T) {
 	d := newTestDB(t, testenv.ClickHouse(t))
 	sp := openSpool(t, t.TempDir())
 	defer sp.Close()
-	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 1 << 20, MaxWait: 100 * time.Millisecond}, quietLogger())
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 1 << 20, MaxWait: time.Second}, quietLogger())
 	stop := runBatcher(b)
 	defer stop()
-	want := paths("small", 3)
-	appendPaths(t, sp, want, 1)
-	waitStored(t, b, 3, 10*time.Second)
-	d.expectExactlyOnce(t, want)
+	first := paths("first", 1)
+	appendPaths(t, sp, first, 1)
+	waitStored(t, b, 1, 10*time.Second)
+	// Idle for longer than MaxWait: MaxWait counts from a batch's first
+	// row, not from when the Batcher went idle.
+	time.Sleep(1200 * time.Millisecond)
+	small := paths("small", 3)
+	t0 := time.Now()
+	appendPaths(t, sp, small, 1)
+	waitStored(t, b, 4, 10*time.Second)
+	if took := time.Since(t0); took < time.Second {
+		t.Errorf("a batch was cut %v after its first row, before MaxWait", took)
+	}
+	d.expectExactlyOnce(t, append(first, small...))
+	// Appended one after the other, well within MaxWait of the first, the
+	// three went in one batch: the first was not cut alone as it arrived.
+	if n := b.Counters().Batches; n != 2 {
+		t.Errorf("1 row, then after a pause 3 rows within MaxWait went in %d batches, want 2", n)
+	}
+}
+
+// TestBatcherIdleUsesNoCPU: a Batcher with nothing to store waits on the
+// spool; it does not spin. Over half a second of idling the process uses
+// a small share of one core (spinning takes all of it).
+func TestBatcherIdleUsesNoCPU(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxWait: 10 * time.Millisecond}, quietLogger())
+	stop := runBatcher(b)
+	defer stop()
+	appendPaths(t, sp, paths("one", 1), 1)
+	waitStored(t, b, 1, 10*time.Second) // past the first batch, now idle
+	before := cpuTime(t)
+	const window = 500 * time.Millisecond
+	time.Sleep(window) // a measuring window, not a synchronisation
+	if used := cpuTime(t) - before; used > window/4 {
+		t.Errorf("an idle Batcher used %v of CPU in %v", used, window)
+	}
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestBatcherSurvivesOutage stops the server (SIGKILL) while hits keep
