@@ -293,6 +293,7 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	down := time.Now()
 	appendPaths(t, sp, during, 8)
 	deadline := time.Now().Add(10 * time.Second)
 	for b.Counters().InsertErrors == 0 {
@@ -309,11 +310,19 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 	}
 	appendPaths(t, sp, after, 4)
 	waitStored(t, b, 2500, 60*time.Second)
+	outage := time.Since(down)
 	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	d.expectExactlyOnce(t, append(append(before, during...), after...))
-	t.Logf("batcher stats after the outage: %+v", b.Counters())
+	// Retries backed off: waits of 20, 40, 80, 160 ms and then 200 ms
+	// each allow at most 5 failures plus one per 200 ms of the outage (a
+	// retry without a wait fails every millisecond or so).
+	st := b.Counters()
+	if most := 6 + uint64(outage/(200*time.Millisecond)); st.InsertErrors > most {
+		t.Errorf("%d failed inserts in an outage of %v: more than the backoff allows (%d)", st.InsertErrors, outage, most)
+	}
+	t.Logf("batcher stats after the outage of %v: %+v", outage, st)
 }
 
 // stopAfterInsert is the real engine, except that after its first
