@@ -325,6 +325,45 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 	t.Logf("batcher stats after the outage of %v: %+v", outage, st)
 }
 
+// TestBatcherStopsWhileServerDown: stopping a Batcher whose inserts and
+// replay checks fail (ClickHouse down) returns at once, leaving the rows
+// in the spool for the next run.
+func TestBatcherStopsWhileServerDown(t *testing.T) {
+	srv := testenv.StartClickHouse(t)
+	d := newTestDB(t, srv)
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxWait: 10 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}, quietLogger())
+	stop := runBatcher(b)
+	appendPaths(t, sp, paths("up", 10), 1)
+	waitStored(t, b, 10, 10*time.Second)
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	appendPaths(t, sp, paths("down", 10), 1)
+	// The failed insert, then at least one failed replay check.
+	deadline := time.Now().Add(20 * time.Second)
+	for b.Counters().InsertErrors < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no replay check failed while the server was down: %+v", b.Counters())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Batcher did not stop within 10s of its context's end while the server was down")
+	}
+	if st := b.Counters(); st.RowsStored != 10 {
+		t.Errorf("stored %d rows, want the 10 from before the outage", st.RowsStored)
+	}
+}
+
 // stopAfterInsert is the real engine, except that after its first
 // successful insert it reports a failure (the reply was lost) and, if
 // crash is set, cancels the Batcher's context as a process dying between
