@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -325,42 +326,79 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 	t.Logf("batcher stats after the outage of %v: %+v", outage, st)
 }
 
-// TestBatcherStopsWhileServerDown: stopping a Batcher whose inserts and
-// replay checks fail (ClickHouse down) returns at once, leaving the rows
-// in the spool for the next run.
-func TestBatcherStopsWhileServerDown(t *testing.T) {
-	srv := testenv.StartClickHouse(t)
-	d := newTestDB(t, srv)
-	sp := openSpool(t, t.TempDir())
-	defer sp.Close()
-	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxWait: 10 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}, quietLogger())
-	stop := runBatcher(b)
-	appendPaths(t, sp, paths("up", 10), 1)
-	waitStored(t, b, 10, 10*time.Second)
-	if err := srv.Stop(); err != nil {
-		t.Fatal(err)
+// faulty is the real engine with one part failing: the replay check
+// (BatchRows), reads of the sessions table (the sessions replay check) or
+// event inserts.
+type faulty struct {
+	storage.Engine
+	batchRows, sessionsRead, inserts bool
+}
+
+func (e faulty) BatchRows(ctx context.Context, id uint64) (uint64, error) {
+	if e.batchRows {
+		return 0, errors.New("replay check failed (simulated)")
 	}
-	appendPaths(t, sp, paths("down", 10), 1)
-	// The failed insert, then at least one failed replay check.
-	deadline := time.Now().Add(20 * time.Second)
-	for b.Counters().InsertErrors < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no replay check failed while the server was down: %+v", b.Counters())
-		}
-		time.Sleep(10 * time.Millisecond)
+	return e.Engine.BatchRows(ctx, id)
+}
+
+func (e faulty) QuerySQL(ctx context.Context, q string) (*storage.Rows, error) {
+	if e.sessionsRead && strings.Contains(q, "FROM sessions") {
+		return nil, errors.New("sessions unreadable (simulated)")
 	}
-	done := make(chan error, 1)
-	go func() { done <- stop() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the Batcher did not stop within 10s of its context's end while the server was down")
+	return e.Engine.QuerySQL(ctx, q)
+}
+
+func (e faulty) InsertEvents(ctx context.Context, id uint64, rows []mote.Event) error {
+	if e.inserts {
+		return errors.New("insert refused (simulated)")
 	}
-	if st := b.Counters(); st.RowsStored != 10 {
-		t.Errorf("stored %d rows, want the 10 from before the outage", st.RowsStored)
+	return e.Engine.InsertEvents(ctx, id, rows)
+}
+
+// TestBatcherRetriesBackOff: while a replay check, a sessions replay
+// check or an insert keeps failing, the Batcher retries the same batch with a growing wait,
+// stores nothing, and stops at once when its context ends.
+func TestBatcherRetriesBackOff(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	for name, fault := range map[string]faulty{"replay check": {batchRows: true}, "sessions replay check": {sessionsRead: true}, "insert": {inserts: true}} {
+		t.Run(name+" fails", func(t *testing.T) {
+			fault.Engine = newTestDB(t, srv).eng
+			sp := openSpool(t, t.TempDir())
+			defer sp.Close()
+			b := storage.NewBatcher(sp, fault, storage.BatcherConfig{MaxWait: time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}, quietLogger())
+			stop := runBatcher(b)
+			appendPaths(t, sp, paths("p", 3), 1)
+			deadline := time.Now().Add(20 * time.Second)
+			for b.Counters().InsertErrors == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("nothing failed: %+v", b.Counters())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			// Waits of 10, 20, 40, 80, 160 ms, then 200 ms: after the
+			// first failure, at most 5 more in the first 310 ms and one
+			// per 200 ms after (a retry loop that starts its wait over
+			// fails every 11 ms or so).
+			first := time.Now()
+			time.Sleep(time.Second) // a measuring window, not a synchronisation
+			n, window := b.Counters().InsertErrors, time.Since(first)
+			if most := 1 + 5 + 1 + uint64(window/(200*time.Millisecond)); n > most {
+				t.Errorf("%d failures in %v: more than the backoff allows (%d)", n, window, most)
+			}
+			done := make(chan error, 1)
+			go func() { done <- stop() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the Batcher did not stop within 10s of its context's end")
+			}
+			if st := b.Counters(); st.RowsStored != 0 || st.Batches != 0 {
+				t.Errorf("stored despite the fault: %+v", st)
+			}
+		})
 	}
 }
 
