@@ -10,7 +10,9 @@
 #                         (make mutation-brief: about 200 mutants)
 #   MUTATION_ONLY=storage/spool mutation.sh
 #                         only the targets of that package (a regular
-#                         expression on the package column)
+#                         expression on the package column, or on the
+#                         package and the target's first file:
+#                         MUTATION_ONLY='storage copy.go')
 #
 # Fails when the share of killed mutants among those the tests reach
 # (killed / (killed + lived)) is under MUTATION_THRESHOLD percent, when
@@ -31,8 +33,11 @@ OUT=${MUTATION_OUT:-${TMPDIR:-/tmp}/mote-mutation}
 mode=${1:-full}
 
 # The targets: a package, its critical files, and tests to skip there
-# (GOFLAGS -skip). TestBrowser needs Chromium and checks rendering, not
-# these files' logic. gremlins measures coverage over the package and its
+# (GOFLAGS -skip) or the only tests to run there (-run). TestBrowser needs
+# Chromium and checks rendering, not these files' logic. The storage
+# package's tests take about a minute on 2 cores, mostly the Batcher's
+# fault tests, so copy.go and salts.go run only their own tests (a mutant
+# of theirs that only another test would notice counts as lived). gremlins measures coverage over the package and its
 # subpackages (./storage/...), so the storage target skips the cluster
 # tests, which take minutes and test none of its files. One target a line.
 brief_targets='
@@ -43,7 +48,9 @@ full_targets='
 enrich url.go url_minimize.go url_redact.go salt.go visitor.go
 collector hit.go
 dashboards access.go login.go loginlimit.go password.go share_links.go -skip=TestBrowser
-storage batcher.go sessions.go copy.go salts.go share_links.go -skip=TestCluster|TestShardOf
+storage batcher.go sessions.go -skip=TestCluster|TestShardOf|TestCopy|TestSaltKeeper
+storage copy.go -run=TestCopy
+storage salts.go -run=TestSaltKeeper
 storage/spool spool.go segment.go recover.go reader.go record.go
 '
 case $mode in
@@ -53,7 +60,7 @@ full) targets=$full_targets; budget=0 ;;
 esac
 
 if [ -n "${MUTATION_ONLY:-}" ]; then
-	targets=$(echo "$targets" | awk -v re="^(${MUTATION_ONLY})\$" '$1 ~ re')
+	targets=$(echo "$targets" | awk -v re="^(${MUTATION_ONLY})( |\$)" '($1 " " $2) ~ re')
 	[ -n "$targets" ] || { echo "MUTATION_ONLY=$MUTATION_ONLY matches no target" >&2; exit 2; }
 fi
 
@@ -67,7 +74,7 @@ echo "$targets" | while read -r pkg rest; do
 	[ -n "$pkg" ] || continue
 	files="" skip=""
 	for w in $rest; do
-		case $w in -skip=*) skip=$w ;; *) files="$files $w" ;; esac
+		case $w in -skip=* | -run=*) skip=$w ;; *) files="$files $w" ;; esac
 	done
 	# gremlins mutates every file of a package and of its subpackages
 	# (paths relative to the package, so a '/' is a subpackage's file):
@@ -79,11 +86,12 @@ echo "$targets" | while read -r pkg rest; do
 		for c in $files; do [ "$f" = "$pkg/$c" ] && keep=yes; done
 		[ $keep = yes ] || set -- "$@" -E "^$(basename "$f" | sed 's/\./\\./g')\$"
 	done
-	log=$OUT/$(echo "$pkg" | tr / _).log
+	name=$(echo "$pkg$files" | sed 's/\.go//g' | tr ' /' '__')
+	log=$OUT/$name.log
 	echo "mutation: $pkg ($files ) ..."
 	# -count=1: a cached coverage run would set a timeout of nothing.
 	GOFLAGS="${GOFLAGS:-} -count=1 $skip" "$gremlins" unleash --workers "$WORKERS" --timeout-coefficient "$COEFFICIENT" \
-		-o "$OUT/$(echo "$pkg" | tr / _).json" "$@" "./$pkg" >"$log" 2>&1 || {
+		-o "$OUT/$name.json" "$@" "./$pkg" >"$log" 2>&1 || {
 		echo "gremlins failed on $pkg:"; tail -20 "$log"; exit 1
 	}
 	grep -E '^ *(LIVED|TIMED OUT) ' "$log" | sed "s|^ *|  $pkg: |" || true
