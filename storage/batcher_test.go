@@ -195,7 +195,8 @@ func TestBatcherStoresEverythingOnce(t *testing.T) {
 	d := newTestDB(t, testenv.ClickHouse(t))
 	sp := openSpool(t, t.TempDir())
 	defer sp.Close()
-	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 700, MaxWait: 50 * time.Millisecond}, quietLogger())
+	var logged levelCounter
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 700, MaxWait: 50 * time.Millisecond}, slog.New(&logged))
 	stop := runBatcher(b)
 	want := paths("all", 3000)
 	appendPaths(t, sp, want, 16)
@@ -215,7 +216,24 @@ func TestBatcherStoresEverythingOnce(t *testing.T) {
 	if ps := sp.Counters().PendingBytes; ps != 0 {
 		t.Fatalf("%d bytes still pending", ps)
 	}
+	if n := logged.warnings.Load(); n != 0 {
+		t.Errorf("a run without a fault logged %d warnings or errors", n)
+	}
 }
+
+// levelCounter is a slog handler that counts the records at Warn level
+// and above, and drops every record.
+type levelCounter struct{ warnings atomic.Int64 }
+
+func (h *levelCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (h *levelCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.warnings.Add(1)
+	}
+	return nil
+}
+func (h *levelCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *levelCounter) WithGroup(string) slog.Handler      { return h }
 
 func TestBatcherMaxWaitCutsSmallBatches(t *testing.T) {
 	d := newTestDB(t, testenv.ClickHouse(t))
