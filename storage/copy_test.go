@@ -130,6 +130,32 @@ func TestCopy(t *testing.T) {
 	if got := enginetest.TextRows(t, dst, "campaigns FINAL", enginetest.CopiedTables[2].Cols); len(got) != 1 {
 		t.Errorf("campaigns after a repeated copy: %q", got)
 	}
+	if days := third.progress[len(third.progress)-3]; days != (storage.CopyProgress{Table: "sessions", Done: 1, Total: 1, Skipped: 1}) {
+		t.Errorf("repeated copy's sessions progress %+v, want its day skipped", days)
+	}
+}
+
+// TestCopySuppressedDifference: suppressed counters partly at the
+// destination (an earlier copy, or hits counted there) get only the
+// difference, so that the totals match.
+func TestCopySuppressedDifference(t *testing.T) {
+	src, _ := copySource(t)
+	dst := copyDest(t)
+	ctx := context.Background()
+	if err := dst.InsertSuppressed(ctx, []storage.SuppressedCount{{SiteID: "demo", Day: enginetest.CopyStart, Reason: mote.SuppressDNT, Count: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := storage.Copy(ctx, src, dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Suppressed != 1 {
+		t.Errorf("copied %d suppressed rows, want the one difference", rep.Suppressed)
+	}
+	var total uint64
+	if err := storage.QueryRow(ctx, dst, "SELECT sum(count) FROM suppressed", &total); err != nil || total != 4 {
+		t.Errorf("%d suppressed hits at the destination (%v), want the source's 4", total, err)
+	}
 }
 
 // TestCopyRefuses: work that is only partly at the destination stops the
