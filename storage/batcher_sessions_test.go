@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,6 +198,30 @@ func TestBatcherSessionsExactlyOnce(t *testing.T) {
 			}
 			expectVisits(t, d.eng, want)
 		})
+	}
+}
+
+// TestBatcherStoresVisits: without a fault, every visit's rows reach the
+// sessions table once, and the Batcher logs nothing (its replay messages
+// are for replays only).
+func TestBatcherStoresVisits(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	want := visitRecords(t, sp, 4, 3)
+	var logged levelCounter
+	b := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxWait: 10 * time.Millisecond}, slog.New(&logged))
+	stop := runBatcher(b)
+	waitStored(t, b, 12, 10*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	expectVisits(t, d.eng, want)
+	if st := b.Counters(); st.SessionRows != 12+8 || st.SessionSkips != 0 {
+		t.Errorf("counters %+v, want 20 sessions rows stored and none skipped", st)
+	}
+	if n := logged.records.Load(); n != 0 {
+		t.Errorf("a run without a fault logged %d records", n)
 	}
 }
 
