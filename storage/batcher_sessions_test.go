@@ -123,6 +123,7 @@ type sessionFaults struct {
 	storage.Engine
 	crash        context.CancelFunc
 	lostReply    atomic.Bool
+	lostRows     atomic.Int64 // rows the insert with the lost reply stored
 	crashed      atomic.Bool
 	sessionCalls atomic.Int64
 }
@@ -132,6 +133,7 @@ func (e *sessionFaults) InsertSessions(ctx context.Context, rows []mote.SessionR
 		return err
 	}
 	if e.sessionCalls.Add(1) == 20 && e.lostReply.CompareAndSwap(false, true) {
+		e.lostRows.Store(int64(len(rows)))
 		e.merge(ctx)
 		return errors.New("connection reset (simulated, after the sessions insert was stored)")
 	}
@@ -176,8 +178,9 @@ func TestBatcherSessionsExactlyOnce(t *testing.T) {
 			if !eng.crashed.Load() {
 				t.Fatal("the simulated crash did not happen")
 			}
-			if st := b.Counters(); st.SessionSkips == 0 {
-				t.Errorf("the lost sessions reply was not found stored on the retry: %+v", st)
+			first := b.Counters()
+			if first.SessionSkips == 0 {
+				t.Errorf("the lost sessions reply was not found stored on the retry: %+v", first)
 			}
 			sp.Close() // no Drain: the process died
 
@@ -189,8 +192,15 @@ func TestBatcherSessionsExactlyOnce(t *testing.T) {
 			if err := b.Drain(dctx); err != nil {
 				t.Fatal(err)
 			}
-			if st := b.Counters(); st.SessionSkips == 0 {
-				t.Errorf("the sessions stored before the crash were not found: %+v", st)
+			second := b.Counters()
+			if second.SessionSkips == 0 {
+				t.Errorf("the sessions stored before the crash were not found: %+v", second)
+			}
+			// Each of the 920 rows was inserted once: by the first
+			// Batcher (counted, or stored with the lost reply) or by the
+			// second (rows it found stored are skips, not stores).
+			if stored := int64(first.SessionRows+second.SessionRows) + eng.lostRows.Load(); stored != 920 {
+				t.Errorf("%d + %d sessions rows counted stored, %d stored with the lost reply: want 920 in all", first.SessionRows, second.SessionRows, eng.lostRows.Load())
 			}
 			var events uint64
 			if err := storage.QueryRow(dctx, d.eng, "SELECT count() FROM events", &events); err != nil || events != 480 {
@@ -223,6 +233,68 @@ func TestBatcherStoresVisits(t *testing.T) {
 	if n := logged.records.Load(); n != 0 {
 		t.Errorf("a run without a fault logged %d records", n)
 	}
+}
+
+// crashBeforeEvents is the real engine, except that the first events
+// insert does not happen: the process dies (its context is cancelled)
+// after the batch's sessions rows were stored.
+type crashBeforeEvents struct {
+	storage.Engine
+	crash context.CancelFunc
+}
+
+func (e crashBeforeEvents) InsertEvents(context.Context, uint64, []mote.Event) error {
+	e.crash()
+	return errors.New("killed (simulated) between the sessions and the events insert")
+}
+
+// TestBatcherSessionsPartlyStored: after a crash between a batch's
+// sessions and events inserts, a Batcher cutting a longer batch at the
+// same position passes over the sessions rows stored and inserts only the
+// rest, and counts each once, as stored or as skipped.
+func TestBatcherSessionsPartlyStored(t *testing.T) {
+	d := newTestDB(t, testenv.ClickHouse(t))
+	dir := t.TempDir()
+	sp := openSpool(t, dir)
+	start := time.Date(2026, 2, 10, 9, 0, 0, 0, time.UTC)
+	var prev mote.SessionRow
+	for k := range 10 { // one visit of 10 pageviews: 10 states, 9 cancels
+		ts := start.Add(time.Duration(k) * time.Minute)
+		ev := mote.Event{SiteID: "site", TS: ts, Kind: mote.KindPageview, Hostname: "example.com", Pathname: fmt.Sprintf("/p%d", k), VisitorID: 1, SessionID: 7}
+		state := mote.SessionRow{SiteID: "site", SessionID: 7, VisitorID: 1, StartTS: start, EndTS: ts, Hostname: "example.com",
+			EntryPage: "/p0", ExitPage: ev.Pathname, Pageviews: uint32(k + 1), DurationS: uint32(60 * k), Sign: 1, Version: uint32(k + 1)}
+		rows := []*mote.SessionRow{&state}
+		if k > 0 {
+			cancel := prev
+			cancel.Sign = -1
+			rows = []*mote.SessionRow{&cancel, &state}
+		}
+		if err := sp.Append(&ev, rows...); err != nil {
+			t.Fatal(err)
+		}
+		prev = state
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	first := storage.NewBatcher(sp, crashBeforeEvents{d.eng, cancel}, storage.BatcherConfig{MaxRows: 5, MaxWait: time.Millisecond}, quietLogger())
+	if err := first.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+
+	sp = openSpool(t, dir)
+	defer sp.Close()
+	second := storage.NewBatcher(sp, d.eng, storage.BatcherConfig{MaxRows: 100}, quietLogger())
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer dcancel()
+	if err := second.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	// The crashed batch: 5 records, 9 rows. The longer one: 10 records,
+	// 19 rows, of which those 9 were stored.
+	if a, b := first.Counters(), second.Counters(); a.SessionRows != 9 || b.SessionSkips != 9 || b.SessionRows != 10 || b.RowsStored != 10 {
+		t.Errorf("first Batcher %+v, second %+v: want 9 sessions rows stored, then 9 skipped, 10 stored and 10 events", a, b)
+	}
+	expectVisits(t, d.eng, map[uint64]mote.SessionRow{7: prev})
 }
 
 // TestSpoolSessions: a restarting collector reads the visit states still
