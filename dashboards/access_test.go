@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -362,5 +363,23 @@ func TestPasswordHash(t *testing.T) {
 	key, kh := NewAPIKey()
 	if ParseAPIKeyHash(kh) != nil || ParseAPIKeyHash("sha256$00") == nil || HashAPIKey(key) != kh {
 		t.Errorf("api key hash %q", kh)
+	}
+}
+
+// TestShareLinkIDs: a share link's public id is 18 hex digits (72 random
+// bits), so it never starts with '-' and reads as a flag on the command
+// line, and the key is a fresh 32-byte token.
+func TestShareLinkIDs(t *testing.T) {
+	hexID := regexp.MustCompile(`^[0-9a-f]{18}$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		l, key := NewShareLink("shop", "", time.Unix(0, 0))
+		if !hexID.MatchString(l.ID) || seen[l.ID] {
+			t.Fatalf("id %q: not 18 hex digits, or seen before", l.ID)
+		}
+		seen[l.ID] = true
+		if len(key) != 43 || l.KeyHash != shareKeyHash(key) || strings.Contains(l.KeyHash, key) {
+			t.Fatalf("key %q, hash %q", key, l.KeyHash)
+		}
 	}
 }

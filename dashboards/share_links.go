@@ -1,6 +1,8 @@
 package dashboards
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,10 +15,14 @@ import (
 
 // NewShareLink makes a read-only link to site's dashboard: a random key
 // (returned, to be shown once) and the row to store, which holds only the
-// key's hash.
+// key's hash. The public id is hex, so that it never starts with '-' and
+// reads as a flag on a command line (mote share revoke ID); ids made
+// before, in URL-safe base64, are revoked with "mote share revoke -- ID".
 func NewShareLink(site, label string, now time.Time) (storage.ShareLink, string) {
 	key := randomToken()
-	id := randomToken()[:12]
+	var b [9]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather)
+	id := hex.EncodeToString(b[:])
 	return storage.ShareLink{SiteID: site, ID: id, KeyHash: shareKeyHash(key), Label: label, Created: now}, key
 }
 

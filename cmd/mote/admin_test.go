@@ -13,6 +13,8 @@ import (
 
 	"github.com/mote-analytics/mote/dashboards"
 	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage"
+	"github.com/mote-analytics/mote/storage/clickhouse"
 )
 
 func TestAdminCommands(t *testing.T) {
@@ -151,7 +153,8 @@ func TestServeAdminAuth(t *testing.T) {
 // without its key, revoke marks it revoked.
 func TestShareCLI(t *testing.T) {
 	srv := testenv.ClickHouse(t)
-	config := testConfig(t, srv.DSN(srv.NewDatabase(t)), t.TempDir())
+	dsn := srv.DSN(srv.NewDatabase(t))
+	config := testConfig(t, dsn, t.TempDir())
 	mote := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := run(t.Context(), append([]string{"share"}, args...), func(string) string { return "" }, &out, &errb)
@@ -178,5 +181,19 @@ func TestShareCLI(t *testing.T) {
 	}
 	if code, _, _ = mote("revoke", "-config", config, "no-such"); code != 1 {
 		t.Errorf("revoke unknown: %d", code)
+	}
+	// Ids are hex now; one made before may start with '-', and is revoked
+	// after "--".
+	eng, err := clickhouse.Open(t.Context(), clickhouse.Config{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	old := storage.ShareLink{SiteID: "shop", ID: "-Ab_c9", KeyHash: strings.Repeat("ab", 32), Created: time.Now()}
+	if err := storage.NewShareLinks(eng).Create(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := mote("revoke", "-config", config, "--", old.ID); code != 0 || !strings.Contains(out, "share link -Ab_c9 of site shop revoked") {
+		t.Errorf("revoke -- %s: %d %q %s", old.ID, code, out, stderr)
 	}
 }

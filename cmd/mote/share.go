@@ -17,7 +17,8 @@ commands:
   create --site S [--label L]   make a read-only link to site S's dashboard and
                                 print it (its key is shown this once)
   list [--site S]               list links (never their keys)
-  revoke ID                     revoke a link
+  revoke ID                     revoke a link (an ID that starts with '-' goes
+                                after --: revoke -- ID)
 
 The link is a path under the admin listener's URL. With the embedded engine
 only one process can open the data directory: while mote serve runs, use the
