@@ -37,7 +37,10 @@ mode=${1:-full}
 # Chromium and checks rendering, not these files' logic. The storage
 # package's tests take about a minute on 2 cores, mostly the Batcher's
 # fault tests, so copy.go and salts.go run only their own tests (a mutant
-# of theirs that only another test would notice counts as lived). gremlins measures coverage over the package and its
+# of theirs that only another test would notice counts as lived).
+# storage/share_links.go is tested by the engines' conformance suite, in
+# other packages, which gremlins does not run for a mutant of storage:
+# TESTING.md lists its mutants, applied by hand. gremlins measures coverage over the package and its
 # subpackages (./storage/...), so the storage target skips the cluster
 # tests, which take minutes and test none of its files. One target a line.
 brief_targets='
