@@ -184,6 +184,20 @@ func waitStored(t testing.TB, b *storage.Batcher, n uint64, timeout time.Duratio
 	}
 }
 
+// waitFailed waits until the batcher has counted a failed insert or
+// replay check, polling every millisecond so that the caller sees the
+// first failure soon after it happened.
+func waitFailed(t testing.TB, b *storage.Batcher, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for b.Counters().InsertErrors == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v nothing has failed (stats %+v)", timeout, b.Counters())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func runBatcher(b *storage.Batcher) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -314,13 +328,7 @@ func TestBatcherSurvivesOutage(t *testing.T) {
 	}
 	down := time.Now()
 	appendPaths(t, sp, during, 8)
-	deadline := time.Now().Add(10 * time.Second)
-	for b.Counters().InsertErrors == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no insert failed while the server was down")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFailed(t, b, 10*time.Second) // the server is down
 	if sp.Counters().PendingBytes == 0 {
 		t.Fatal("the spool did not hold the hits during the outage")
 	}
@@ -386,13 +394,7 @@ func TestBatcherRetriesBackOff(t *testing.T) {
 			b := storage.NewBatcher(sp, fault, storage.BatcherConfig{MaxWait: time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}, quietLogger())
 			stop := runBatcher(b)
 			appendPaths(t, sp, paths("p", 3), 1)
-			deadline := time.Now().Add(20 * time.Second)
-			for b.Counters().InsertErrors == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("nothing failed: %+v", b.Counters())
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitFailed(t, b, 20*time.Second)
 			// Waits of 10, 20, 40, 80, 160 ms, then 200 ms: after the
 			// first failure, at most 5 more in the first 310 ms and one
 			// per 200 ms after (a retry loop that starts its wait over

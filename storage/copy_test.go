@@ -96,27 +96,7 @@ func TestCopy(t *testing.T) {
 	if !reflect.DeepEqual(second.progress, wantProgress) {
 		t.Errorf("resumed copy's progress:\n got %+v\nwant %+v", second.progress, wantProgress)
 	}
-	for b, evs := range fixture.Events {
-		got := enginetest.ReadAllColumns(t, dst, b)
-		if len(got) != len(evs) {
-			t.Fatalf("batch %d: %d events at the destination, want %d", b, len(got), len(evs))
-		}
-		for i, e := range evs { // enginetest.Event's visitor ids grow with i
-			e.BatchID = b
-			if len(e.PropKeys) == 0 {
-				e.PropKeys, e.PropValues = nil, nil
-			}
-			if !reflect.DeepEqual(got[i], e) {
-				t.Errorf("batch %d row %d:\n got %+v\nwant %+v", b, i, got[i], e)
-			}
-		}
-	}
-	for _, table := range enginetest.CopiedTables {
-		a, b := enginetest.TextRows(t, src, table.Name, table.Cols), enginetest.TextRows(t, dst, table.Name, table.Cols)
-		if len(a) == 0 || !reflect.DeepEqual(a, b) {
-			t.Errorf("%s:\n source      %q\n destination %q", table.Name, a, b)
-		}
-	}
+	enginetest.ExpectCopied(t, src, dst, fixture.Events)
 
 	third := runCopy(ctx, src, dst, nil, nil)
 	if third.err != nil {

@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,32 @@ func TextRows(t *testing.T, db storage.SQL, table, cols string) [][]string {
 		}
 	}
 	return out
+}
+
+// ExpectCopied fails unless dst holds every event of events (by batch)
+// byte for byte, every column, and the other copied tables row for row as
+// src holds them.
+func ExpectCopied(t *testing.T, src, dst storage.SQL, events map[uint64][]mote.Event) {
+	t.Helper()
+	for b, evs := range events {
+		got := ReadAllColumns(t, dst, b)
+		if len(got) != len(evs) {
+			t.Fatalf("batch %d: %d events at the destination, want %d", b, len(got), len(evs))
+		}
+		for i, e := range evs { // Event's visitor ids grow with i
+			e.BatchID = b
+			if len(e.PropKeys) == 0 {
+				e.PropKeys, e.PropValues = nil, nil
+			}
+			if !reflect.DeepEqual(got[i], e) {
+				t.Errorf("batch %d row %d:\n got %+v\nwant %+v", b, i, got[i], e)
+			}
+		}
+	}
+	for _, table := range CopiedTables {
+		a, b := TextRows(t, src, table.Name, table.Cols), TextRows(t, dst, table.Name, table.Cols)
+		if len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s:\n source      %q\n destination %q", table.Name, a, b)
+		}
+	}
 }
