@@ -46,8 +46,14 @@ func SplitURL(raw string) (host, path string, ok bool) {
 	if i := strings.IndexAny(rest, "?#"); i >= 0 {
 		rest = rest[:i]
 	}
-	if rest == "" {
+	switch {
+	case rest == "":
 		rest = "/"
+	case rest[0] == '\\':
+		// The backslash that ended the authority (see authorityEnd) is
+		// the path's first slash, as a browser reads it (and as
+		// MinimizeURL stores it). Only such a URL costs an allocation.
+		rest = "/" + rest[1:]
 	}
 	return host, mote.Truncate(rest, MaxPathLen), true
 }
