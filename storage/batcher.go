@@ -115,9 +115,12 @@ type Batcher struct {
 	// failed insert sets verify, so a retry reads them again first.
 	batchStates map[visitState]struct{}
 	partition   []mote.SessionRow // insertSessions' scratch
-	committed   spool.Position
-	verify      bool   // check BatchRows before the next insert
-	skip        uint64 // records already stored by an earlier run, still to pass over
+	// changes are the slots of the rows stored or found stored since
+	// the last checkpoint, written to daily_stats_changes before it.
+	changes   dayChanges
+	committed spool.Position
+	verify    bool   // check BatchRows before the next insert
+	skip      uint64 // records already stored by an earlier run, still to pass over
 
 	rowsStored    atomic.Uint64
 	rowsSkipped   atomic.Uint64
@@ -270,11 +273,6 @@ func (b *Batcher) fill() (eof bool, err error) {
 		if err != nil {
 			return false, fmt.Errorf("batcher: %w", err)
 		}
-		if b.skip > 0 {
-			b.skip--
-			b.rowsSkipped.Add(1)
-			continue
-		}
 		n := len(b.rows)
 		if n < cap(b.rows) {
 			b.rows = b.rows[:n+1] // reuse the element's prop slices
@@ -285,6 +283,15 @@ func (b *Batcher) fill() (eof bool, err error) {
 		if b.sess, err = spool.DecodeRecord(rec, &b.rows[n], b.sess); err != nil {
 			b.rows, b.sess = b.rows[:n], b.sess[:k]
 			return false, fmt.Errorf("batcher: record at %v: %w", pos, err)
+		}
+		if b.skip > 0 {
+			// Stored already; its days are marked changed again all the
+			// same (the crash may have come before they were).
+			b.skip--
+			b.rowsSkipped.Add(1)
+			b.noteRows(b.rows[n:], b.sess[k:])
+			b.rows, b.sess = b.rows[:n], b.sess[:k]
+			continue
 		}
 		b.starts = append(b.starts, pos)
 		b.sessEnd = append(b.sessEnd, len(b.sess))
@@ -326,6 +333,7 @@ func (b *Batcher) flush(ctx context.Context) error {
 			}
 			if n > 0 {
 				take := min(n, uint64(len(b.rows)))
+				b.noteChanges(int(take))
 				b.dropFront(int(take))
 				b.skip += n - take
 				b.rowsSkipped.Add(take)
@@ -360,7 +368,25 @@ func (b *Batcher) flush(ctx context.Context) error {
 		b.batches.Add(1)
 		b.lastBatchRows.Store(uint64(n))
 		b.batchStates = nil
+		b.noteChanges(n)
 		b.dropFront(n)
+	}
+	// The days these rows changed are marked after they are stored, so
+	// that a summary computed before the rows were visible is stale by
+	// then; and before the checkpoint, so that a crash in between replays
+	// the batch, which marks them again (a replay that finds its rows
+	// stored marks them too).
+	for len(b.changes) > 0 {
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
+		err := b.changes.write(ictx, b.eng)
+		cancel()
+		if err != nil {
+			if err := retry("marking changed days", 0, err); err != nil {
+				return err
+			}
+			continue
+		}
+		clear(b.changes)
 	}
 	if end == b.committed {
 		return nil
@@ -422,6 +448,22 @@ func (b *Batcher) insertSessions(ctx context.Context, id uint64, rows []mote.Ses
 		rows = rest
 	}
 	return nil
+}
+
+// noteChanges adds the slots of the first n rows and their sessions rows
+// to b.changes.
+func (b *Batcher) noteChanges(n int) {
+	if n > 0 {
+		b.noteRows(b.rows[:n], b.sess[:b.sessEnd[n-1]])
+	}
+}
+
+func (b *Batcher) noteRows(rows []mote.Event, sess []mote.SessionRow) {
+	if b.changes == nil {
+		b.changes = dayChanges{}
+	}
+	b.changes.addEvents(rows)
+	b.changes.addSessions(sess)
 }
 
 // dropFront removes the first n rows (and their sessions rows), clearing

@@ -489,6 +489,11 @@ func TestBatcherReplayAfterCrash(t *testing.T) {
 			if got, _ := d.counts(t); len(got) != 100 {
 				t.Fatalf("%d rows stored before the crash, want 100", len(got))
 			}
+			// Whether or not the crash came before the first batch's
+			// days were marked changed, the replay marks them.
+			if err := d.eng.ExecSQL(context.Background(), "TRUNCATE TABLE daily_stats_changes"); err != nil {
+				t.Fatal(err)
+			}
 
 			sp = openSpool(t, dir)
 			defer sp.Close()
@@ -504,6 +509,10 @@ func TestBatcherReplayAfterCrash(t *testing.T) {
 			d.expectExactlyOnce(t, want)
 			if st := b.Counters(); st.RowsSkipped != 100 || st.RowsStored != 350 {
 				t.Fatalf("stats %+v", st)
+			}
+			var marked uint64
+			if err := storage.QueryRow(context.Background(), d.eng, "SELECT sum(n) FROM daily_stats_changes WHERE site_id = 'site'", &marked); err != nil || marked != 450 {
+				t.Errorf("%d rows marked changed (%v), want the 100 the replay found stored and the 350 it stored", marked, err)
 			}
 			if sp.Checkpoint() != sp.End() {
 				t.Fatalf("checkpoint %v, end %v", sp.Checkpoint(), sp.End())

@@ -71,6 +71,11 @@ func Copy(ctx context.Context, src CopySource, dst CopyDest, progress func(CopyP
 	if err := copyCampaigns(ctx, src, dst, progress, &rep); err != nil {
 		return rep, err
 	}
+	// Summaries are not copied: the destination builds its own from the
+	// rows now there (its Summarizer, once it serves).
+	if err := MarkStoredDays(ctx, dst); err != nil {
+		return rep, fmt.Errorf("copy: %w", err)
+	}
 	return rep, verifyCopy(ctx, src, dst)
 }
 

@@ -97,6 +97,14 @@ func TestCopy(t *testing.T) {
 		t.Errorf("resumed copy's progress:\n got %+v\nwant %+v", second.progress, wantProgress)
 	}
 	enginetest.ExpectCopied(t, src, dst, fixture.Events)
+	// Every copied day is marked changed, for the destination's
+	// Summarizer to summarise.
+	var unmarked uint64
+	q := "SELECT count() FROM (SELECT DISTINCT site_id, toStartOfFifteenMinutes(ts) AS slot FROM events) " +
+		"WHERE (site_id, slot) NOT IN (SELECT site_id, slot FROM daily_stats_changes)"
+	if err := storage.QueryRow(ctx, dst, q, &unmarked); err != nil || unmarked != 0 {
+		t.Errorf("%d slots of copied events not marked changed at the destination (%v)", unmarked, err)
+	}
 
 	third := runCopy(ctx, src, dst, nil, nil)
 	if third.err != nil {

@@ -10,12 +10,14 @@ import (
 
 // EnforceRetention deletes, for every site, the events and sessions older
 // than the site's retention (mote.DefaultRetention, 25 months, when it
-// sets none) at now. It reports how many rows it asked to delete.
+// sets none) at now, and the day summaries (daily_stats and its
+// bookkeeping) of the days before it. It reports how many events and
+// sessions rows it asked to delete.
 //
 // The tables' TTL (on servers that have TTL) is the outer bound; a site
 // can only keep less. Deletion is an ALTER TABLE ... DELETE mutation,
 // which both engines run in the background; a site with nothing to
-// delete costs one count and no mutation. Run it daily.
+// delete costs one count per table and no mutation. Run it daily.
 func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.Time) (uint64, error) {
 	var total uint64
 	for _, site := range sites {
@@ -24,8 +26,19 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 			keep = mote.DefaultRetention
 		}
 		cutoff := "toDateTime(" + Quote(now.Add(-keep).UTC().Format(time.DateTime)) + ", 'UTC')"
-		for _, t := range []struct{ table, column string }{{"events", "ts"}, {"sessions", "start_ts"}} {
-			where := "site_id = " + Quote(site.ID) + " AND " + t.column + " < " + cutoff
+		for _, t := range []struct {
+			table, before string
+			raw           bool
+		}{
+			{"events", "ts < " + cutoff, true},
+			{"sessions", "start_ts < " + cutoff, true},
+			// A summary's day is the site's; a day that began before
+			// the cutoff in any zone goes.
+			{"daily_stats", "day < toDate(" + cutoff + ")", false},
+			{"daily_stats_done", "day < toDate(" + cutoff + ")", false},
+			{"daily_stats_changes", "slot < " + cutoff, false},
+		} {
+			where := "site_id = " + Quote(site.ID) + " AND " + t.before
 			var n uint64
 			if err := QueryRow(ctx, db, "SELECT count() FROM "+t.table+" WHERE "+where, &n); err != nil {
 				return total, fmt.Errorf("retention of site %s: %w", site.ID, err)
@@ -36,7 +49,9 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 			if err := db.ExecSQL(ctx, "ALTER TABLE "+MutationTarget(db, t.table)+" DELETE WHERE "+where); err != nil {
 				return total, fmt.Errorf("retention of site %s: delete from %s: %w", site.ID, t.table, err)
 			}
-			total += n
+			if t.raw {
+				total += n
+			}
 		}
 	}
 	return total, nil

@@ -72,6 +72,10 @@ func TestClusterSchemaShape(t *testing.T) {
 			"suppressed":        "cityHash64(site_id, reason)",
 			"campaigns":         "cityHash64(site_id, campaign_id)",
 			"share_links":       "cityHash64(site_id, link_id)",
+			// Summaries: a day's rows of every generation on one shard.
+			"daily_stats_changes": "cityHash64(site_id)",
+			"daily_stats_done":    "cityHash64(site_id)",
+			"daily_stats":         "cityHash64(site_id, day)",
 		}
 		local := regexp.MustCompile("(?s)^(\\s*--[^\\n]*\\n)*\\s*CREATE TABLE IF NOT EXISTS `analytics`\\.(\\w+)_local ON CLUSTER `mote`\\s*\\(.*\\nENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/analytics/(\\w+)', '\\{replica\\}'")
 		for i, m := range ms {
@@ -98,22 +102,34 @@ func TestClusterSchemaShape(t *testing.T) {
 				}
 				continue
 			}
-			key, ok := keys[m.Name]
-			if !ok {
-				t.Errorf("%v: migration %s has no expected sharding key in this test", v, m.Name)
-				continue
+			tables, stmts := []string{m.Name}, m.Statements
+			if m.Name == "daily_stats" {
+				// Three tables, then the changed-days backfill, which
+				// goes through the Distributed tables as is.
+				tables = []string{"daily_stats_changes", "daily_stats_done", "daily_stats"}
+				if len(stmts) != 7 || !strings.HasPrefix(stmts[6][strings.Index(stmts[6], "INSERT"):], "INSERT INTO daily_stats_changes ") {
+					t.Fatalf("%v %s: want 3 local and Distributed tables and the backfill, got\n%s", v, m.Name, strings.Join(stmts, ";\n"))
+				}
+				stmts = stmts[:6]
 			}
-			if len(m.Statements) != 2 {
-				t.Fatalf("%v %s: %d statements, want the local and the Distributed table", v, m.Name, len(m.Statements))
+			if len(stmts) != 2*len(tables) {
+				t.Fatalf("%v %s: %d statements, want the local and the Distributed table", v, m.Name, len(stmts))
 			}
-			sm := local.FindStringSubmatch(m.Statements[0])
-			if sm == nil || sm[2] != m.Name || sm[3] != m.Name {
-				t.Errorf("%v %s: not a replicated local table:\n%s", v, m.Name, m.Statements[0])
-			}
-			want := "CREATE TABLE IF NOT EXISTS `analytics`." + m.Name + " ON CLUSTER `mote` AS `analytics`." + m.Name + "_local\n" +
-				"ENGINE = Distributed('mote', 'analytics', '" + m.Name + "_local', " + key + ")"
-			if m.Statements[1] != want {
-				t.Errorf("%v %s: Distributed table\n%s\nwant\n%s", v, m.Name, m.Statements[1], want)
+			for j, table := range tables {
+				key, ok := keys[table]
+				if !ok {
+					t.Errorf("%v: table %s has no expected sharding key in this test", v, table)
+					continue
+				}
+				sm := local.FindStringSubmatch(stmts[2*j])
+				if sm == nil || sm[2] != table || sm[3] != table {
+					t.Errorf("%v %s: not a replicated local table:\n%s", v, table, stmts[2*j])
+				}
+				want := "CREATE TABLE IF NOT EXISTS `analytics`." + table + " ON CLUSTER `mote` AS `analytics`." + table + "_local\n" +
+					"ENGINE = Distributed('mote', 'analytics', '" + table + "_local', " + key + ")"
+				if stmts[2*j+1] != want {
+					t.Errorf("%v %s: Distributed table\n%s\nwant\n%s", v, table, stmts[2*j+1], want)
+				}
 			}
 		}
 		all := renderAll(t, v) // single-server text, for contrast

@@ -13,6 +13,7 @@ import (
 	"github.com/mote-analytics/mote/enrich"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/spool"
+	"github.com/mote-analytics/mote/storage/stats"
 	trackerjs "github.com/mote-analytics/mote/tracker-js"
 )
 
@@ -48,6 +49,7 @@ type pipeline struct {
 	visits    *visits
 	campaigns *collector.CampaignTable
 	collector *collector.Server
+	summaries *stats.Summarizer
 	geo       *enrich.Geo
 
 	stopGeo, stopCampaigns, stopStore func()
@@ -80,6 +82,7 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		}
 	}()
 	batch := storage.BatcherConfig{MaxRows: cfg.Batch.MaxRows, MaxWait: cfg.Batch.MaxWait}
+	p.summaries = &stats.Summarizer{Sites: cfg.sites(), Log: log}
 	if opt.batchMaxWait > 0 {
 		batch.MaxWait = opt.batchMaxWait
 	}
@@ -90,8 +93,12 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		Sites:  cfg.sites(),
 		Logger: log,
 		// p.visits is started below, before Run can connect.
-		OnConnect: func(ctx context.Context) { p.visits.connected(ctx) },
+		OnConnect: func(ctx context.Context) {
+			go p.summaries.Run(ctx)
+			p.visits.connected(ctx)
+		},
 	})
+	p.summaries.DB = p.store
 	if cfg.Storage.Engine == "embedded" {
 		if err := p.store.Connect(ctx); err != nil {
 			return nil, err

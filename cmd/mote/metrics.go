@@ -10,16 +10,18 @@ import (
 	"github.com/mote-analytics/mote/collector"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/spool"
+	"github.com/mote-analytics/mote/storage/stats"
 )
 
 // statsCollector exports the packages' own atomic counters at scrape time.
 // collector and storage keep plain counters and know nothing of
 // Prometheus; this is the one place that names the metrics.
 type statsCollector struct {
-	col   *collector.Server
-	spool *spool.Spool
-	store *storage.Link
-	vis   *visits
+	col       *collector.Server
+	spool     *spool.Spool
+	store     *storage.Link
+	vis       *visits
+	summaries *stats.Summarizer
 
 	received, accepted, rejected, suppressed          *prometheus.Desc
 	sanitized                                         *prometheus.Desc
@@ -29,14 +31,15 @@ type statsCollector struct {
 	sessionsActive, sessionsEvicted, sessionsExpired  *prometheus.Desc
 	sessionRowsStored, sessionRowsSkipped             *prometheus.Desc
 	rebuildSeconds, rebuildRestored                   *prometheus.Desc
+	summaryPending, summaryBuilt                      *prometheus.Desc
 }
 
-func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage.Link, vis *visits) *statsCollector {
+func newStatsCollector(p *pipeline) *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("mote_"+name, help, labels, nil)
 	}
 	return &statsCollector{
-		col: col, spool: spool, store: store, vis: vis,
+		col: p.collector, spool: p.spool, store: p.store, vis: p.visits, summaries: p.summaries,
 		received:           d("hits_received_total", "Requests read by the beacon listener."),
 		accepted:           d("hits_accepted_total", "Hits made durable in the spool and answered."),
 		rejected:           d("hits_rejected_total", "Requests that stored nothing, by reason.", "reason"),
@@ -59,6 +62,8 @@ func newStatsCollector(col *collector.Server, spool *spool.Spool, store *storage
 		sessionRowsSkipped: d("session_rows_replay_skipped_total", "Sessions rows found already stored when a batch was replayed."),
 		rebuildSeconds:     d("sessions_rebuild_seconds", "How long the session cache's rebuild took at start."),
 		rebuildRestored:    d("sessions_rebuild_rows", "Visit states restored into the session cache at start."),
+		summaryPending:     d("summary_days_pending", "Finished site days whose summary is missing or stale at the latest pass (cards read their raw rows meanwhile)."),
+		summaryBuilt:       d("summary_days_built_total", "Day summaries built since the start."),
 	}
 }
 
@@ -101,6 +106,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sessionRowsSkipped, float64(bs.SessionSkips))
 	gauge(c.rebuildSeconds, c.vis.rebuildSeconds)
 	gauge(c.rebuildRestored, float64(c.vis.restored))
+	sp := c.summaries.Progress()
+	gauge(c.summaryPending, float64(sp.Pending))
+	counter(c.summaryBuilt, float64(sp.Built))
 }
 
 // metricsHandler serves Mote's metrics plus the Go runtime's and the
@@ -108,7 +116,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 func metricsHandler(p *pipeline) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		newStatsCollector(p.collector, p.spool, p.store, p.visits),
+		newStatsCollector(p),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -303,6 +304,45 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	}
 	if agg.Visitors != clusterVisitors || agg.Pageviews != clusterVisitors || agg.Visits != clusterVisitors {
 		t.Errorf("aggregate with a page filter on the cluster: %+v, want %d visitors, pageviews and visits", agg, clusterVisitors)
+	}
+
+	// The day's summary, built through the Distributed tables (each
+	// shard's visitors are its own, so the shards' counts add up), gives
+	// the cards the same numbers as the raw rows.
+	if err := storage.MarkStoredDays(ctx, engines[0]); err != nil {
+		t.Fatal(err)
+	}
+	summaries := &stats.Summarizer{DB: engines[1], Sites: []mote.Site{{ID: "cluster"}}, Now: func() time.Time { return day.Add(48 * time.Hour) }}
+	if n, err := summaries.Pass(ctx); err != nil || n != 1 {
+		t.Fatalf("summaries on the cluster: %d days built (%v), want 1", n, err)
+	}
+	q = stats.Query{SiteID: "cluster", From: day, To: day.AddDate(0, 0, 1)}
+	for _, dim := range []string{"", "exit_page", "page", "country"} {
+		q.Dimension = dim
+		var got, raw any
+		for i, noSummaries := range []bool{false, true} {
+			q.NoSummaries = noSummaries
+			var v any
+			if dim == "" {
+				v, err = stats.Aggregate(ctx, engines[0], q)
+			} else {
+				v, err = stats.Breakdown(ctx, engines[0], q)
+			}
+			if err != nil {
+				t.Fatalf("cluster card %q (no summaries %v): %v", dim, noSummaries, err)
+			}
+			if i == 0 {
+				got = v
+			} else {
+				raw = v
+			}
+		}
+		if !reflect.DeepEqual(got, raw) {
+			t.Errorf("cluster card %q with the summary %+v, from raw rows %+v", dim, got, raw)
+		}
+	}
+	if done := countOn(t, ctx, c.Servers[0][0], "SELECT count() FROM "+db+".daily_stats_done"); done != 1 {
+		t.Errorf("%d summaries recorded on the cluster, want 1", done)
 	}
 
 	// Salts: one Memory table on the first host; collectors agree through it.

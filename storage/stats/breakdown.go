@@ -47,27 +47,25 @@ func Breakdown(ctx context.Context, db storage.SQL, q Query) ([]BreakdownRow, er
 		return nil, fmt.Errorf("breakdown: limit %d over %d", limit, MaxBreakdownLimit)
 	}
 	fold := q.KAnonymity > 0 && (q.Dimension == "city" || q.Dimension == "region")
-	tail := "ORDER BY vis DESC, k LIMIT " + strconv.Itoa(limit)
+	tail := "LIMIT " + strconv.Itoa(limit)
 	if fold {
 		tail = "" // fold every small row, then cut
 	}
-	var rows []keyed
-	if d.session != "" {
-		if rows, err = p.sessionRows(ctx, db, d.session, tail, true); err != nil {
+	src, err := p.source(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+	}
+	rows, err := p.byKey(ctx, db, src, q.Dimension, tail)
+	if err != nil {
+		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+	}
+	if d.session == "" && isGoal(q.Dimension) {
+		base, err := p.withoutGoals().visitors(ctx, db)
+		if err != nil {
 			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 		}
-	} else {
-		if rows, err = p.eventRows(ctx, db, d.event, d.kind, tail); err != nil {
-			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
-		}
-		if isGoal(q.Dimension) {
-			base, err := p.withoutGoals().visitors(ctx, db)
-			if err != nil {
-				return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
-			}
-			for i := range rows {
-				rows[i].BaseVisitors = base
-			}
+		for i := range rows {
+			rows[i].BaseVisitors = base
 		}
 	}
 	out := make([]BreakdownRow, 0, len(rows))

@@ -73,13 +73,16 @@ func Goals(ctx context.Context, db storage.SQL, q Query, goals []Goal) ([]GoalRo
 	if len(goals) > MaxGoals {
 		return nil, fmt.Errorf("goals: %d, at most %d", len(goals), MaxGoals)
 	}
-	cols := []string{"uniqExact(visitor_id)"}
-	for _, g := range goals {
+	// Visitors are counted per day and added up, as every card counts
+	// them (days.go).
+	cols, sums := []string{"uniqExact(visitor_id) AS c0"}, []string{"sum(c0)"}
+	for i, g := range goals {
 		if err := g.Check(); err != nil {
 			return nil, err
 		}
 		c := g.condition()
-		cols = append(cols, "uniqExactIf(visitor_id, "+c+")", "countIf("+c+")")
+		cols = append(cols, fmt.Sprintf("uniqExactIf(visitor_id, %s) AS v%d", c, i), fmt.Sprintf("countIf(%s) AS n%d", c, i))
+		sums = append(sums, fmt.Sprintf("sum(v%d)", i), fmt.Sprintf("sum(n%d)", i))
 	}
 	out := make([]GoalRow, len(goals))
 	dest := make([]any, 0, len(cols))
@@ -89,7 +92,8 @@ func Goals(ctx context.Context, db storage.SQL, q Query, goals []Goal) ([]GoalRo
 		out[i].Goal = goals[i]
 		dest = append(dest, &out[i].Visitors, &out[i].Conversions)
 	}
-	query := "SELECT " + strings.Join(cols, ", ") + " FROM events WHERE " + p.withoutGoals().eventWhere()
+	query := "SELECT " + strings.Join(sums, ", ") + " FROM (SELECT toDate(ts, " + p.tzLit() + ") AS d, " + strings.Join(cols, ", ") +
+		" FROM events WHERE " + p.withoutGoals().eventWhere() + " GROUP BY d)"
 	if err := storage.QueryRow(ctx, db, query, dest...); err != nil {
 		return nil, fmt.Errorf("goals: %w", err)
 	}

@@ -1,11 +1,9 @@
 package stats
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -87,7 +85,10 @@ func lookupDimension(name string) (dimension, error) {
 		if key == "" || len(key) > 256 {
 			return dimension{}, fmt.Errorf("dimension %q: want prop:KEY", name)
 		}
-		return dimension{event: "props.value[indexOf(props.key, " + storage.Quote(key) + ")]", kind: "kind = 'event'"}, nil
+		// A property breakdown counts the custom events that carry the
+		// key, under its first value (as the summaries' propRows does).
+		k := storage.Quote(key)
+		return dimension{event: "props.value[indexOf(props.key, " + k + ")]", kind: "kind = 'event' AND has(props.key, " + k + ")"}, nil
 	}
 	if d, ok := dimensions[name]; ok {
 		return d, nil
@@ -267,122 +268,6 @@ func in(op FilterOp) string {
 	return "GLOBAL IN"
 }
 
-// keyed is a result row of a grouped stats query.
-type keyed struct {
-	key string
-	Metrics
-}
-
-func index(rows []keyed) map[string]Metrics {
-	m := make(map[string]Metrics, len(rows))
-	for _, r := range rows {
-		m[r.key] = r.Metrics
-	}
-	return m
-}
-
-// eventRows groups events by key ("" for one row) with an optional extra
-// condition and tail (ORDER BY / LIMIT on the aliases k and vis).
-func (p plan) eventRows(ctx context.Context, db storage.SQL, key, extra, tail string) ([]keyed, error) {
-	if key == "" {
-		key = "''"
-	}
-	where := p.eventWhere()
-	if extra != "" {
-		where += " AND " + extra
-	}
-	q := "SELECT " + key + " AS k, uniqExact(visitor_id) AS vis, countIf(kind = 'pageview'), countIf(kind = 'event'), " +
-		"countIf(kind = 'engagement'), sumIf(engagement_ms, kind = 'engagement'), sumIf(scroll_depth, kind = 'engagement') " +
-		"FROM events WHERE " + where + " GROUP BY k " + tail
-	rows, err := db.QuerySQL(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("event stats: %w", err)
-	}
-	out := make([]keyed, len(rows.Values))
-	for i := range rows.Values {
-		r := &out[i]
-		if err := rows.Scan(i, &r.key, &r.Visitors, &r.Pageviews, &r.Events, &r.Engagements, &r.EngagementMS, &r.ScrollSum); err != nil {
-			return nil, fmt.Errorf("event stats: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// visitors counts the distinct visitors of p's events: the base of a
-// conversion rate, which needs nothing else eventRows would add up.
-func (p plan) visitors(ctx context.Context, db storage.SQL) (uint64, error) {
-	var n uint64
-	if err := storage.QueryRow(ctx, db, "SELECT uniqExact(visitor_id) FROM events WHERE "+p.eventWhere(), &n); err != nil {
-		return 0, fmt.Errorf("visitors: %w", err)
-	}
-	return n, nil
-}
-
-func (p plan) eventStats(ctx context.Context, db storage.SQL, key string) (map[string]Metrics, error) {
-	rows, err := p.eventRows(ctx, db, key, "", "")
-	if err != nil {
-		return nil, err
-	}
-	return index(rows), nil
-}
-
-// sessionRows groups visits by key. A visit's VersionedCollapsingMergeTree
-// rows are its live state (+1) plus, until a merge folds them, a +1 and an
-// identical -1 row per superseded state; a row's Pageviews and Events are
-// its visits' own counters.
-//
-// With visitors false the visitors column is left at 0: the callers that
-// take only the visit metrics (sessionStats) would pay for a distinct count
-// over every sessions row for nothing.
-func (p plan) sessionRows(ctx context.Context, db storage.SQL, key, tail string, visitors bool) ([]keyed, error) {
-	if key == "" {
-		key = "''"
-	}
-	vis := "toUInt64(0)"
-	if visitors {
-		vis = "uniqExact(visitor_id)"
-	}
-	// Every version of a visit has the same start, entry page and
-	// first-touch attributes, so under such a key a superseded state and
-	// its cancel row fall together and cancel out in the signed sums; a
-	// distinct count of visitors sees one visitor either way.
-	where := p.sessionWhere()
-	q := "SELECT " + key + " AS k, " + vis + " AS vis, sum(sign), sum(bounce * sign), " +
-		"sum(duration_s * sign), sum(pageviews * sign), sum(events * sign) FROM sessions WHERE " + where + " GROUP BY k " + tail
-	if p.needsFold(key) {
-		// The signed sums still hold, but a visitor would also be counted
-		// under the exit page of a superseded state. So the visits with a
-		// cancel row in the period are folded one by one into their live
-		// state (sum(sign) > 0 under a key), and the others, one live row
-		// each once merged, are read as they are: folding every visit cost
-		// 550-630 ms over 2.2M visits, this 140-150 ms
-		// (bench/BENCHMARKS.md).
-		cancelled := "SELECT session_id FROM sessions WHERE " + p.sessionRange() + " AND sign < 0"
-		q = "SELECT k, " + vis + " AS vis, sum(vs), sum(vb), sum(vd), sum(vp), sum(ve) FROM (" +
-			"SELECT " + key + " AS k, visitor_id, toInt64(sign) AS vs, toInt64(bounce * sign) AS vb, toInt64(duration_s * sign) AS vd, " +
-			"toInt64(pageviews * sign) AS vp, toInt64(events * sign) AS ve FROM sessions WHERE " + where +
-			" AND session_id " + in(FilterIsNot) + " (" + cancelled + ") UNION ALL " +
-			"SELECT " + key + " AS k, visitor_id, sum(sign) AS vs, sum(bounce * sign) AS vb, sum(duration_s * sign) AS vd, " +
-			"sum(pageviews * sign) AS vp, sum(events * sign) AS ve FROM sessions WHERE " + where +
-			" AND session_id " + in(FilterIs) + " (" + cancelled + ") GROUP BY k, session_id, visitor_id HAVING vs > 0) GROUP BY k " + tail
-	}
-	rows, err := db.QuerySQL(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("session stats: %w", err)
-	}
-	out := make([]keyed, len(rows.Values))
-	for i := range rows.Values {
-		var visits, bounces, dur, pv, ev int64
-		r := &out[i]
-		if err := rows.Scan(i, &r.key, &r.Visitors, &visits, &bounces, &dur, &pv, &ev); err != nil {
-			return nil, fmt.Errorf("session stats: %w", err)
-		}
-		r.Visits, r.Bounces, r.DurationS, r.SessionPageviews = clamp(visits), clamp(bounces), clamp(dur), clamp(pv)
-		r.Pageviews, r.Events = r.SessionPageviews, clamp(ev)
-	}
-	return out, nil
-}
-
 // needsFold reports whether sessions grouped by key, under the query's
 // filters, must be folded visit by visit: only the exit page changes
 // between the versions of a visit, so a cancel row can land under another
@@ -399,14 +284,6 @@ func (p plan) needsFold(key string) bool {
 	return false
 }
 
-func (p plan) sessionStats(ctx context.Context, db storage.SQL, key string) (map[string]Metrics, error) {
-	rows, err := p.sessionRows(ctx, db, key, "", false)
-	if err != nil {
-		return nil, err
-	}
-	return index(rows), nil
-}
-
 func clamp(n int64) uint64 {
 	if n < 0 {
 		return 0
@@ -414,52 +291,33 @@ func clamp(n int64) uint64 {
 	return uint64(n)
 }
 
-// addSessions copies the visit counters of se into s.
-func (s *Metrics) addSessions(se Metrics) {
-	s.Visits, s.Bounces, s.DurationS, s.SessionPageviews = se.Visits, se.Bounces, se.DurationS, se.SessionPageviews
-}
-
-// bucketExprs are the time-series keys over events and sessions: the
-// bucket start as Unix seconds (hour, day: instants in the zone) or as a
-// date (week, month: toMonday and toStartOfMonth return dates). A hit
-// falls in one bucket; a visit counts in every bucket from its start's to
-// its last hit's (sessionRange says why), so se is an arrayJoin over
-// them. Each bucket is found from the start's with relative bucket
-// numbers, which every server version has, and a day from the start's
-// noon, so that a daylight-saving day of 23 or 25 hours does not shift
-// it.
-func (p plan) bucketExprs() (ev, se string, err error) {
-	tz := storage.Quote(p.loc.String())
-	var key, step, rel string // step is the i-th bucket from the start's, as an expression of i
+// checkInterval refuses an unknown interval, and a series of more than
+// maxBuckets buckets.
+func (p plan) checkInterval() error {
 	switch p.q.Interval {
-	case IntervalHour:
-		key = "toString(toUnixTimestamp(%s))"
-		ev = "toStartOfHour(ts, " + tz + ")"
-		step = "toStartOfHour(start_ts, " + tz + ") + 3600 * i"
-		rel = "toRelativeHourNum(end_ts, " + tz + ") - toRelativeHourNum(start_ts, " + tz + ")"
-	case IntervalDay, "":
-		key = "toString(toUnixTimestamp(%s))"
-		ev = "toStartOfDay(ts, " + tz + ")"
-		step = "toStartOfDay(toStartOfDay(start_ts, " + tz + ") + 43200 + 86400 * i, " + tz + ")"
-		rel = "toRelativeDayNum(end_ts, " + tz + ") - toRelativeDayNum(start_ts, " + tz + ")"
-	case IntervalWeek:
-		key = "toString(%s)"
-		ev = "toMonday(ts, " + tz + ")"
-		step = "toMonday(start_ts, " + tz + ") + 7 * i"
-		rel = "intDiv(toRelativeDayNum(toMonday(end_ts, " + tz + ")) - toRelativeDayNum(toMonday(start_ts, " + tz + ")), 7)"
-	case IntervalMonth:
-		key = "toString(%s)"
-		ev = "toStartOfMonth(ts, " + tz + ")"
-		step = "addMonths(toStartOfMonth(start_ts, " + tz + "), i)"
-		rel = "toRelativeMonthNum(end_ts, " + tz + ") - toRelativeMonthNum(start_ts, " + tz + ")"
+	case IntervalHour, IntervalDay, IntervalWeek, IntervalMonth, "":
 	default:
-		return "", "", fmt.Errorf("stats query: unknown interval %q", p.q.Interval)
+		return fmt.Errorf("stats query: unknown interval %q", p.q.Interval)
 	}
 	if n := len(p.buckets()); n > maxBuckets {
-		return "", "", fmt.Errorf("stats query: %d %s buckets, at most %d: choose a larger interval", n, p.q.Interval, maxBuckets)
+		return fmt.Errorf("stats query: %d %s buckets, at most %d: choose a larger interval", n, p.q.Interval, maxBuckets)
 	}
-	se = "arrayJoin(arrayMap(i -> " + fmt.Sprintf(key, step) + ", range(toUInt64(" + rel + ") + 1)))"
-	return fmt.Sprintf(key, ev), se, nil
+	return nil
+}
+
+// hourBuckets group rows by the hours of the site's zone, keyed by the
+// hour's start as Unix seconds: a hit falls in one hour; a visit counts in
+// every hour from its start's to its last hit's (sessionRange says why).
+// Each hour is found from the start's with relative hour numbers, which
+// every server version has.
+func (p plan) hourBuckets() buckets {
+	tz := p.tzLit()
+	return buckets{
+		ev: "toString(toUnixTimestamp(toStartOfHour(ts, " + tz + ")))",
+		se: "arrayJoin(arrayMap(i -> toString(toUnixTimestamp(toStartOfHour(start_ts, " + tz + ") + 3600 * i)), " +
+			"range(toUInt64(toRelativeHourNum(end_ts, " + tz + ") - toRelativeHourNum(start_ts, " + tz + ")) + 1)))",
+		within: "1",
+	}
 }
 
 // buckets are the starts of every bucket that overlaps the period, in the
@@ -487,13 +345,4 @@ func (p plan) buckets() []time.Time {
 		out = append(out, t)
 	}
 	return out
-}
-
-// bucketKey renders start as bucketExprs does.
-func bucketKey(start time.Time, iv Interval) string {
-	switch iv {
-	case IntervalWeek, IntervalMonth:
-		return start.Format(time.DateOnly)
-	}
-	return strconv.FormatInt(start.Unix(), 10)
 }

@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mote-analytics/mote/storage"
@@ -39,6 +40,10 @@ type Query struct {
 	// KAnonymity folds city and region rows of Breakdown with fewer
 	// visitors than this into one "(other)" row; 0 disables it.
 	KAnonymity int
+	// NoSummaries reads every day from the raw tables, never from its
+	// summary: the answer is the same (the conformance tests check it),
+	// only slower.
+	NoSummaries bool
 }
 
 // Metrics are the counters of one period, bucket or breakdown row. Rates
@@ -132,16 +137,15 @@ func Aggregate(ctx context.Context, db storage.SQL, q Query) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, err
 	}
-	ev, err := p.eventStats(ctx, db, "")
+	src, err := p.source(ctx, db)
 	if err != nil {
 		return Metrics{}, err
 	}
-	se, err := p.sessionStats(ctx, db, "")
+	days, err := p.byDay(ctx, db, src)
 	if err != nil {
 		return Metrics{}, err
 	}
-	s := ev[""]
-	s.addSessions(se[""])
+	s := total(days)
 	if p.hasGoal() {
 		if s.BaseVisitors, err = p.withoutGoals().visitors(ctx, db); err != nil {
 			return Metrics{}, err
@@ -157,33 +161,55 @@ func Timeseries(ctx context.Context, db storage.SQL, q Query) ([]Point, error) {
 	if err != nil {
 		return nil, err
 	}
-	evKey, seKey, err := p.bucketExprs()
+	if err := p.checkInterval(); err != nil {
+		return nil, err
+	}
+	out, err := p.timeseries(ctx, db)
+	if err != nil || !p.hasGoal() {
+		return out, err
+	}
+	base, err := p.withoutGoals().timeseries(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := p.eventStats(ctx, db, evKey)
+	for i, b := range base {
+		out[i].BaseVisitors = b.Visitors
+	}
+	return out, nil
+}
+
+func (p plan) timeseries(ctx context.Context, db storage.SQL) ([]Point, error) {
+	if p.q.Interval == IntervalHour {
+		return p.hourlySeries(ctx, db)
+	}
+	return p.dailySeries(ctx, db)
+}
+
+// dailySeries is a daily, weekly or monthly series: the period's days
+// added up per bucket (a week's visitors are the sum of its days').
+func (p plan) dailySeries(ctx context.Context, db storage.SQL) ([]Point, error) {
+	src, err := p.source(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	se, err := p.sessionStats(ctx, db, seKey)
+	days, err := p.byDay(ctx, db, src)
 	if err != nil {
 		return nil, err
 	}
-	var base map[string]Metrics
-	if p.hasGoal() {
-		if base, err = p.withoutGoals().eventStats(ctx, db, evKey); err != nil {
-			return nil, err
-		}
+	return p.seriesFromDays(days), nil
+}
+
+// hourlySeries is an hourly series from the raw rows (an hour's visitors
+// are its distinct visitors; a visit counts in every hour it touches).
+func (p plan) hourlySeries(ctx context.Context, db storage.SQL) ([]Point, error) {
+	b, all := p.hourBuckets(), rawPart{all: true}
+	hours, err := p.byBucket(ctx, db, p.eventBucketRows(all, b, "", "")+" UNION ALL "+p.sessionBucketRows(all, b, "", false))
+	if err != nil {
+		return nil, err
 	}
 	var out []Point
 	for _, start := range p.buckets() {
-		k := bucketKey(start, p.q.Interval)
-		s := ev[k]
-		s.addSessions(se[k])
-		if base != nil {
-			s.BaseVisitors = base[k].Visitors
-		}
-		out = append(out, Point{Start: start, Metrics: s})
+		out = append(out, Point{Start: start, Metrics: hours[strconv.FormatInt(start.Unix(), 10)]})
 	}
 	return out, nil
 }

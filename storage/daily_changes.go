@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mote-analytics/mote"
+)
+
+// ChangeSlot is the length of a slot of daily_stats_changes: 15 minutes,
+// so that the day of every time zone (some are offset by 30 or 45 minutes
+// from UTC) is a whole number of slots.
+const ChangeSlot = 15 * time.Minute
+
+// changeKey is one site's slot, as Unix seconds of its start.
+type changeKey struct {
+	site string
+	slot int64
+}
+
+// dayChanges collects the slots a batch changes: where its events fall,
+// and the first and last hit of each of its visits (a visit counts on
+// every day it touches, and its new state changes each of them; the days
+// between the two are marked every 12 hours, which falls in every day,
+// including a 25-hour one).
+type dayChanges map[changeKey]uint64
+
+func (c dayChanges) add(site string, t time.Time) {
+	s := t.Unix()
+	s -= ((s % 900) + 900) % 900
+	c[changeKey{site, s}]++
+}
+
+func (c dayChanges) addEvents(events []mote.Event) {
+	for i := range events {
+		c.add(events[i].SiteID, events[i].TS)
+	}
+}
+
+func (c dayChanges) addSessions(rows []mote.SessionRow) {
+	for i := range rows {
+		r := &rows[i]
+		for t := r.StartTS; t.Before(r.EndTS); t = t.Add(12 * time.Hour) {
+			c.add(r.SiteID, t)
+		}
+		c.add(r.SiteID, r.EndTS)
+	}
+}
+
+// write adds the collected counts to daily_stats_changes in one insert.
+func (c dayChanges) write(ctx context.Context, db SQL) error {
+	rows := make([][]any, 0, len(c))
+	for k, n := range c {
+		rows = append(rows, []any{k.site, time.Unix(k.slot, 0).UTC(), n})
+	}
+	if err := db.InsertRowsSQL(ctx, "INSERT INTO daily_stats_changes (site_id, slot, n)", rows); err != nil {
+		return fmt.Errorf("mark changed days: %w", err)
+	}
+	return nil
+}
+
+// MarkChanges adds the slots of events and sessions rows to
+// daily_stats_changes, as the Batcher does after it stores them: for
+// writers that store rows by another way (the test fixtures).
+func MarkChanges(ctx context.Context, db SQL, events []mote.Event, sessions []mote.SessionRow) error {
+	c := dayChanges{}
+	c.addEvents(events)
+	c.addSessions(sessions)
+	if len(c) == 0 {
+		return nil
+	}
+	return c.write(ctx, db)
+}
+
+// MarkStoredDays marks every day db's events fall on as changed, so that
+// the Summarizer builds (or rebuilds) the summary of each: after rows were
+// stored without the Batcher (mote storage copy). Migration 0009 runs the
+// same statement for the days stored before summaries existed.
+func MarkStoredDays(ctx context.Context, db SQL) error {
+	err := db.ExecSQL(ctx, "INSERT INTO daily_stats_changes (site_id, slot, n) "+
+		"SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot")
+	if err != nil {
+		return fmt.Errorf("mark stored days: %w", err)
+	}
+	return nil
+}

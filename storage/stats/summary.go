@@ -1,0 +1,302 @@
+package stats
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mote-analytics/mote"
+	"github.com/mote-analytics/mote/storage"
+)
+
+// Summaries. A finished day of a site is summarised into daily_stats: per
+// dimension ("" for the whole site) and value, the day's counters,
+// computed by the same per-day queries that read raw rows (days.go), so a
+// summary row equals what the raw tables give for that day by
+// construction. A card over 30 days then reads 30 days of summary rows
+// (days × distinct values) and the raw rows of today only.
+//
+// Freshness without scanning raw rows: the Batcher adds to a per-site,
+// per-15-minute counter (daily_stats_changes) after each batch it stores,
+// for the slots its rows fall in. A summary records the day's counter it
+// was computed under (daily_stats_done.covered); a reader uses it only
+// while the counter is unchanged, and reads a day that changed since (a
+// spool replay after an outage, a backlog, a visit going on after
+// midnight) from its raw rows until the Summarizer has summarised it
+// again. So every card is exact at every moment, and late data is seen as
+// soon as it is stored.
+//
+// A summary is made for the site's own time zone; a query in another zone
+// reads raw rows. Filtered queries read raw rows too: a filter crosses
+// dimensions, which per-dimension summaries cannot.
+
+// summaryDimensions are the dimensions summarised one by one ("" is the
+// whole site); props ("prop:KEY") are summarised by propRows, every key at
+// once.
+func summaryDimensions() []string { return append([]string{""}, Dimensions()...) }
+
+// dayState is what the freshness check knows of one day.
+type dayState struct {
+	changes uint64 // the day's changes counter
+	gen     uint64 // latest summary generation, 0 if none
+	covered uint64 // the counter that summary was computed under
+	tz      string
+}
+
+func (s dayState) fresh(tz string) bool { return s.gen != 0 && s.tz == tz && s.covered == s.changes }
+
+// dayStates reads the changes counters and latest summaries of the site's
+// days from first to last (site-local days in p's zone).
+func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Time) (map[time.Time]*dayState, error) {
+	out := map[time.Time]*dayState{}
+	get := func(d time.Time) *dayState {
+		if out[d] == nil {
+			out[d] = &dayState{}
+		}
+		return out[d]
+	}
+	site := storage.Quote(p.q.SiteID)
+	rows, err := db.QuerySQL(ctx, "SELECT toString(toDate(slot, "+p.tzLit()+")) AS d, sum(n) FROM daily_stats_changes WHERE site_id = "+site+
+		" AND slot >= "+timeLit(p.dayStart(first))+" AND slot < "+timeLit(p.dayStart(last.AddDate(0, 0, 1)))+" GROUP BY d")
+	if err != nil {
+		return nil, fmt.Errorf("summary state: %w", err)
+	}
+	for i := range rows.Values {
+		var d string
+		var n uint64
+		if err := rows.Scan(i, &d, &n); err != nil {
+			return nil, fmt.Errorf("summary state: %w", err)
+		}
+		day, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return nil, fmt.Errorf("summary state: day %q: %w", d, err)
+		}
+		get(day).changes = n
+	}
+	rows, err = db.QuerySQL(ctx, "SELECT toString(day), max(gen), argMax(covered, gen), argMax(tz, gen) FROM daily_stats_done WHERE site_id = "+site+
+		" AND day >= "+dayLit(first)+" AND day <= "+dayLit(last)+" GROUP BY day")
+	if err != nil {
+		return nil, fmt.Errorf("summary state: %w", err)
+	}
+	for i := range rows.Values {
+		var d string
+		var s dayState
+		if err := rows.Scan(i, &d, &s.gen, &s.covered, &s.tz); err != nil {
+			return nil, fmt.Errorf("summary state: %w", err)
+		}
+		day, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return nil, fmt.Errorf("summary state: day %q: %w", d, err)
+		}
+		st := get(day)
+		st.gen, st.covered, st.tz = s.gen, s.covered, s.tz
+	}
+	return out, nil
+}
+
+// source chooses, per day of the period, summary or raw rows: a day is
+// read from its summary when the query has no filter, the day lies
+// wholly inside the period and its summary is fresh in the query's zone.
+func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
+	all := source{raw: rawPart{all: true}}
+	if p.q.NoSummaries || len(p.q.Filters) > 0 {
+		return all, nil
+	}
+	days := p.days()
+	var whole []time.Time
+	for _, d := range days {
+		if !p.dayStart(d).Before(p.q.From) && !p.dayStart(d.AddDate(0, 0, 1)).After(p.q.To) {
+			whole = append(whole, d)
+		}
+	}
+	if len(whole) == 0 {
+		return all, nil
+	}
+	states, err := p.dayStates(ctx, db, whole[0], whole[len(whole)-1])
+	if err != nil {
+		return source{}, err
+	}
+	var pairs []string
+	var raw []time.Time
+	for _, d := range days {
+		if st := states[d]; st != nil && st.fresh(p.loc.String()) && !p.dayStart(d).Before(p.q.From) && !p.dayStart(d.AddDate(0, 0, 1)).After(p.q.To) {
+			pairs = append(pairs, fmt.Sprintf("(%s, toUInt64(%d))", dayLit(d), st.gen))
+			continue
+		}
+		raw = append(raw, d)
+	}
+	if len(pairs) == 0 {
+		return all, nil
+	}
+	return source{summary: "(day, gen) IN (" + strings.Join(pairs, ", ") + ")", raw: rawPart{days: raw}}, nil
+}
+
+// summaryColumns are daily_stats' columns in dayCols order after d and k.
+const summaryColumns = "site_id, dimension, day, gen, value, visitors, pageviews, events, engagements, engagement_ms, scroll_sum, " +
+	"visits, bounces, duration_s, session_pageviews, session_events"
+
+// Summarise computes the summary of one site-local day (a midnight as
+// Days returns it) in zone tz and records it as covering the day's
+// changes counter covered (read before it began: a batch stored meanwhile
+// leaves the counter above it, and the day is summarised again). The rows
+// of the new generation are all written before the record that makes
+// readers use them.
+func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.Time, covered uint64) error {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return fmt.Errorf("summarise: time zone %q: %w", tz, err)
+	}
+	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+	p := plan{q: Query{SiteID: siteID, From: start, To: time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc), Timezone: tz}, loc: loc}
+	gen := uint64(time.Now().UnixNano())
+	head := "INSERT INTO daily_stats (" + summaryColumns + ") SELECT " + storage.Quote(siteID) + ", "
+	tail := fmt.Sprintf(", d, toUInt64(%d), k, %s FROM (", gen, daySums)
+	for _, name := range summaryDimensions() {
+		rows, _, err := p.rawDimensionRows(rawPart{all: true}, name)
+		if err != nil {
+			return err
+		}
+		if err := db.ExecSQL(ctx, head+storage.Quote(name)+tail+rows+") GROUP BY d, k"); err != nil {
+			return fmt.Errorf("summarise %s %s by %q: %w", siteID, day.Format(time.DateOnly), name, err)
+		}
+	}
+	if err := db.ExecSQL(ctx, head+"dim"+tail+p.propRows()+") GROUP BY d, dim, k"); err != nil {
+		return fmt.Errorf("summarise %s %s by props: %w", siteID, day.Format(time.DateOnly), err)
+	}
+	err = db.InsertRowSQL(ctx, "INSERT INTO daily_stats_done (site_id, tz, day, gen, covered)", siteID, tz, day, gen, covered)
+	if err != nil {
+		return fmt.Errorf("summarise %s %s: record: %w", siteID, day.Format(time.DateOnly), err)
+	}
+	return nil
+}
+
+// propRows are the dayCols rows of every property of p's custom events,
+// with the dimension ("prop:KEY") as dim: each event counts under the
+// first value of each key it carries, as a prop:KEY breakdown counts it.
+func (p plan) propRows() string {
+	return "SELECT toDate(ts, " + p.tzLit() + ") AS d, concat(" + storage.Quote(PropPrefix) + ", prop_key) AS dim, prop_value AS k, " + eventSums +
+		" FROM events ARRAY JOIN props.key AS prop_key, props.value AS prop_value, arrayEnumerate(props.key) AS prop_index WHERE " + p.eventWhere() +
+		" AND kind = 'event' AND indexOf(props.key, prop_key) = prop_index GROUP BY d, dim, k"
+}
+
+// Summarizer keeps the summaries of the sites' finished days current: on
+// every pass it summarises each day (newest first) whose changes counter
+// moved since its summary, or that has none, once the day has been over
+// for Settle (visits going on after midnight change it until then, and it
+// is read raw meanwhile).
+type Summarizer struct {
+	DB    storage.SQL
+	Sites []mote.Site
+	// Every is the time between passes; default 20 s, so that a summary
+	// follows late data within a minute (reads are exact meanwhile).
+	Every time.Duration
+	// Settle is how long after a day's end it is first summarised;
+	// default 1 h.
+	Settle time.Duration
+	Now    func() time.Time
+	Log    *slog.Logger
+
+	pending atomic.Int64  // days to summarise, as of the latest pass
+	built   atomic.Uint64 // days summarised since start
+}
+
+// SummaryProgress is what a Summarizer has done and has left.
+type SummaryProgress struct {
+	Pending int64  // days waiting for a summary at the latest pass
+	Built   uint64 // days summarised since the start
+}
+
+// Progress reports the Summarizer's counters (for /metrics and the log).
+func (s *Summarizer) Progress() SummaryProgress {
+	return SummaryProgress{Pending: s.pending.Load(), Built: s.built.Load()}
+}
+
+// Run makes passes until ctx ends.
+func (s *Summarizer) Run(ctx context.Context) {
+	every := s.Every
+	if every <= 0 {
+		every = 20 * time.Second
+	}
+	for {
+		if _, err := s.Pass(ctx); err != nil && ctx.Err() == nil {
+			s.log().Warn("summaries not brought up to date; cards read raw rows meanwhile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+func (s *Summarizer) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// Pass summarises every day that needs it and returns how many it did.
+func (s *Summarizer) Pass(ctx context.Context) (int, error) {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	settle := s.Settle
+	if settle <= 0 {
+		settle = time.Hour
+	}
+	type job struct {
+		site    mote.Site
+		day     time.Time
+		covered uint64
+	}
+	var jobs []job
+	for _, site := range s.Sites {
+		tz := site.Timezone
+		if tz == "" {
+			tz = "UTC"
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return 0, fmt.Errorf("summaries of %s: time zone %q: %w", site.ID, tz, err)
+		}
+		p := plan{q: Query{SiteID: site.ID, Timezone: tz}, loc: loc}
+		// Days settled by now: those ending at least settle ago.
+		end := now().Add(-settle).In(loc)
+		last := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+		states, err := p.dayStates(ctx, s.DB, time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC), last)
+		if err != nil {
+			return 0, err
+		}
+		for d, st := range states {
+			if st.changes > 0 && !st.fresh(loc.String()) {
+				jobs = append(jobs, job{site, d, st.changes})
+			}
+		}
+	}
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].day.After(jobs[j].day) })
+	s.pending.Store(int64(len(jobs)))
+	if len(jobs) > 1 {
+		s.log().Info("building summaries", "days", len(jobs))
+	}
+	for i, j := range jobs {
+		tz := j.site.Timezone
+		if tz == "" {
+			tz = "UTC"
+		}
+		if err := Summarise(ctx, s.DB, j.site.ID, tz, j.day, j.covered); err != nil {
+			return i, err
+		}
+		s.built.Add(1)
+		s.pending.Add(-1)
+		if n := len(jobs); n > 10 && (i+1)%10 == 0 {
+			s.log().Info("building summaries", "done", i+1, "of", n)
+		}
+	}
+	return len(jobs), nil
+}
