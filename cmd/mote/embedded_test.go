@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/internal/testenv"
+	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/embedded"
 )
 
@@ -159,4 +162,51 @@ func TestServeEmbeddedSurvivesSIGKILL(t *testing.T) {
 	// each process, so visitor IDs, and visits, start again after a kill;
 	// the reference sees the same from the stored visitor IDs.)
 	checkVisits(t, eng, "chDB collector SIGKILLed")
+}
+
+// TestMigrateBuildsSummaries: `mote migrate` on a data set whose days have
+// no summaries (one from before summaries existed) builds them, with a
+// progress bar; run again it has nothing to do.
+func TestMigrateBuildsSummaries(t *testing.T) {
+	lib := testenv.ChDBLib(t)
+	dataDir := filepath.Join(t.TempDir(), "chdb")
+	config := embeddedConfig(t, lib, dataDir, "sites:\n  - id: shop\n    hostnames: [shop.example]\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	eng, err := embedded.Open(ctx, embedded.Config{LibPath: lib, DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if err := eng.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var events []mote.Event
+	for d := 1; d <= 3; d++ {
+		events = append(events, mote.Event{SiteID: "shop", TS: today.AddDate(0, 0, -d).Add(10 * time.Hour), Kind: mote.KindPageview,
+			Hostname: "shop.example", Pathname: "/", VisitorID: uint64(d), SessionID: uint64(d)})
+	}
+	if err := eng.InsertEvents(ctx, 1, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.MarkStoredDays(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"day summaries", ""} {
+		var stdout, stderr bytes.Buffer
+		if code := run(ctx, []string{"migrate", "-config", config}, func(string) string { return "" }, &stdout, &stderr); code != 0 {
+			t.Fatalf("migrate run %d: exit %d: %s", i+1, code, stderr.String())
+		}
+		if want != "" && !strings.Contains(stderr.String(), "day summaries") || want == "" && strings.Contains(stderr.String(), "day summaries") {
+			t.Errorf("migrate run %d printed %q; want a progress bar %v", i+1, stderr.String(), want != "")
+		}
+		if want != "" && !strings.Contains(stderr.String(), "3/3") {
+			t.Errorf("migrate's progress bar %q does not reach 3/3", stderr.String())
+		}
+		var done uint64
+		if err := storage.QueryRow(ctx, eng, "SELECT count() FROM daily_stats_done WHERE site_id = 'shop'", &done); err != nil || done != 3 {
+			t.Errorf("after migrate run %d: %d day summaries (%v), want 3", i+1, done, err)
+		}
+	}
 }

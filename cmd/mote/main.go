@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := newLogger(stderr, cfg.LogLevel)
 	switch cmd {
 	case "migrate":
-		err = migrate(ctx, cfg, log)
+		err = migrate(ctx, cfg, log, stderr)
 	default:
 		var ready chan listeners
 		if banner {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/clickhouse"
 	"github.com/mote-analytics/mote/storage/embedded"
+	"github.com/mote-analytics/mote/storage/stats"
+	"github.com/schollz/progressbar/v3"
 )
 
 // listeners lets tests learn the bound addresses when they listen on :0.
@@ -117,11 +120,29 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (storage.Sto
 }
 
 // migrate is "mote migrate": apply the schema and exit.
-func migrate(ctx context.Context, cfg *Config, log *slog.Logger) error {
+func migrate(ctx context.Context, cfg *Config, log *slog.Logger, w io.Writer) error {
 	eng, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	return eng.Migrate(ctx)
+	if err := eng.Migrate(ctx); err != nil {
+		return err
+	}
+	// Then the summaries of every finished day that has none (all of them
+	// after an upgrade from a version without summaries), with a progress
+	// bar. Each day is kept once built, so an interrupted run resumes;
+	// serve builds whatever is left, and reads raw rows meanwhile.
+	var bar *progressbar.ProgressBar
+	summaries := &stats.Summarizer{DB: eng, Sites: cfg.sites(), Log: log, OnDay: func(done, total int) {
+		if bar == nil {
+			bar = newProgressBar(w, total, "day summaries")
+		}
+		_ = bar.Set(done)
+	}}
+	_, err = summaries.Pass(ctx)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	return err
 }

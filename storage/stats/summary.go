@@ -199,6 +199,9 @@ type Summarizer struct {
 	Settle time.Duration
 	Now    func() time.Time
 	Log    *slog.Logger
+	// OnDay, if set, hears after each day summarised how many of the
+	// pass's days are done (mote migrate draws its progress bar).
+	OnDay func(done, total int)
 
 	pending atomic.Int64  // days to summarise, as of the latest pass
 	built   atomic.Uint64 // days summarised since start
@@ -294,6 +297,9 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		}
 		s.built.Add(1)
 		s.pending.Add(-1)
+		if s.OnDay != nil {
+			s.OnDay(i+1, len(jobs))
+		}
 		if n := len(jobs); n > 10 && (i+1)%10 == 0 {
 			s.log().Info("building summaries", "done", i+1, "of", n)
 		}
