@@ -6,7 +6,12 @@
 // formats them. It reads; the write side (spool, Batcher, SessionWriter)
 // is storage and storage/spool.
 //
-// Two tables answer: events (visitors, pageviews, custom events,
+// Every count of a period is the sum of its site-local days' (days.go): a
+// finished day is read from its summary in daily_stats when the query has
+// no filter, and from the raw tables otherwise (summary.go: how a summary
+// is built, and how a reader knows it is still exact).
+//
+// The raw tables: events (visitors, pageviews, custom events,
 // engagement; page, event and prop breakdowns) and sessions (visits,
 // bounces, durations; every breakdown by a property of the visit: entry
 // and exit page, source, geo, device). Web stats read only pageview,
