@@ -231,6 +231,33 @@ func (l *Link) db() (Store, error) {
 	return l.engine, nil
 }
 
+// Cluster and Database make a Link Clustered as its engine is, so that
+// MutationTarget aims a mutation sent through it (campaign key wipes,
+// superseded day summaries) at the local tables of a cluster: "" before
+// the engine is reached, and on one server.
+func (l *Link) Cluster() string {
+	if c, ok := l.clustered(); ok {
+		return c.Cluster()
+	}
+	return ""
+}
+
+func (l *Link) Database() string {
+	if c, ok := l.clustered(); ok {
+		return c.Database()
+	}
+	return ""
+}
+
+func (l *Link) clustered() (Clustered, bool) {
+	db, err := l.db()
+	if err != nil {
+		return nil, false
+	}
+	c, ok := db.(Clustered)
+	return c, ok
+}
+
 // ExecSQL implements SQL on the engine reached.
 func (l *Link) ExecSQL(ctx context.Context, query string) error {
 	db, err := l.db()

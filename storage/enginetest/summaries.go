@@ -188,6 +188,24 @@ func testStatsSummaries(t *testing.T, e Inspector) {
 		t.Errorf("pass after late hits summarised %d days (%v), want the 2 changed (the day, and the next, where its midnight visit ends)", n, err)
 	}
 	compare("late hits summarised")
+	// The rebuilt day's older generation is deleted (a mutation, which
+	// runs in the background).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		gens, err := e.QueryUint(c, "SELECT uniqExact(gen) FROM daily_stats WHERE site_id = 'daily' AND day = '"+late.Format(time.DateOnly)+"'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, err := e.QueryUint(c, "SELECT count() FROM daily_stats_done WHERE site_id = 'daily' AND day = '"+late.Format(time.DateOnly)+"'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gens == 1 && done == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rebuilt day keeps %d generations of rows and %d records", gens, done)
+		}
+	}
 
 	// The summaries answer: a row only daily_stats holds shows up in the
 	// summarised read and not in the raw one.

@@ -39,8 +39,8 @@ ORDER BY (site_id, day, gen)
 -- daily_stats: the summary rows. dimension is a breakdown dimension ("" for
 -- the whole site, "prop:KEY" for a property) and value one of its values;
 -- the counters are those of storage/stats's Metrics for that day. Only the
--- rows of a day's latest done generation are read; older generations are
--- deleted by the daily cleanup.
+-- rows of a day's latest done generation are read; the Summarizer deletes
+-- the older generations of a day it rebuilt.
 CREATE TABLE IF NOT EXISTS {{table "daily_stats"}}
 (
     site_id {{lc "String"}},

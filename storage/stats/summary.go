@@ -145,10 +145,12 @@ const summaryColumns = "site_id, dimension, day, gen, value, visitors, pageviews
 // leaves the counter above it, and the day is summarised again). The rows
 // of the new generation are all written before the record that makes
 // readers use them.
-func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.Time, covered uint64) error {
+//
+// It returns the new generation.
+func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.Time, covered uint64) (uint64, error) {
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return fmt.Errorf("summarise: time zone %q: %w", tz, err)
+		return 0, fmt.Errorf("summarise: time zone %q: %w", tz, err)
 	}
 	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
 	p := plan{q: Query{SiteID: siteID, From: start, To: time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc), Timezone: tz}, loc: loc}
@@ -158,20 +160,20 @@ func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.
 	for _, name := range summaryDimensions() {
 		rows, _, err := p.rawDimensionRows(rawPart{all: true}, name)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := db.ExecSQL(ctx, head+storage.Quote(name)+tail+rows+") GROUP BY d, k"); err != nil {
-			return fmt.Errorf("summarise %s %s by %q: %w", siteID, day.Format(time.DateOnly), name, err)
+			return 0, fmt.Errorf("summarise %s %s by %q: %w", siteID, day.Format(time.DateOnly), name, err)
 		}
 	}
 	if err := db.ExecSQL(ctx, head+"dim"+tail+p.propRows()+") GROUP BY d, dim, k"); err != nil {
-		return fmt.Errorf("summarise %s %s by props: %w", siteID, day.Format(time.DateOnly), err)
+		return 0, fmt.Errorf("summarise %s %s by props: %w", siteID, day.Format(time.DateOnly), err)
 	}
 	err = db.InsertRowSQL(ctx, "INSERT INTO daily_stats_done (site_id, tz, day, gen, covered)", siteID, tz, day, gen, covered)
 	if err != nil {
-		return fmt.Errorf("summarise %s %s: record: %w", siteID, day.Format(time.DateOnly), err)
+		return 0, fmt.Errorf("summarise %s %s: record: %w", siteID, day.Format(time.DateOnly), err)
 	}
-	return nil
+	return gen, nil
 }
 
 // propRows are the dayCols rows of every property of p's custom events,
@@ -254,9 +256,10 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		settle = time.Hour
 	}
 	type job struct {
-		site    mote.Site
-		day     time.Time
-		covered uint64
+		site     mote.Site
+		day      time.Time
+		covered  uint64
+		replaces bool // the day has an older summary
 	}
 	var jobs []job
 	for _, site := range s.Sites {
@@ -278,7 +281,7 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		}
 		for d, st := range states {
 			if st.changes > 0 && !st.fresh(loc.String()) {
-				jobs = append(jobs, job{site, d, st.changes})
+				jobs = append(jobs, job{site, d, st.changes, st.gen != 0})
 			}
 		}
 	}
@@ -292,8 +295,12 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		if tz == "" {
 			tz = "UTC"
 		}
-		if err := Summarise(ctx, s.DB, j.site.ID, tz, j.day, j.covered); err != nil {
+		gen, err := Summarise(ctx, s.DB, j.site.ID, tz, j.day, j.covered)
+		if err != nil {
 			return i, err
+		}
+		if j.replaces {
+			s.dropBefore(ctx, j.site.ID, j.day, gen)
 		}
 		s.built.Add(1)
 		s.pending.Add(-1)
@@ -305,4 +312,16 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		}
 	}
 	return len(jobs), nil
+}
+
+// dropBefore deletes the rows of a day's generations older than gen, which
+// no reader uses any more (readers take the latest). A failure only costs
+// disk until the next rebuild of the day, so it is logged, not returned.
+func (s *Summarizer) dropBefore(ctx context.Context, siteID string, day time.Time, gen uint64) {
+	where := " DELETE WHERE site_id = " + storage.Quote(siteID) + " AND day = " + dayLit(day) + fmt.Sprintf(" AND gen < %d", gen)
+	for _, table := range []string{"daily_stats", "daily_stats_done"} {
+		if err := s.DB.ExecSQL(ctx, "ALTER TABLE "+storage.MutationTarget(s.DB, table)+where); err != nil && ctx.Err() == nil {
+			s.log().Warn("superseded day summary not deleted; kept until the day is rebuilt", "site", siteID, "day", day.Format(time.DateOnly), "err", err)
+		}
+	}
 }

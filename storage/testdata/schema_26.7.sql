@@ -267,8 +267,8 @@ SETTINGS index_granularity = 8192;
 -- daily_stats: the summary rows. dimension is a breakdown dimension ("" for
 -- the whole site, "prop:KEY" for a property) and value one of its values;
 -- the counters are those of storage/stats's Metrics for that day. Only the
--- rows of a day's latest done generation are read; older generations are
--- deleted by the daily cleanup.
+-- rows of a day's latest done generation are read; the Summarizer deletes
+-- the older generations of a day it rebuilt.
 CREATE TABLE IF NOT EXISTS daily_stats
 (
     site_id LowCardinality(String),
