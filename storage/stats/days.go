@@ -25,9 +25,9 @@ import (
 // site: in the 30 minutes after it, while the visit started before goes
 // on with yesterday's id) counts once on each day.
 
-// dayCols is what every per-day row source yields, in this order: the
-// site-local day d, the dimension's value k, and the counters.
-const dayCols = "d, k, vis, pv, ev, eng, engms, scroll, visits, bounces, dur, spv, sev"
+// Every per-day row source ("dayCols" below) yields these columns, in
+// this order: the site-local day d, the dimension's value k, and the
+// counters vis, pv, ev, eng, engms, scroll, visits, bounces, dur, spv, sev.
 
 // daySums adds up dayCols over days (the select list of a grouping by k or
 // d), with vis as the alias by which breakdowns order.
