@@ -119,7 +119,7 @@ func (p plan) restrict(r rawPart) (plan, string) {
 
 // buckets are how rows are grouped in time: by site-local day (the
 // column d is a Date), or by the buckets of an hourly series (d is the
-// bucket key, see bucketExprs). ev is a hit's bucket; se lists a visit's
+// bucket key, see hourBuckets). ev is a hit's bucket; se lists a visit's
 // (an arrayJoin); within keeps the buckets of the period.
 type buckets struct{ ev, se, within string }
 

@@ -109,7 +109,7 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 	days := p.days()
 	var whole []time.Time
 	for _, d := range days {
-		if !p.dayStart(d).Before(p.q.From) && !p.dayStart(d.AddDate(0, 0, 1)).After(p.q.To) {
+		if p.wholeDay(d) {
 			whole = append(whole, d)
 		}
 	}
@@ -123,7 +123,7 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 	var pairs []string
 	var raw []time.Time
 	for _, d := range days {
-		if st := states[d]; st != nil && st.fresh(p.loc.String()) && !p.dayStart(d).Before(p.q.From) && !p.dayStart(d.AddDate(0, 0, 1)).After(p.q.To) {
+		if st := states[d]; st != nil && st.fresh(p.loc.String()) && p.wholeDay(d) {
 			pairs = append(pairs, fmt.Sprintf("(%s, toUInt64(%d))", dayLit(d), st.gen))
 			continue
 		}
@@ -133,6 +133,12 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 		return all, nil
 	}
 	return source{summary: "(day, gen) IN (" + strings.Join(pairs, ", ") + ")", raw: rawPart{days: raw}}, nil
+}
+
+// wholeDay reports whether the site-local day d lies wholly inside the
+// period (only such a day can be read from its summary).
+func (p plan) wholeDay(d time.Time) bool {
+	return !p.dayStart(d).Before(p.q.From) && !p.dayStart(d.AddDate(0, 0, 1)).After(p.q.To)
 }
 
 // summaryColumns are daily_stats' columns in dayCols order after d and k.
@@ -256,7 +262,7 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		settle = time.Hour
 	}
 	type job struct {
-		site     mote.Site
+		site, tz string // tz as readers compare it (loc.String())
 		day      time.Time
 		covered  uint64
 		replaces bool // the day has an older summary
@@ -281,7 +287,7 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		}
 		for d, st := range states {
 			if st.changes > 0 && !st.fresh(loc.String()) {
-				jobs = append(jobs, job{site, d, st.changes, st.gen != 0})
+				jobs = append(jobs, job{site.ID, loc.String(), d, st.changes, st.gen != 0})
 			}
 		}
 	}
@@ -291,16 +297,12 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		s.log().Info("building summaries", "days", len(jobs))
 	}
 	for i, j := range jobs {
-		tz := j.site.Timezone
-		if tz == "" {
-			tz = "UTC"
-		}
-		gen, err := Summarise(ctx, s.DB, j.site.ID, tz, j.day, j.covered)
+		gen, err := Summarise(ctx, s.DB, j.site, j.tz, j.day, j.covered)
 		if err != nil {
 			return i, err
 		}
 		if j.replaces {
-			s.dropBefore(ctx, j.site.ID, j.day, gen)
+			s.dropBefore(ctx, j.site, j.day, gen)
 		}
 		s.built.Add(1)
 		s.pending.Add(-1)
