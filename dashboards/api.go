@@ -31,10 +31,12 @@ type api struct {
 	ui    uiConfig
 	now   func() time.Time
 	log   *slog.Logger
+	// sampleAbove is Config.SampleAbove.
+	sampleAbove uint64
 }
 
 func newAPI(cfg Config) *api {
-	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger, ui: newUIConfig(cfg)}
+	a := &api{sites: map[string]mote.Site{}, goals: cfg.Goals, now: cfg.Now, log: cfg.Logger, ui: newUIConfig(cfg), sampleAbove: cfg.SampleAbove}
 	if cfg.Stats != nil {
 		a.db = newSharedReads(cfg.Stats, cfg.MaxQueries)
 	}
@@ -251,6 +253,8 @@ func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc)}
+	reportSample(w, out, s.SampleOneIn, before.SampleOneIn)
 	if req.csv {
 		header := []string{"metric", "value"}
 		if req.compare != nil {
@@ -276,7 +280,7 @@ func (a *api) handleAggregate(w http.ResponseWriter, r *http.Request) error {
 		}
 		results[m] = v
 	}
-	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "results": results}
+	out["results"] = results
 	if req.compare != nil {
 		out["comparison_period"] = periodJSON(*req.compare, req.loc)
 	}
@@ -318,6 +322,10 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	iv := req.period.Interval
+	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "interval": string(iv)}
+	for _, p := range append(slices.Clip(pts), prev...) {
+		reportSample(w, out, p.SampleOneIn)
+	}
 	if req.csv {
 		header := append([]string{"date"}, req.metrics...)
 		if req.compare != nil {
@@ -360,13 +368,31 @@ func (a *api) handleTimeseries(w http.ResponseWriter, r *http.Request) error {
 		}
 		return out
 	}
-	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "interval": string(iv), "results": series(pts)}
+	out["results"] = series(pts)
 	if req.compare != nil {
 		out["comparison_period"] = periodJSON(*req.compare, req.loc)
 		out["comparison"] = series(prev)
 	}
 	writeJSON(w, out)
 	return nil
+}
+
+// sampleHeader carries sample_one_in on every format (CSV has no room
+// for it in the body).
+const sampleHeader = "Mote-Sample-One-In"
+
+// reportSample says, when any of the answer's parts was estimated from
+// a sample of visitors (a filtered card over a large period, see
+// stats.Query.Exact; oneIn as Metrics.SampleOneIn), from the thinnest:
+// sample_one_in in the JSON answer out and the sampleHeader header.
+// Absent, the counts are exact.
+func reportSample(w http.ResponseWriter, out map[string]any, oneIn ...uint64) {
+	for _, n := range oneIn {
+		if was, _ := out["sample_one_in"].(uint64); n > was {
+			out["sample_one_in"] = n
+			w.Header().Set(sampleHeader, strconv.FormatUint(n, 10))
+		}
+	}
 }
 
 // asBad turns a stats query refused for its shape (too many buckets) into
@@ -420,6 +446,10 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "property": dim}
+	for _, row := range rows {
+		reportSample(w, out, row.SampleOneIn)
+	}
 	if req.csv {
 		var out [][]any
 		for _, row := range rows {
@@ -440,7 +470,8 @@ func (a *api) handleBreakdown(w http.ResponseWriter, r *http.Request) error {
 		}
 		results = append(results, o)
 	}
-	writeJSON(w, map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "property": dim, "results": results})
+	out["results"] = results
+	writeJSON(w, out)
 	return nil
 }
 

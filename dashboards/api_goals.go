@@ -23,6 +23,10 @@ func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rate := func(g stats.GoalRow) float64 { return math.Round(g.ConversionRate()*100) / 100 }
+	out := map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc)}
+	for _, g := range rows {
+		reportSample(w, out, g.SampleOneIn)
+	}
 	if req.csv {
 		var out [][]any
 		for _, g := range rows {
@@ -41,7 +45,8 @@ func (a *api) handleGoals(w http.ResponseWriter, r *http.Request) error {
 		}
 		results = append(results, o)
 	}
-	writeJSON(w, map[string]any{"site": req.site.ID, "period": periodJSON(req.period, req.loc), "results": results})
+	out["results"] = results
+	writeJSON(w, out)
 	return nil
 }
 

@@ -23,12 +23,15 @@ type request struct {
 	filters []stats.Filter
 	metrics []string
 	csv     bool
+	exact   bool // never estimate from a sample (stats.Query.Exact)
+	// sampleAbove is Config.SampleAbove.
+	sampleAbove uint64
 }
 
 func (r request) query(p period) stats.Query {
 	return stats.Query{
 		SiteID: r.site.ID, From: p.From, To: p.To, Timezone: r.loc.String(),
-		Interval: p.Interval, Filters: r.filters, KAnonymity: r.site.ReportK(),
+		Interval: p.Interval, Filters: r.filters, KAnonymity: r.site.ReportK(), Exact: r.exact, SampleAbove: r.sampleAbove,
 	}
 }
 
@@ -52,7 +55,7 @@ func (a *api) site(r *http.Request) (mote.Site, *time.Location, error) {
 
 func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 	v := r.URL.Query()
-	var req request
+	req := request{sampleAbove: a.sampleAbove}
 	var err error
 	if req.site, req.loc, err = a.site(r); err != nil {
 		return req, err
@@ -72,6 +75,13 @@ func (a *api) parse(r *http.Request, defaultMetrics []string) (request, error) {
 	}
 	if req.metrics, err = parseMetrics(v.Get("metrics"), defaultMetrics); err != nil {
 		return req, err
+	}
+	switch e := v.Get("exact"); e {
+	case "", "false":
+	case "true":
+		req.exact = true
+	default:
+		return req, bad("exact: want true or false, got %q", e)
 	}
 	switch f := v.Get("format"); f {
 	case "", "json":

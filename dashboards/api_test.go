@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The API's numbers are the fixture's hand-counted ones (see
@@ -344,5 +346,69 @@ func TestEmptyValueFilter(t *testing.T) {
 	resp, body := get(t, base+"/api/v1/stats/aggregate?"+q("site", fx.Site, "filters", "source~").Encode())
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "no value to look for") {
 		t.Errorf("source~ with no value: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestSampledAPI: a filtered card over more stored rows than the server's
+// SampleAbove says it is an estimate (sample_one_in in JSON, the
+// Mote-Sample-One-In header in every format) and is the sample scaled
+// up; exact=true, an unfiltered card and a card under the threshold are
+// exact and say nothing.
+func TestSampledAPI(t *testing.T) {
+	eng, fx := seeded(t)
+	now := fx.D.Add(3*time.Hour + 4*time.Minute)
+	base := startServer(t, Config{Stats: eng, Sites: testSites(fx), Now: func() time.Time { return now }, SampleAbove: 4})
+	de := q("site", fx.Site, "period", "day", "filters", "country==DE")
+	read := func(path string, v url.Values) (map[string]any, string) {
+		t.Helper()
+		resp, _ := get(t, base+path+"?"+v.Encode())
+		return getJSON(t, base, path, v), resp.Header.Get(sampleHeader)
+	}
+	with := func(v url.Values, kv ...string) url.Values {
+		out := url.Values{}
+		for k, vs := range v {
+			out[k] = append([]string(nil), vs...)
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out.Set(kv[i], kv[i+1])
+		}
+		return out
+	}
+	sampled, header := read("/api/v1/stats/aggregate", de)
+	n, _ := sampled["sample_one_in"].(float64)
+	if n < 2 || header != strconv.Itoa(int(n)) {
+		t.Fatalf("filtered aggregate: sample_one_in %v, header %q; want a sample, said twice", sampled["sample_one_in"], header)
+	}
+	exact, header := read("/api/v1/stats/aggregate", with(de, "exact", "true"))
+	if _, ok := exact["sample_one_in"]; ok || header != "" {
+		t.Errorf("exact=true: sample_one_in %v, header %q", exact["sample_one_in"], header)
+	}
+	// The fixture's visitor ids are small: every one falls in the sample.
+	for _, m := range []string{"visitors", "visits", "pageviews"} {
+		if s, e := dig(sampled, "results", m, "value"), dig(exact, "results", m, "value"); s != n*e.(float64) {
+			t.Errorf("%s: sampled %v, want %v x the exact %v", m, s, n, e)
+		}
+	}
+	if r := dig(sampled, "results", "bounce_rate", "value"); r != dig(exact, "results", "bounce_rate", "value") {
+		t.Errorf("bounce rate %v sampled, %v exact: a rate is the sample's", r, dig(exact, "results", "bounce_rate", "value"))
+	}
+	for _, path := range []string{"/api/v1/stats/timeseries", "/api/v1/stats/breakdown"} {
+		out, header := read(path, with(de, "property", "page"))
+		if out["sample_one_in"] != n || header != strconv.Itoa(int(n)) {
+			t.Errorf("%s: sample_one_in %v, header %q; want %v", path, out["sample_one_in"], header, n)
+		}
+	}
+	resp, _ := get(t, base+"/api/v1/stats/breakdown?"+with(de, "property", "page", "format", "csv").Encode())
+	if h := resp.Header.Get(sampleHeader); h != strconv.Itoa(int(n)) {
+		t.Errorf("CSV breakdown: header %q, want %v", h, n)
+	}
+	for label, v := range map[string]url.Values{"unfiltered": q("site", fx.Site, "period", "day"),
+		"over few rows": q("site", fx.Site, "period", "custom", "from", fx.D.AddDate(0, 0, -2).Format(time.DateOnly), "to", fx.D.AddDate(0, 0, -2).Format(time.DateOnly), "filters", "country==DE")} {
+		if out, header := read("/api/v1/stats/aggregate", v); out["sample_one_in"] != nil || header != "" {
+			t.Errorf("%s: sample_one_in %v, header %q", label, out["sample_one_in"], header)
+		}
+	}
+	if resp, body := get(t, base+"/api/v1/stats/aggregate?"+with(de, "exact", "maybe").Encode()); resp.StatusCode != 400 {
+		t.Errorf("exact=maybe: %d %s", resp.StatusCode, body)
 	}
 }

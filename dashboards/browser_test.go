@@ -45,6 +45,10 @@ func TestBrowser(t *testing.T) {
 	cfg.CollectorAddr = ":18080"
 	fresh := *srv
 	fresh.base = startServer(t, cfg)
+	// And one that estimates filtered cards of more than 4 stored rows
+	// from a sample: the page must say so and offer the exact numbers.
+	cfg.SampleAbove = 4
+	sampledBase := startServer(t, cfg)
 	// HIT_URL stores fresh's first pageview, a minute before the server's now.
 	hits := http.NewServeMux()
 	hits.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +84,7 @@ func TestBrowser(t *testing.T) {
 	}
 	enc, _ := json.Marshal(env)
 	cmd := exec.Command(node, "testdata/browser.mjs")
-	cmd.Env = append(os.Environ(), "BASE_URL="+fresh.base, "HIT_URL="+hitURL+"/hit", "EXPECT="+string(enc),
+	cmd.Env = append(os.Environ(), "BASE_URL="+fresh.base, "SAMPLED_URL="+sampledBase, "HIT_URL="+hitURL+"/hit", "EXPECT="+string(enc),
 		"SCREENSHOTS="+shots, "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser.mjs:\n%s", out)

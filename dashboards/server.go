@@ -25,6 +25,10 @@ type Config struct {
 	// Stats is where the stats API and the web dashboard read; nil
 	// disables both.
 	Stats storage.SQL
+	// SampleAbove is the stored rows of a period above which a filtered
+	// card is estimated from a sample of visitors, unless the request
+	// asks for exact=true (stats.Query.SampleAbove; 0: its default).
+	SampleAbove uint64
 	// MaxQueries caps the stats queries running in Stats at once (the
 	// others wait for their turn); 0 means DefaultMaxQueries.
 	MaxQueries int

@@ -50,6 +50,10 @@ type Config struct {
 		// localhost and loopback addresses, with one the only names
 		// (empty: any).
 		AllowedHosts []string `yaml:"allowed_hosts"`
+		// SampleAbove is the stored rows of a period above which a
+		// filtered card is estimated from a sample of visitors
+		// (stats.Query.SampleAbove; 0: its default).
+		SampleAbove int64 `yaml:"sample_above"`
 	} `yaml:"admin"`
 	Storage struct {
 		Engine   string `yaml:"engine"`
@@ -187,6 +191,14 @@ var settings = []setting{
 	}},
 	{"admin.allowed_hosts", "MOTE_ADMIN_ALLOWED_HOSTS", "admin-allowed-hosts", "comma-separated host names the admin listener answers under besides localhost (with a password: the only ones; empty: any)", func(c *Config, v string) error {
 		c.Admin.AllowedHosts = splitList(v)
+		return nil
+	}},
+	{"admin.sample_above", "MOTE_ADMIN_SAMPLE_ABOVE", "admin-sample-above", "stored rows of a period above which a filtered dashboard card is estimated from a sample of visitors (0: 10000000)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errors.New("not a whole number of rows")
+		}
+		c.Admin.SampleAbove = n
 		return nil
 	}},
 	{"storage.engine", "MOTE_STORAGE_ENGINE", "storage", "storage engine: embedded (chDB in-process) or clickhouse (a server)", stringSetter(func(c *Config) *string { return &c.Storage.Engine })},

@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- list
 	admin := dashboards.New(dashboards.Config{Metrics: metricsHandler(p), Campaigns: campaignAPI(cfg, p.store, p.campaigns),
 		Stats: p.store, Sites: cfg.sites(), Goals: cfg.goals(), Logger: log,
 		PasswordHash: cfg.Admin.PasswordHash, APIKeyHashes: cfg.Admin.APIKeys, CookieSecure: cfg.Admin.CookieSecure,
-		AllowedHosts: cfg.Admin.AllowedHosts, CollectorAddr: cfg.Collector.Listen})
+		AllowedHosts: cfg.Admin.AllowedHosts, CollectorAddr: cfg.Collector.Listen, SampleAbove: uint64(cfg.Admin.SampleAbove)})
 
 	// The collector's socket is bound before the session cache is rebuilt
 	// and served after: hits that arrive meanwhile wait in the kernel's

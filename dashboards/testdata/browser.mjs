@@ -11,7 +11,9 @@
 // search by name, the fallback for a code without one), a goal filter, a failed card
 // showing its error on itself, the campaigns report's sections, the empty
 // state turning live after a hit (HIT_URL stores one), dark mode, a
-// 360 px screen and a share link. Screenshots go to SCREENSHOTS.
+// 360 px screen, a share link, and (SAMPLED_URL: the same server, but
+// sampling filtered cards) a sampled view's notice and its exact numbers.
+// Screenshots go to SCREENSHOTS.
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { mkdirSync } from 'node:fs'
@@ -21,9 +23,10 @@ const require = createRequire(new URL('../../tracker-js/package.json', import.me
 const { chromium } = require('playwright-core')
 
 const BASE = process.env.BASE_URL
+const SAMPLED = process.env.SAMPLED_URL
 const E = JSON.parse(process.env.EXPECT || '{}')
 const SHOTS = process.env.SCREENSHOTS
-assert.ok(BASE && SHOTS && E.site, 'BASE_URL, EXPECT and SCREENSHOTS must be set (run through go test ./dashboards)')
+assert.ok(BASE && SAMPLED && SHOTS && E.site, 'BASE_URL, SAMPLED_URL, EXPECT and SCREENSHOTS must be set (run through go test ./dashboards)')
 mkdirSync(SHOTS, { recursive: true })
 
 // The units, written again here: 1.2k, 28.2 %, 4m 07s.
@@ -37,8 +40,8 @@ const UNITS = {
 const CHANGE = (m, c) => c === null ? '—' : c === 0 ? '0 %' : (c > 0 ? '▲ ' : '▼ ') + (Math.abs(c) >= 100 ? Math.round(Math.abs(c)).toLocaleString('en') : String(Math.abs(c))) + (m === 'bounce_rate' || m === 'conversion_rate' ? ' pts' : ' %')
 const ORDER = ['visitors', 'visits', 'pageviews', 'events', 'conversion_rate', 'bounce_rate', 'visit_duration', 'time_on_page', 'scroll_depth']
 
-async function API (p, params) {
-  const r = await fetch(BASE + p + '?' + new URLSearchParams(params), { headers: { Authorization: 'Bearer ' + E.api_key } })
+async function API (p, params, base = BASE) {
+  const r = await fetch(base + p + '?' + new URLSearchParams(params), { headers: { Authorization: 'Bearer ' + E.api_key } })
   const text = await r.text()
   assert.equal(r.status, 200, p + ' ' + text)
   return p.includes('format') || params.format === 'csv' ? text : JSON.parse(text)
@@ -51,7 +54,7 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + '.p
 const allowed = [] // responses a step fails on purpose
 const requested = [] // the paths every page asked for
 
-async function open (query, { viewport = { width: 1280, height: 900 }, share = false, colorScheme = 'light', timezoneId } = {}) {
+async function open (query, { viewport = { width: 1280, height: 900 }, share = false, colorScheme = 'light', timezoneId, base = BASE } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, colorScheme, timezoneId })
   const page = await context.newPage()
   page.setDefaultTimeout(10000)
@@ -60,11 +63,11 @@ async function open (query, { viewport = { width: 1280, height: 900 }, share = f
   page.on('response', (r) => { if (r.status() >= 400 && !allowed.some((a) => r.url().includes(a))) problems.push(r.status() + ' ' + r.url()) })
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push('console: ' + m.text()) })
   if (!share) {
-    await page.goto(BASE + '/login')
+    await page.goto(base + '/login')
     await page.fill('#password', E.password)
-    await Promise.all([page.waitForURL(BASE + '/'), page.click('button[type=submit]')])
+    await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')])
   }
-  await page.goto(BASE + '/?' + new URLSearchParams(query))
+  await page.goto(base + '/?' + new URLSearchParams(query))
   return { context, page }
 }
 // settled waits until the page has filled every card of its state.
@@ -74,8 +77,8 @@ const waitText = (page, sel, want) => page.waitForFunction(([s, w]) => document.
   .catch(async () => assert.fail(`${sel}: want ${JSON.stringify(want)}, shows ${JSON.stringify(await page.textContent(sel).catch(() => null))}`))
 
 // checkCards: every card's value and change are the API's, in units.
-async function checkCards (page, params, metrics) {
-  const a = await agg(params)
+async function checkCards (page, params, metrics, base = BASE) {
+  const a = await API('/api/v1/stats/aggregate', { site: E.site, ...params }, base)
   await settled(page)
   await waitText(page, '[data-metric="visitors"] .value', UNITS.visitors(a.results.visitors.value))
   const shown = await page.$$eval('#cards .card', (cs) => cs.map((c) => c.dataset.metric))
@@ -308,6 +311,26 @@ try {
   ;({ context, page } = await open({ site: E.site, period: 'day', filters: 'region==DE-BE|FR-IDF' }))
   await checkCards(page, { period: 'day', filters: 'region==DE-BE|FR-IDF' }, WEB)
   assert.equal(await text(page, '#filters .chip'), 'Region is Land Berlin, Germany or Île-de-France, France✕')
+  assert.ok(await page.isHidden('#sampled'), 'no sample notice on exact numbers')
+  await context.close()
+
+  // SAMPLED_URL samples filtered cards of more than 4 stored rows: the
+  // page says how thin the sample is, and "Exact numbers" reads them all.
+  ;({ context, page } = await open({ site: E.site, period: 'day', filters: 'region==DE-BE|FR-IDF' }, { base: SAMPLED }))
+  const sampledAgg = (params) => API('/api/v1/stats/aggregate', { site: E.site, ...params }, SAMPLED)
+  const sampled = await sampledAgg({ period: 'day', filters: 'region==DE-BE|FR-IDF' })
+  assert.ok(sampled.sample_one_in > 1, 'the filtered aggregate is sampled: ' + JSON.stringify(sampled))
+  await waitText(page, '#sampled', `≈ Estimated from 1 in ${sampled.sample_one_in} visitors: filtered views of this many hits are sampled.Exact numbers`)
+  await checkCards(page, { period: 'day', filters: 'region==DE-BE|FR-IDF' }, WEB, SAMPLED)
+  await shot(page, 'sampled')
+  await page.click('#sampled button')
+  await settled(page)
+  assert.match(page.url(), /exact=true/)
+  assert.ok(await page.isHidden('#sampled'), 'no sample notice on exact numbers')
+  const exact = await sampledAgg({ period: 'day', filters: 'region==DE-BE|FR-IDF', exact: 'true' })
+  assert.equal(exact.sample_one_in, undefined)
+  assert.equal(sampled.results.visitors.value, sampled.sample_one_in * exact.results.visitors.value, 'the fixture\'s small visitor ids all fall in the sample')
+  await checkCards(page, { period: 'day', filters: 'region==DE-BE|FR-IDF', exact: 'true' }, WEB, SAMPLED)
   await context.close()
 
   // Dark mode follows the system setting.

@@ -7,7 +7,7 @@ export const $ = (id) => document.getElementById(id)
 // query is the stats parameters of the current state plus extra.
 export function query (extra = {}, { filters = true } = {}) {
   const q = new URLSearchParams()
-  for (const k of ['site', 'period', 'from', 'to', 'compare', 'auth']) if (state.get(k)) q.set(k, state.get(k))
+  for (const k of ['site', 'period', 'from', 'to', 'compare', 'exact', 'auth']) if (state.get(k)) q.set(k, state.get(k))
   if (state.get('period') !== 'custom') { q.delete('from'); q.delete('to') }
   if (filters) for (const f of state.getAll('filters')) q.append('filters', f)
   for (const [k, v] of Object.entries(extra)) {
@@ -27,7 +27,24 @@ export async function getJSON (url) {
   if (r.status === 401) throw new LoginRequired('login required')
   const body = await r.json().catch(() => ({}))
   if (!r.ok) throw new Error(body.error || r.status + ' ' + r.statusText)
+  if (body.sample_one_in) noteSample(body.sample_one_in)
   return body
+}
+
+// A card with filters over a period of many rows is counted from a sample
+// of visitors (the API's sample_one_in): the page says so, by the
+// thinnest sample of the view, and offers the exact numbers (slower).
+let thinnest = 0
+export function clearSample () {
+  thinnest = 0
+  $('sampled').hidden = true
+}
+function noteSample (n) {
+  if (n <= thinnest) return
+  thinnest = n
+  $('sampled').replaceChildren('≈ Estimated from 1 in ' + n + ' visitors: filtered views of this many hits are sampled.',
+    el('button', { type: 'button', onclick: () => update((s) => s.set('exact', 'true')) }, 'Exact numbers'))
+  $('sampled').hidden = false
 }
 
 // el builds an element: attributes (on* are listeners) and children.

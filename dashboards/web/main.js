@@ -3,7 +3,7 @@
 // lives in the URL (site, period, dates, compare, filters, chart metric,
 // view, the share key), so a view can be bookmarked and a reload shows
 // the same numbers.
-import { state, $, el, api, getJSON, update, onStateChange, LoginRequired, guard } from './api.js'
+import { state, $, el, api, getJSON, update, onStateChange, LoginRequired, guard, clearSample } from './api.js'
 import { abbrev } from './format.js'
 import { renderFilters } from './filters.js'
 import { cards, chart, zones } from './metrics.js'
@@ -89,6 +89,7 @@ async function load () {
   $('filter-bar').hidden = view !== 'web'
   for (const tab of document.querySelectorAll('#views a')) tab.setAttribute('aria-current', tab.dataset.view === view ? 'page' : 'false')
   hideEmpty()
+  clearSample()
   if (view === 'campaigns') {
     await Promise.all([campaigns(), realtime()])
     if (run === loading) document.body.dataset.loaded = location.search

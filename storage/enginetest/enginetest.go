@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
 		{"StatsGoals", testStatsGoals},
 		{"StatsSummaries", testStatsSummaries},
+		{"StatsSampling", testStatsSampling},
 		{"ShareLinks", testShareLinks},
 		{"Sessions", testSessions},
 		{"Retention", testRetention},

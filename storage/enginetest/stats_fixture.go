@@ -141,6 +141,11 @@ func SeedStats(ctx context.Context, e interface {
 	if err := e.InsertRowsSQL(ctx, insert, rows); err != nil {
 		return f, fmt.Errorf("seed sessions: %w", err)
 	}
+	// As the Batcher would: the days changed (what decides summaries
+	// and samples).
+	if err := storage.MarkChanges(ctx, e, events, nil); err != nil {
+		return f, fmt.Errorf("seed changes: %w", err)
+	}
 	err := e.InsertSuppressed(ctx, []storage.SuppressedCount{
 		{SiteID: f.Site, Day: f.D, Reason: mote.SuppressDNT, Count: 3},
 		{SiteID: f.Site, Day: f.D, Reason: mote.SuppressGPC, Count: 2},

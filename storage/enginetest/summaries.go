@@ -76,15 +76,21 @@ func summaryVisits(first time.Time, n int, seed uint64) []visit {
 	return out
 }
 
-// storeSummaryVisits inserts visits under batch and marks their days
-// changed, as the Batcher would.
+// storeSummaryVisits inserts visits of the summaries' site under batch
+// and marks their days changed, as the Batcher would.
 func storeSummaryVisits(t *testing.T, e Inspector, batch uint64, visits []visit) {
+	t.Helper()
+	storeVisits(t, e, summarySite.ID, batch, visits)
+}
+
+// storeVisits is storeSummaryVisits for any site.
+func storeVisits(t *testing.T, e Inspector, site string, batch uint64, visits []visit) {
 	t.Helper()
 	var events []mote.Event
 	var rows [][]any
 	for _, v := range visits {
-		events = append(events, v.events(summarySite.ID)...)
-		rows = append(rows, v.sessionRows(summarySite.ID)...)
+		events = append(events, v.events(site)...)
+		rows = append(rows, v.sessionRows(site)...)
 	}
 	// One more property key on some events, and an event without any.
 	for i := range events {

@@ -51,6 +51,9 @@ func Breakdown(ctx context.Context, db storage.SQL, q Query) ([]BreakdownRow, er
 	if fold {
 		tail = "" // fold every small row, then cut
 	}
+	if err := p.chooseSample(ctx, db); err != nil {
+		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
+	}
 	src, err := p.source(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
@@ -70,10 +73,13 @@ func Breakdown(ctx context.Context, db storage.SQL, q Query) ([]BreakdownRow, er
 	}
 	out := make([]BreakdownRow, 0, len(rows))
 	for _, r := range rows {
+		r.SampleOneIn = p.sampleOneIn()
 		out = append(out, BreakdownRow{Value: r.key, Metrics: r.Metrics})
 	}
 	if fold {
-		out = foldSmall(out, uint64(q.KAnonymity), limit)
+		// A sampled row of N x visitors stands for x visitors seen: k
+		// applies to those.
+		out = foldSmall(out, uint64(q.KAnonymity)*max(p.sample, 1), limit)
 	}
 	return out, nil
 }

@@ -29,24 +29,19 @@ import (
 // this order: the site-local day d, the dimension's value k, and the
 // counters vis, pv, ev, eng, engms, scroll, visits, bounces, dur, spv, sev.
 
-// daySums adds up dayCols over days (the select list of a grouping by k or
-// d), with vis as the alias by which breakdowns order.
-const daySums = "sum(vis) AS vis, sum(pv), sum(ev), sum(eng), sum(engms), sum(scroll), " +
-	"sum(visits), sum(bounces), sum(dur), sum(spv), sum(sev)"
-
 // eventSums are the counters of dayCols over a group of events rows.
 const eventSums = "uniqExact(visitor_id) AS vis, countIf(kind = 'pageview') AS pv, countIf(kind = 'event') AS ev, " +
 	"countIf(kind = 'engagement') AS eng, toUInt64(sumIf(engagement_ms, kind = 'engagement')) AS engms, " +
 	"toUInt64(sumIf(scroll_depth, kind = 'engagement')) AS scroll, " +
 	"toInt64(0) AS visits, toInt64(0) AS bounces, toInt64(0) AS dur, toInt64(0) AS spv, toInt64(0) AS sev"
 
-// dayRow is a scanned row of daySums under a key.
+// dayRow is a scanned row of plan.sums under a key.
 type dayRow struct {
 	key string
 	Metrics
 }
 
-// scanDayRows reads key and daySums rows. sessionSide says whose
+// scanDayRows reads key and plan.sums rows. sessionSide says whose
 // pageviews and events a row reports: those the visits counted (a
 // breakdown by a property of the visit) or those of the hits.
 func scanDayRows(rows *storage.Rows, sessionSide bool) ([]dayRow, error) {
@@ -292,7 +287,7 @@ func (p plan) byDay(ctx context.Context, db storage.SQL, src source) (map[time.T
 
 // byBucket adds up dayCols rows per bucket d, keyed by d as text.
 func (p plan) byBucket(ctx context.Context, db storage.SQL, rows string) (map[string]Metrics, error) {
-	res, err := db.QuerySQL(ctx, "SELECT toString(d), "+daySums+" FROM ("+rows+") GROUP BY d")
+	res, err := db.QuerySQL(ctx, "SELECT toString(d), "+p.sums()+" FROM ("+rows+") GROUP BY d")
 	if err != nil {
 		return nil, fmt.Errorf("stats by time: %w", err)
 	}
@@ -338,7 +333,7 @@ func (p plan) byKey(ctx context.Context, db storage.SQL, src source, name, tail 
 	if err != nil {
 		return nil, err
 	}
-	res, err := db.QuerySQL(ctx, "SELECT k, "+daySums+" FROM ("+rows+") GROUP BY k ORDER BY vis DESC, k "+tail)
+	res, err := db.QuerySQL(ctx, "SELECT k, "+p.sums()+" FROM ("+rows+") GROUP BY k ORDER BY vis DESC, k "+tail)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ type GoalRow struct {
 	Visitors     uint64 // distinct visitors who converted
 	Conversions  uint64 // matching custom events or pageviews
 	BaseVisitors uint64 // all visitors of the period (the filters applied)
+	SampleOneIn  uint64 // as Metrics.SampleOneIn: 0, or estimated from 1 in N visitors
 }
 
 // ConversionRate is the percentage of the period's visitors who
@@ -70,19 +71,23 @@ func Goals(ctx context.Context, db storage.SQL, q Query, goals []Goal) ([]GoalRo
 	if err != nil {
 		return nil, err
 	}
+	p = p.withoutGoals()
 	if len(goals) > MaxGoals {
 		return nil, fmt.Errorf("goals: %d, at most %d", len(goals), MaxGoals)
 	}
+	if err := p.chooseSample(ctx, db); err != nil {
+		return nil, fmt.Errorf("goals: %w", err)
+	}
 	// Visitors are counted per day and added up, as every card counts
 	// them (days.go).
-	cols, sums := []string{"uniqExact(visitor_id) AS c0"}, []string{"sum(c0)"}
+	cols, sums := []string{"uniqExact(visitor_id) AS c0"}, []string{"sum(c0)" + p.scale()}
 	for i, g := range goals {
 		if err := g.Check(); err != nil {
 			return nil, err
 		}
 		c := g.condition()
 		cols = append(cols, fmt.Sprintf("uniqExactIf(visitor_id, %s) AS v%d", c, i), fmt.Sprintf("countIf(%s) AS n%d", c, i))
-		sums = append(sums, fmt.Sprintf("sum(v%d)", i), fmt.Sprintf("sum(n%d)", i))
+		sums = append(sums, fmt.Sprintf("sum(v%d)%s", i, p.scale()), fmt.Sprintf("sum(n%d)%s", i, p.scale()))
 	}
 	out := make([]GoalRow, len(goals))
 	dest := make([]any, 0, len(cols))
@@ -93,12 +98,12 @@ func Goals(ctx context.Context, db storage.SQL, q Query, goals []Goal) ([]GoalRo
 		dest = append(dest, &out[i].Visitors, &out[i].Conversions)
 	}
 	query := "SELECT " + strings.Join(sums, ", ") + " FROM (SELECT toDate(ts, " + p.tzLit() + ") AS d, " + strings.Join(cols, ", ") +
-		" FROM events WHERE " + p.withoutGoals().eventWhere() + " GROUP BY d)"
+		" FROM events WHERE " + p.eventWhere() + " GROUP BY d)"
 	if err := storage.QueryRow(ctx, db, query, dest...); err != nil {
 		return nil, fmt.Errorf("goals: %w", err)
 	}
 	for i := range out {
-		out[i].BaseVisitors = base
+		out[i].BaseVisitors, out[i].SampleOneIn = base, p.sampleOneIn()
 	}
 	return out, nil
 }

@@ -101,8 +101,9 @@ func isGoal(name string) bool { return name == "event" || strings.HasPrefix(name
 
 // plan is a validated Query.
 type plan struct {
-	q   Query
-	loc *time.Location
+	q      Query
+	loc    *time.Location
+	sample uint64 // raw rows of 1 in sample visitors are read (sample.go); 0 or 1: all
 }
 
 // maxBuckets bounds a time series, so that a year by the hour is refused
@@ -202,8 +203,8 @@ const sessionSlack = 24 * time.Hour
 const countedHits = "(kind IN ('pageview', 'event') OR (kind = 'engagement' AND session_id != 0))"
 
 func (p plan) eventRange() string {
-	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s AND %s",
-		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To), countedHits)
+	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s AND %s%s",
+		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To), countedHits, p.sampled())
 }
 
 // sessionRange selects the visits active in the period: started before
@@ -216,8 +217,8 @@ func (p plan) eventRange() string {
 // the sessions table's monthly partitions before it are pruned; a visit
 // with hits for over a day without a 30-minute pause is a robot's.
 func (p plan) sessionRange() string {
-	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s AND end_ts >= %s", storage.Quote(p.q.SiteID),
-		timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), timeLit(p.q.From))
+	return fmt.Sprintf("site_id = %s AND start_ts >= %s AND start_ts < %s AND end_ts >= %s%s", storage.Quote(p.q.SiteID),
+		timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), timeLit(p.q.From), p.sampled())
 }
 
 // eventWhere is the WHERE clause over events: the period and every filter.

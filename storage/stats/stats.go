@@ -44,6 +44,13 @@ type Query struct {
 	// summary: the answer is the same (the conformance tests check it),
 	// only slower.
 	NoSummaries bool
+	// Exact never samples: a filtered card over more than SampleAbove
+	// stored rows reads every one of them (sample.go).
+	Exact bool
+	// SampleAbove is the stored rows of a period above which a filtered
+	// card is estimated from a sample of visitors; 0 means
+	// DefaultSampleAbove.
+	SampleAbove uint64
 }
 
 // Metrics are the counters of one period, bucket or breakdown row. Rates
@@ -68,6 +75,11 @@ type Metrics struct {
 	// It is 0 when the query has no goal filter and is not an event
 	// breakdown.
 	BaseVisitors uint64
+
+	// SampleOneIn is 0 when the counters are exact, and N when they are
+	// estimated from the rows of 1 in N visitors, scaled up by N (a
+	// filtered card over a large period, sample.go).
+	SampleOneIn uint64
 }
 
 // Add adds o's counters to s (visitors are assumed disjoint, as they are
@@ -83,9 +95,8 @@ func (s *Metrics) Add(o Metrics) {
 	s.Engagements += o.Engagements
 	s.EngagementMS += o.EngagementMS
 	s.ScrollSum += o.ScrollSum
-	if o.BaseVisitors > s.BaseVisitors {
-		s.BaseVisitors = o.BaseVisitors
-	}
+	s.BaseVisitors = max(s.BaseVisitors, o.BaseVisitors)
+	s.SampleOneIn = max(s.SampleOneIn, o.SampleOneIn)
 }
 
 func ratio(a, b uint64) float64 {
@@ -137,6 +148,9 @@ func Aggregate(ctx context.Context, db storage.SQL, q Query) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, err
 	}
+	if err := p.chooseSample(ctx, db); err != nil {
+		return Metrics{}, err
+	}
 	src, err := p.source(ctx, db)
 	if err != nil {
 		return Metrics{}, err
@@ -146,6 +160,7 @@ func Aggregate(ctx context.Context, db storage.SQL, q Query) (Metrics, error) {
 		return Metrics{}, err
 	}
 	s := total(days)
+	s.SampleOneIn = p.sampleOneIn()
 	if p.hasGoal() {
 		if s.BaseVisitors, err = p.withoutGoals().visitors(ctx, db); err != nil {
 			return Metrics{}, err
@@ -164,9 +179,18 @@ func Timeseries(ctx context.Context, db storage.SQL, q Query) ([]Point, error) {
 	if err := p.checkInterval(); err != nil {
 		return nil, err
 	}
+	if err := p.chooseSample(ctx, db); err != nil {
+		return nil, err
+	}
 	out, err := p.timeseries(ctx, db)
-	if err != nil || !p.hasGoal() {
-		return out, err
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].SampleOneIn = p.sampleOneIn()
+	}
+	if !p.hasGoal() {
+		return out, nil
 	}
 	base, err := p.withoutGoals().timeseries(ctx, db)
 	if err != nil {

@@ -32,7 +32,8 @@ import (
 //
 // A summary is made for the site's own time zone; a query in another zone
 // reads raw rows. Filtered queries read raw rows too: a filter crosses
-// dimensions, which per-dimension summaries cannot.
+// dimensions, which per-dimension summaries cannot (above a size, a
+// sample of them: sample.go).
 
 // summaryDimensions are the dimensions summarised one by one ("" is the
 // whole site); props ("prop:KEY") are summarised by propRows, every key at
@@ -101,9 +102,11 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 // source chooses, per day of the period, summary or raw rows: a day is
 // read from its summary when the query has no filter, the day lies
 // wholly inside the period and its summary is fresh in the query's zone.
+// A sampled query (the base visitors of a goal) reads the same sample of
+// every day, so that its rates compare like with like.
 func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 	all := source{raw: rawPart{all: true}}
-	if p.q.NoSummaries || len(p.q.Filters) > 0 {
+	if p.q.NoSummaries || len(p.q.Filters) > 0 || p.sample > 1 {
 		return all, nil
 	}
 	days := p.days()
@@ -162,7 +165,7 @@ func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.
 	p := plan{q: Query{SiteID: siteID, From: start, To: time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc), Timezone: tz}, loc: loc}
 	gen := uint64(time.Now().UnixNano())
 	head := "INSERT INTO daily_stats (" + summaryColumns + ") SELECT " + storage.Quote(siteID) + ", "
-	tail := fmt.Sprintf(", d, toUInt64(%d), k, %s FROM (", gen, daySums)
+	tail := fmt.Sprintf(", d, toUInt64(%d), k, %s FROM (", gen, p.sums())
 	for _, name := range summaryDimensions() {
 		rows, _, err := p.rawDimensionRows(rawPart{all: true}, name)
 		if err != nil {
