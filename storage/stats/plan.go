@@ -224,16 +224,16 @@ func (p plan) sessionRange() string {
 // eventWhere is the WHERE clause over events: the period and every filter.
 func (p plan) eventWhere() string {
 	return p.where(p.eventRange(), func(d dimension) (string, string) { return d.event, d.session }, func(cond string) string {
-		return fmt.Sprintf("SELECT session_id FROM sessions WHERE site_id = %s AND start_ts >= %s AND start_ts < %s AND %s GROUP BY session_id HAVING sum(sign) > 0",
-			storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), cond)
+		return fmt.Sprintf("SELECT session_id FROM sessions WHERE site_id = %s AND start_ts >= %s AND start_ts < %s AND %s%s GROUP BY session_id HAVING sum(sign) > 0",
+			storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), cond, p.sampled())
 	})
 }
 
 // sessionWhere is the WHERE clause over sessions.
 func (p plan) sessionWhere() string {
 	return p.where(p.sessionRange(), func(d dimension) (string, string) { return d.session, d.event }, func(cond string) string {
-		return fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s AND %s",
-			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), cond)
+		return fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s AND %s%s",
+			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), cond, p.sampled())
 	})
 }
 
