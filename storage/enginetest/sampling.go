@@ -137,33 +137,26 @@ func scaled(answer any, n uint64) any {
 	case stats.Metrics:
 		return scale(a)
 	case []stats.Point:
-		if a == nil {
-			return a
-		}
-		out := make([]stats.Point, len(a))
-		for i, p := range a {
-			out[i] = stats.Point{Start: p.Start, Metrics: scale(p.Metrics)}
-		}
-		return out
-	case []stats.GoalRow:
-		if a == nil {
-			return a
-		}
-		out := make([]stats.GoalRow, len(a))
-		for i, g := range a {
-			g.Visitors, g.Conversions, g.BaseVisitors, g.SampleOneIn = n*g.Visitors, n*g.Conversions, n*g.BaseVisitors, n
-			out[i] = g
-		}
-		return out
+		return each(a, func(p stats.Point) stats.Point { p.Metrics = scale(p.Metrics); return p })
 	case []stats.BreakdownRow:
-		if a == nil {
-			return a
-		}
-		out := make([]stats.BreakdownRow, len(a))
-		for i, r := range a {
-			out[i] = stats.BreakdownRow{Value: r.Value, Metrics: scale(r.Metrics)}
-		}
-		return out
+		return each(a, func(r stats.BreakdownRow) stats.BreakdownRow { r.Metrics = scale(r.Metrics); return r })
+	case []stats.GoalRow:
+		return each(a, func(g stats.GoalRow) stats.GoalRow {
+			g.Visitors, g.Conversions, g.BaseVisitors, g.SampleOneIn = n*g.Visitors, n*g.Conversions, n*g.BaseVisitors, n
+			return g
+		})
 	}
 	panic(fmt.Sprintf("scaled: %T", answer))
+}
+
+// each is a copied with f applied to every element (nil stays nil).
+func each[T any](a []T, f func(T) T) []T {
+	if a == nil {
+		return nil
+	}
+	out := make([]T, len(a))
+	for i, x := range a {
+		out[i] = f(x)
+	}
+	return out
 }
