@@ -35,6 +35,7 @@ import (
 
 	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/bench/benchengine"
+	"github.com/mote-analytics/mote/internal/splitmix"
 	"github.com/mote-analytics/mote/storage"
 	"github.com/mote-analytics/mote/storage/stats"
 )
@@ -215,7 +216,7 @@ func load(ctx context.Context, eng storage.Engine, rows int, end time.Time) erro
 		sid := rng.Uint64()
 		ts := start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
 		// The collector's visitor id: a keyed hash of the person and the day.
-		vid := mix(uint64(rng.IntN(people))<<16 | uint64(ts.Sub(start)/(24*time.Hour)))
+		vid := splitmix.Mix64(uint64(rng.IntN(people))<<16 | uint64(ts.Sub(start)/(24*time.Hour)))
 		s, c, b := sources[src()], countries[country()], browsers[browser()]
 		n := 1 + rng.IntN(6)
 		row := mote.SessionRow{SiteID: "demo", SessionID: sid, VisitorID: vid, StartTS: ts, Hostname: "example.com",
@@ -266,16 +267,6 @@ func load(ctx context.Context, eng storage.Engine, rows int, end time.Time) erro
 	fmt.Fprintln(os.Stderr)
 	// Loaded around the Batcher: mark the days changed for the summaries.
 	return storage.MarkStoredDays(ctx, eng)
-}
-
-// mix is splitmix64's finaliser: a stand-in for the collector's keyed
-// hash, uniform over 64 bits.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
 }
 
 var (

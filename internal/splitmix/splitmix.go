@@ -1,6 +1,7 @@
 // Package splitmix holds the SplitMix64 finalizer, the module's one bit
-// mixer: the geo cache spreads its slot keys with it (enrich), and the
-// spool turns record positions into batch ids with it (storage/spool).
+// mixer: the geo cache spreads its slot keys with it (enrich), the
+// spool turns record positions into batch ids with it (storage/spool),
+// and bench/queries makes its synthetic visitor ids with it.
 package splitmix
 
 // Mix64 is the SplitMix64 finalizer: a cheap bijection of uint64 that
