@@ -67,7 +67,8 @@ func (e *Engine) createDatabase(ctx context.Context) error {
 	return nil
 }
 
-// ddlAttempts bounds retryDropped: a statement is sent at most this often.
+// ddlAttempts bounds retryDropped: a statement (or a query, QuerySQL) is
+// sent at most this often.
 const ddlAttempts = 3
 
 // retryDropped runs an idempotent statement (every migration statement is

@@ -41,6 +41,29 @@ func TestMigrateSurvivesDroppedConnection(t *testing.T) {
 	}
 }
 
+// TestQuerySurvivesDroppedConnection: a query whose connection is cut
+// after the server got it, before its answer, is sent again and answers.
+func TestQuerySurvivesDroppedConnection(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	p := startDropProxy(t, srv.Addr(), []byte("SELECT 4242"))
+	e, err := Open(ctx(t), Config{DSN: "clickhouse://" + p.ln.Addr().String() + "/default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	rows, err := e.QuerySQL(ctx(t), "SELECT 4242 + 1")
+	if err != nil {
+		t.Fatalf("a query through a dropped connection: %v", err)
+	}
+	if p.cuts.Load() != 1 {
+		t.Fatalf("the proxy cut %d connections, want 1: the test did not drop what it meant to", p.cuts.Load())
+	}
+	var n uint64
+	if err := rows.Scan(0, &n); err != nil || n != 4243 {
+		t.Fatalf("answer %d (%v), want 4243", n, err)
+	}
+}
+
 func TestRetryDropped(t *testing.T) {
 	calls := 0
 	err := retryDropped(context.Background(), func() error { calls++; return io.EOF })

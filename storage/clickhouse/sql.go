@@ -15,8 +15,23 @@ func (e *Engine) ExecSQL(ctx context.Context, query string) error {
 }
 
 // QuerySQL runs query and returns its rows with every value in the
-// engine-neutral form storage.Rows documents (storage.SQL).
+// engine-neutral form storage.Rows documents (storage.SQL). A query only
+// reads, so it is sent again when its connection was lost under it
+// (retryDropped): the pool can hand out a connection the server has just
+// closed (seen once in CI on 18.16, as "use of closed network connection"
+// on the salt keeper's read after a refused mutation).
 func (e *Engine) QuerySQL(ctx context.Context, query string) (*storage.Rows, error) {
+	var out *storage.Rows
+	err := retryDropped(ctx, func() error {
+		var err error
+		out, err = e.query(ctx, query)
+		return err
+	})
+	return out, err
+}
+
+// query is one attempt of QuerySQL.
+func (e *Engine) query(ctx context.Context, query string) (*storage.Rows, error) {
 	rows, err := e.conn.Query(ctx, query)
 	if err != nil {
 		return nil, err
