@@ -63,7 +63,7 @@ func Breakdown(ctx context.Context, db storage.SQL, q Query) ([]BreakdownRow, er
 		return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 	}
 	if d.session == "" && isGoal(q.Dimension) {
-		base, err := p.withoutGoals().visitors(ctx, db)
+		base, err := p.baseVisitors(ctx, db, src)
 		if err != nil {
 			return nil, fmt.Errorf("breakdown by %s: %w", q.Dimension, err)
 		}

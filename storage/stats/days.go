@@ -308,16 +308,26 @@ func (p plan) byBucket(ctx context.Context, db storage.SQL, rows string) (map[st
 	return out, nil
 }
 
-// visitors counts the visitors of p's period (each day's distinct
-// visitors, added up): the base of a conversion rate. Visitors are
-// counted from hits, so the raw days read events only (the whole site's
-// visits rows add visits, not visitors: leaving them out saved a third of
-// an event breakdown at 100M events, bench/BENCHMARKS.md).
-func (p plan) visitors(ctx context.Context, db storage.SQL) (uint64, error) {
-	src, err := p.source(ctx, db)
-	if err != nil {
-		return 0, err
+// baseVisitors counts the visitors of p's period without its goal filters
+// (event, prop:KEY): the base of a conversion rate. src is p's source,
+// which is the base's too when p has no goal filter.
+func (p plan) baseVisitors(ctx context.Context, db storage.SQL, src source) (uint64, error) {
+	base := p.withoutGoals()
+	if p.hasGoal() {
+		var err error
+		if src, err = base.source(ctx, db); err != nil {
+			return 0, err
+		}
 	}
+	return base.visitors(ctx, db, src)
+}
+
+// visitors counts the visitors of p's period from src (each day's
+// distinct visitors, added up). Visitors are counted from hits, so the
+// raw days read events only (the whole site's visits rows add visits, not
+// visitors: leaving them out saved a third of an event breakdown at 100M
+// events, bench/BENCHMARKS.md).
+func (p plan) visitors(ctx context.Context, db storage.SQL, src source) (uint64, error) {
 	var parts []string
 	if src.summary != "" {
 		parts = append(parts, p.summaryRows(src, ""))

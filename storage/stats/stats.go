@@ -162,7 +162,7 @@ func Aggregate(ctx context.Context, db storage.SQL, q Query) (Metrics, error) {
 	s := total(days)
 	s.SampleOneIn = p.sampleOneIn()
 	if p.hasGoal() {
-		if s.BaseVisitors, err = p.withoutGoals().visitors(ctx, db); err != nil {
+		if s.BaseVisitors, err = p.baseVisitors(ctx, db, src); err != nil {
 			return Metrics{}, err
 		}
 	}
