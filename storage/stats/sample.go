@@ -13,7 +13,7 @@ import (
 // Sampling. A card with filters cannot be read from the day summaries (a
 // filter crosses dimensions), so it reads raw rows, and over a large
 // period those are too many to answer in a second: at 100M events in 30
-// days a filtered card took 0.65-5.4 s on 2 cores (bench/BENCHMARKS.md).
+// days a filtered card took 0.9-3.3 s on 2 cores (bench/BENCHMARKS.md).
 // Above DefaultSampleAbove stored rows in the period, such a card reads
 // the rows of 1 in N visitors instead and scales its counts up by N, as
 // Plausible does above 20M rows; the answer says so (Metrics.SampleOneIn,
@@ -26,9 +26,8 @@ import (
 // on every server version (no SAMPLE BY clause needed). Ratios (bounce
 // rate, views per visit, time on page, conversion rate) are the sample's;
 // counts are estimates whose relative error shrinks with the rows they
-// count. Unfiltered cards, today's cards and realtime stay exact:
-// summaries answer the first, and the others read fewer rows than the
-// threshold.
+// count. Unfiltered cards and realtime are never sampled, and a filtered
+// card of today is only on a site of more than 10M stored rows a day.
 
 // DefaultSampleAbove is the threshold of Query.SampleAbove: the stored rows
 // (daily_stats_changes' count of events and visit updates) in the period
