@@ -277,11 +277,17 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 	if got := countOn(t, ctx, c.Servers[0][1], "SELECT count() FROM ("+folded+") WHERE live != 1"); got != 0 {
 		t.Errorf("sessions: %d with a broken cancel/state balance", got)
 	}
+	// Both replicas of a shard hold the same visits. Their row counts may
+	// differ for a while: a collapsing merge runs on one replica before
+	// the other fetches its result (seen in CI: 1302 rows against 256),
+	// so what is compared is what merges keep, the live states and their
+	// pageviews.
 	for s := range c.Servers {
-		a := countOn(t, ctx, c.Servers[s][0], "SELECT count() FROM "+db+".sessions_local")
-		b := countOn(t, ctx, c.Servers[s][1], "SELECT count() FROM "+db+".sessions_local")
+		const kept = "SELECT toUInt64(sum(sign)) * 1000000 + toUInt64(sum(sign * pageviews)) FROM "
+		a := countOn(t, ctx, c.Servers[s][0], kept+db+".sessions_local")
+		b := countOn(t, ctx, c.Servers[s][1], kept+db+".sessions_local")
 		if a != b || a == 0 {
-			t.Errorf("shard %d: sessions rows %d on replica 1, %d on replica 2", s+1, a, b)
+			t.Errorf("shard %d: live visits x 1e6 + their pageviews %d on replica 1, %d on replica 2", s+1, a, b)
 		}
 	}
 
