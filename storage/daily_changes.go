@@ -27,9 +27,7 @@ type changeKey struct {
 type dayChanges map[changeKey]uint64
 
 func (c dayChanges) add(site string, t time.Time) {
-	s := t.Unix()
-	s -= ((s % 900) + 900) % 900
-	c[changeKey{site, s}]++
+	c[changeKey{site, t.Truncate(ChangeSlot).Unix()}]++
 }
 
 func (c dayChanges) addEvents(events []mote.Event) {

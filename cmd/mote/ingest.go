@@ -82,7 +82,6 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		}
 	}()
 	batch := storage.BatcherConfig{MaxRows: cfg.Batch.MaxRows, MaxWait: cfg.Batch.MaxWait}
-	p.summaries = &stats.Summarizer{Sites: cfg.sites(), Log: log}
 	if opt.batchMaxWait > 0 {
 		batch.MaxWait = opt.batchMaxWait
 	}
@@ -92,13 +91,13 @@ func openPipeline(ctx context.Context, cfg *Config, log *slog.Logger, opt ingest
 		Batch:  batch,
 		Sites:  cfg.sites(),
 		Logger: log,
-		// p.visits is started below, before Run can connect.
+		// p.summaries and p.visits are made below, before Run can connect.
 		OnConnect: func(ctx context.Context) {
 			go p.summaries.Run(ctx)
 			p.visits.connected(ctx)
 		},
 	})
-	p.summaries.DB = p.store
+	p.summaries = &stats.Summarizer{DB: p.store, Sites: cfg.sites(), Log: log}
 	if cfg.Storage.Engine == "embedded" {
 		if err := p.store.Connect(ctx); err != nil {
 			return nil, err
