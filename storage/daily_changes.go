@@ -13,10 +13,12 @@ import (
 // from UTC) is a whole number of slots.
 const ChangeSlot = 15 * time.Minute
 
-// changeKey is one site's slot, as Unix seconds of its start.
+// changeKey is one site's slot, as Unix seconds of its start, in
+// daily_stats_changes or, for hits, daily_stats_hit_changes.
 type changeKey struct {
 	site string
 	slot int64
+	hits bool
 }
 
 // dayChanges collects the slots a batch changes: where its events fall,
@@ -26,13 +28,16 @@ type changeKey struct {
 // including a 25-hour one).
 type dayChanges map[changeKey]uint64
 
-func (c dayChanges) add(site string, t time.Time) {
-	c[changeKey{site, t.Truncate(ChangeSlot).Unix()}]++
+func (c dayChanges) add(site string, t time.Time, hits bool) {
+	c[changeKey{site, t.Truncate(ChangeSlot).Unix(), hits}]++
 }
 
+// addEvents marks the slots of events in both tables: a day's summary and
+// its prefix summary (stats, "Day prefixes") both count them.
 func (c dayChanges) addEvents(events []mote.Event) {
 	for i := range events {
-		c.add(events[i].SiteID, events[i].TS)
+		c.add(events[i].SiteID, events[i].TS, false)
+		c.add(events[i].SiteID, events[i].TS, true)
 	}
 }
 
@@ -40,20 +45,35 @@ func (c dayChanges) addSessions(rows []mote.SessionRow) {
 	for i := range rows {
 		r := &rows[i]
 		for t := r.StartTS; t.Before(r.EndTS); t = t.Add(12 * time.Hour) {
-			c.add(r.SiteID, t)
+			c.add(r.SiteID, t, false)
 		}
-		c.add(r.SiteID, r.EndTS)
+		c.add(r.SiteID, r.EndTS, false)
 	}
 }
 
-// write adds the collected counts to daily_stats_changes in one insert.
+// write adds the collected counts to daily_stats_changes and
+// daily_stats_hit_changes, one insert each. A repeated write after a
+// failure only adds to counters, which at worst has a summary rebuilt.
 func (c dayChanges) write(ctx context.Context, db SQL) error {
-	rows := make([][]any, 0, len(c))
+	var all, hits [][]any
 	for k, n := range c {
-		rows = append(rows, []any{k.site, time.Unix(k.slot, 0).UTC(), n})
+		row := []any{k.site, time.Unix(k.slot, 0).UTC(), n}
+		if k.hits {
+			hits = append(hits, row)
+		} else {
+			all = append(all, row)
+		}
 	}
-	if err := db.InsertRowsSQL(ctx, "INSERT INTO daily_stats_changes (site_id, slot, n)", rows); err != nil {
-		return fmt.Errorf("mark changed days: %w", err)
+	for _, t := range []struct {
+		table string
+		rows  [][]any
+	}{{"daily_stats_changes", all}, {"daily_stats_hit_changes", hits}} {
+		if len(t.rows) == 0 {
+			continue
+		}
+		if err := db.InsertRowsSQL(ctx, "INSERT INTO "+t.table+" (site_id, slot, n)", t.rows); err != nil {
+			return fmt.Errorf("mark changed days: %w", err)
+		}
 	}
 	return nil
 }
@@ -73,13 +93,16 @@ func MarkChanges(ctx context.Context, db SQL, events []mote.Event, sessions []mo
 
 // MarkStoredDays marks every day db's events fall on as changed, so that
 // the Summarizer builds (or rebuilds) the summary of each: after rows were
-// stored without the Batcher (mote storage copy). Migration 0009 runs the
-// same statement for the days stored before summaries existed.
+// stored without the Batcher (mote storage copy), and the prefix of every
+// day as changed too. Migration 0009 runs the same statement for the days
+// stored before summaries existed.
 func MarkStoredDays(ctx context.Context, db SQL) error {
-	err := db.ExecSQL(ctx, "INSERT INTO daily_stats_changes (site_id, slot, n) "+
-		"SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot")
-	if err != nil {
-		return fmt.Errorf("mark stored days: %w", err)
+	for _, table := range []string{"daily_stats_changes", "daily_stats_hit_changes"} {
+		err := db.ExecSQL(ctx, "INSERT INTO "+table+" (site_id, slot, n) "+
+			"SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot")
+		if err != nil {
+			return fmt.Errorf("mark stored days: %w", err)
+		}
 	}
 	return nil
 }

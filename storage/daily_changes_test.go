@@ -7,9 +7,11 @@ import (
 	"github.com/mote-analytics/mote"
 )
 
-// TestDayChangesSlots: an event marks its 15-minute UTC slot; a visit
-// marks its first and last hit's slots and one every 12 hours between, so
-// that every day it touches, in any zone, is marked.
+// TestDayChangesSlots: an event marks its 15-minute UTC slot, in both
+// counters; a visit marks its first and last hit's slots and one every 12
+// hours between, so that every day it touches, in any zone, is marked,
+// and never the hits' counter (a visit going on must not make its
+// morning's prefix summary stale).
 func TestDayChangesSlots(t *testing.T) {
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.DateTime, s)
@@ -25,21 +27,23 @@ func TestDayChangesSlots(t *testing.T) {
 		{SiteID: "r", StartTS: at("2026-12-01 01:00:00"), EndTS: at("2026-12-02 07:20:00")}, // a 30-hour robot visit
 	})
 	want := dayChanges{
-		{"a", at("2026-12-01 10:00:00").Unix()}: 2,
-		{"b", at("2026-12-01 10:15:00").Unix()}: 1,
-		{"a", at("2026-12-01 23:45:00").Unix()}: 1,
-		{"a", at("2026-12-02 00:00:00").Unix()}: 1,
-		{"r", at("2026-12-01 01:00:00").Unix()}: 1,
-		{"r", at("2026-12-01 13:00:00").Unix()}: 1,
-		{"r", at("2026-12-02 01:00:00").Unix()}: 1,
-		{"r", at("2026-12-02 07:15:00").Unix()}: 1,
+		{"a", at("2026-12-01 10:00:00").Unix(), false}: 2,
+		{"b", at("2026-12-01 10:15:00").Unix(), false}: 1,
+		{"a", at("2026-12-01 10:00:00").Unix(), true}:  2,
+		{"b", at("2026-12-01 10:15:00").Unix(), true}:  1,
+		{"a", at("2026-12-01 23:45:00").Unix(), false}: 1,
+		{"a", at("2026-12-02 00:00:00").Unix(), false}: 1,
+		{"r", at("2026-12-01 01:00:00").Unix(), false}: 1,
+		{"r", at("2026-12-01 13:00:00").Unix(), false}: 1,
+		{"r", at("2026-12-02 01:00:00").Unix(), false}: 1,
+		{"r", at("2026-12-02 07:15:00").Unix(), false}: 1,
 	}
 	if len(c) != len(want) {
 		t.Errorf("%d slots marked, want %d: %v", len(c), len(want), c)
 	}
 	for k, n := range want {
 		if c[k] != n {
-			t.Errorf("slot %s %s: %d, want %d", k.site, time.Unix(k.slot, 0).UTC().Format(time.DateTime), c[k], n)
+			t.Errorf("slot %s %s (hits %v): %d, want %d", k.site, time.Unix(k.slot, 0).UTC().Format(time.DateTime), k.hits, c[k], n)
 		}
 	}
 }

@@ -37,6 +37,8 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 			{"daily_stats", "day < toDate(" + cutoff + ")", false},
 			{"daily_stats_done", "day < toDate(" + cutoff + ")", false},
 			{"daily_stats_changes", "slot < " + cutoff, false},
+			{"daily_stats_hit_changes", "slot < " + cutoff, false},
+			{"daily_stats_prefixes", "day < toDate(" + cutoff + ")", false},
 		} {
 			where := "site_id = " + Quote(site.ID) + " AND " + t.before
 			var n uint64

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsRealtimeAndPrivacy", testStatsRealtimeAndPrivacy},
 		{"StatsGoals", testStatsGoals},
 		{"StatsSummaries", testStatsSummaries},
+		{"StatsDayPrefix", testStatsDayPrefix},
 		{"StatsSampling", testStatsSampling},
 		{"ShareLinks", testShareLinks},
 		{"Sessions", testSessions},
@@ -95,7 +96,7 @@ func queryUint(t *testing.T, e Inspector, q string) uint64 {
 }
 
 // Tables is every table the migrations create.
-var Tables = []string{"campaigns", "daily_stats", "daily_stats_changes", "daily_stats_done", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
+var Tables = []string{"campaigns", "daily_stats", "daily_stats_changes", "daily_stats_done", "daily_stats_hit_changes", "daily_stats_prefixes", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
 
 func testMigrateTwice(t *testing.T, e Inspector) {
 	all, err := storage.Schema{Server: e.ServerVersion()}.Migrations()

@@ -143,30 +143,7 @@ func testStatsSummaries(t *testing.T, e Inspector) {
 		t.Helper()
 		for _, p := range periods {
 			base := stats.Query{SiteID: summarySite.ID, From: p.from, To: p.to, Timezone: p.tz}
-			// (A filtered card always reads raw rows: only the goal
-			// aggregate below has one, for its unfiltered base.)
-			for _, q := range []stats.Query{base} {
-				label := fmt.Sprintf("%s, %s, %d filters", stage, p.name, len(q.Filters))
-				same(t, label+": aggregate", func(q stats.Query) (any, error) { return stats.Aggregate(c, e, q) }, q)
-				for _, iv := range []stats.Interval{stats.IntervalDay, stats.IntervalWeek, stats.IntervalMonth} {
-					q := q
-					q.Interval = iv
-					same(t, label+": "+string(iv)+" series", func(q stats.Query) (any, error) { return stats.Timeseries(c, e, q) }, q)
-				}
-				for _, dim := range dims {
-					q := q
-					q.Dimension, q.Limit = dim, stats.MaxBreakdownLimit
-					if dim == "city" {
-						q.KAnonymity = 3
-					}
-					same(t, label+": breakdown by "+dim, func(q stats.Query) (any, error) { return stats.Breakdown(c, e, q) }, q)
-				}
-				q.Dimension, q.Limit = "page", 2
-				same(t, label+": top 2 pages", func(q stats.Query) (any, error) { return stats.Breakdown(c, e, q) }, q)
-				q.Filters = append(q.Filters, filter("event", stats.FilterIs, "Signup"))
-				q.Dimension, q.Limit = "", 0
-				same(t, label+": goal aggregate", func(q stats.Query) (any, error) { return stats.Aggregate(c, e, q) }, q)
-			}
+			sameCards(t, e, fmt.Sprintf("%s, %s", stage, p.name), base, dims)
 		}
 	}
 
@@ -233,6 +210,35 @@ func testStatsSummaries(t *testing.T, e Inspector) {
 	if rows, err = stats.Breakdown(c, e, q); err != nil || len(rows) != 1 || rows[0].Value == "/only-in-summary" {
 		t.Errorf("top page from raw rows: %+v, %v", rows, err)
 	}
+}
+
+// sameCards fails t unless every unfiltered card of q's period (the
+// aggregate, day, week and month series, a breakdown by each of dims and
+// the top 2 pages, and the goal aggregate, whose base is unfiltered) is
+// the same with summaries as from raw rows alone. (A filtered card always
+// reads raw rows.)
+func sameCards(t *testing.T, e Inspector, label string, q stats.Query, dims []string) {
+	t.Helper()
+	c := ctx(t)
+	same(t, label+": aggregate", func(q stats.Query) (any, error) { return stats.Aggregate(c, e, q) }, q)
+	for _, iv := range []stats.Interval{stats.IntervalDay, stats.IntervalWeek, stats.IntervalMonth} {
+		q := q
+		q.Interval = iv
+		same(t, label+": "+string(iv)+" series", func(q stats.Query) (any, error) { return stats.Timeseries(c, e, q) }, q)
+	}
+	for _, dim := range dims {
+		q := q
+		q.Dimension, q.Limit = dim, stats.MaxBreakdownLimit
+		if dim == "city" {
+			q.KAnonymity = 3
+		}
+		same(t, label+": breakdown by "+dim, func(q stats.Query) (any, error) { return stats.Breakdown(c, e, q) }, q)
+	}
+	q.Dimension, q.Limit = "page", 2
+	same(t, label+": top 2 pages", func(q stats.Query) (any, error) { return stats.Breakdown(c, e, q) }, q)
+	q.Filters = append(q.Filters, filter("event", stats.FilterIs, "Signup"))
+	q.Dimension, q.Limit = "", 0
+	same(t, label+": goal aggregate", func(q stats.Query) (any, error) { return stats.Aggregate(c, e, q) }, q)
 }
 
 // same fails t unless read gives the same answer with the summaries and

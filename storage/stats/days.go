@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -88,13 +89,26 @@ func (p plan) dayStart(d time.Time) time.Time {
 }
 
 // rawPart is the part of a period read from the raw tables: all of it, or
-// the days summaries do not cover (some, or none).
+// the days summaries do not cover (some, or none). Of those, the hits of
+// the days with a prefix are read from it and their tail (prefix.go).
 type rawPart struct {
-	all  bool
-	days []time.Time // when !all: the days, ascending
+	all      bool
+	days     []time.Time // when !all: the days, ascending
+	prefixes []dayPrefix // some of days, ascending
 }
 
 func (r rawPart) empty() bool { return !r.all && len(r.days) == 0 }
+
+// withoutPrefixes is r without the days that have a prefix.
+func (r rawPart) withoutPrefixes() rawPart {
+	out := rawPart{all: r.all}
+	for _, d := range r.days {
+		if !slices.ContainsFunc(r.prefixes, func(x dayPrefix) bool { return x.day.Equal(d) }) {
+			out.days = append(out.days, d)
+		}
+	}
+	return out
+}
 
 // restrict returns p over the raw part: the period from the first raw
 // day on, and the condition on a day column d that keeps the raw days.
@@ -224,7 +238,7 @@ type source struct {
 func (p plan) dimensionRows(src source, name string) (sql string, sessionSide bool, err error) {
 	var parts []string
 	if src.summary != "" {
-		parts = append(parts, p.summaryRows(src, name))
+		parts = append(parts, p.summaryRows(src.summary, name))
 	}
 	if !src.raw.empty() {
 		raw, side, err := p.rawDimensionRows(src.raw, name)
@@ -243,12 +257,12 @@ func (p plan) dimensionRows(src source, name string) (sql string, sessionSide bo
 	return strings.Join(parts, " UNION ALL "), sessionSide, nil
 }
 
-// summaryRows is the dayCols source of one dimension over the summarised
-// days of src.
-func (p plan) summaryRows(src source, name string) string {
+// summaryRows is the dayCols source of one dimension over the daily_stats
+// rows that cond (on day and gen) selects.
+func (p plan) summaryRows(cond, name string) string {
 	return "SELECT day AS d, value AS k, visitors AS vis, pageviews AS pv, events AS ev, engagements AS eng, " +
 		"engagement_ms AS engms, scroll_sum AS scroll, visits, bounces, duration_s AS dur, session_pageviews AS spv, session_events AS sev " +
-		"FROM daily_stats WHERE site_id = " + storage.Quote(p.q.SiteID) + " AND dimension = " + storage.Quote(name) + " AND " + src.summary
+		"FROM daily_stats WHERE site_id = " + storage.Quote(p.q.SiteID) + " AND dimension = " + storage.Quote(name) + " AND " + cond
 }
 
 // rawDimensionRows is the dayCols source of one dimension over the raw
@@ -257,7 +271,7 @@ func (p plan) summaryRows(src source, name string) string {
 // any other counts hits of the kinds it applies to.
 func (p plan) rawDimensionRows(r rawPart, name string) (sql string, sessionSide bool, err error) {
 	if name == "" {
-		return p.eventDayRows(r, "", "") + " UNION ALL " + p.sessionDayRows(r, "", false), false, nil
+		return p.eventRows(r, "", "", "") + " UNION ALL " + p.sessionDayRows(r, "", false), false, nil
 	}
 	d, err := lookupDimension(name)
 	if err != nil {
@@ -266,7 +280,7 @@ func (p plan) rawDimensionRows(r rawPart, name string) (sql string, sessionSide 
 	if d.session != "" {
 		return p.sessionDayRows(r, d.session, true), true, nil
 	}
-	return p.eventDayRows(r, d.event, d.kind), false, nil
+	return p.eventRows(r, name, d.event, d.kind), false, nil
 }
 
 // byDay adds up the whole site's rows per day: the base of Aggregate and
@@ -330,10 +344,10 @@ func (p plan) baseVisitors(ctx context.Context, db storage.SQL, src source) (uin
 func (p plan) visitors(ctx context.Context, db storage.SQL, src source) (uint64, error) {
 	var parts []string
 	if src.summary != "" {
-		parts = append(parts, p.summaryRows(src, ""))
+		parts = append(parts, p.summaryRows(src.summary, ""))
 	}
 	if !src.raw.empty() {
-		parts = append(parts, p.eventDayRows(src.raw, "", ""))
+		parts = append(parts, p.eventRows(src.raw, "", "", ""))
 	}
 	var n uint64
 	if err := storage.QueryRow(ctx, db, "SELECT sum(vis)"+p.scale()+" FROM ("+strings.Join(parts, " UNION ALL ")+")", &n); err != nil {

@@ -101,9 +101,11 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 
 // source chooses, per day of the period, summary or raw rows: a day is
 // read from its summary when the query has no filter, the day lies
-// wholly inside the period and its summary is fresh in the query's zone.
-// A sampled query (the base visitors of a goal) reads the same sample of
-// every day, so that its rates compare like with like.
+// wholly inside the period and its summary is fresh in the query's zone;
+// the hits of another day from its prefix and tail (prefix.go) when it
+// has a fresh prefix the period holds. A sampled query (the base visitors
+// of a goal) reads the same sample of every day, so that its rates
+// compare like with like.
 func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 	all := source{raw: rawPart{all: true}}
 	if p.q.NoSummaries || len(p.q.Filters) > 0 || p.sample > 1 {
@@ -116,12 +118,12 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 			whole = append(whole, d)
 		}
 	}
-	if len(whole) == 0 {
-		return all, nil
-	}
-	states, err := p.dayStates(ctx, db, whole[0], whole[len(whole)-1])
-	if err != nil {
-		return source{}, err
+	states := map[time.Time]*dayState{}
+	if len(whole) > 0 {
+		var err error
+		if states, err = p.dayStates(ctx, db, whole[0], whole[len(whole)-1]); err != nil {
+			return source{}, err
+		}
 	}
 	var pairs []string
 	var raw []time.Time
@@ -132,10 +134,18 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 		}
 		raw = append(raw, d)
 	}
-	if len(pairs) == 0 {
+	prefixes, err := p.usablePrefixes(ctx, db, raw)
+	if err != nil {
+		return source{}, err
+	}
+	if len(pairs) == 0 && len(prefixes) == 0 {
 		return all, nil
 	}
-	return source{summary: "(day, gen) IN (" + strings.Join(pairs, ", ") + ")", raw: rawPart{days: raw}}, nil
+	src := source{raw: rawPart{days: raw, prefixes: prefixes}}
+	if len(pairs) > 0 {
+		src.summary = "(day, gen) IN (" + strings.Join(pairs, ", ") + ")"
+	}
+	return src, nil
 }
 
 // wholeDay reports whether the site-local day d lies wholly inside the
@@ -157,25 +167,21 @@ const summaryColumns = "site_id, dimension, day, gen, value, visitors, pageviews
 //
 // It returns the new generation.
 func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.Time, covered uint64) (uint64, error) {
-	loc, err := time.LoadLocation(tz)
+	p, err := dayPlan(siteID, tz, day)
 	if err != nil {
-		return 0, fmt.Errorf("summarise: time zone %q: %w", tz, err)
+		return 0, fmt.Errorf("summarise: %w", err)
 	}
-	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
-	p := plan{q: Query{SiteID: siteID, From: start, To: time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc), Timezone: tz}, loc: loc}
 	gen := uint64(time.Now().UnixNano())
-	head := "INSERT INTO daily_stats (" + summaryColumns + ") SELECT " + storage.Quote(siteID) + ", "
-	tail := fmt.Sprintf(", d, toUInt64(%d), k, %s FROM (", gen, p.sums())
 	for _, name := range summaryDimensions() {
 		rows, _, err := p.rawDimensionRows(rawPart{all: true}, name)
 		if err != nil {
 			return 0, err
 		}
-		if err := db.ExecSQL(ctx, head+storage.Quote(name)+tail+rows+") GROUP BY d, k"); err != nil {
+		if err := p.insertSummary(ctx, db, gen, storage.Quote(name), rows); err != nil {
 			return 0, fmt.Errorf("summarise %s %s by %q: %w", siteID, day.Format(time.DateOnly), name, err)
 		}
 	}
-	if err := db.ExecSQL(ctx, head+"dim"+tail+p.propRows()+") GROUP BY d, dim, k"); err != nil {
+	if err := p.insertSummary(ctx, db, gen, "dim", p.propRows()); err != nil {
 		return 0, fmt.Errorf("summarise %s %s by props: %w", siteID, day.Format(time.DateOnly), err)
 	}
 	err = db.InsertRowSQL(ctx, "INSERT INTO daily_stats_done (site_id, tz, day, gen, covered)", siteID, tz, day, gen, covered)
@@ -183,6 +189,30 @@ func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.
 		return 0, fmt.Errorf("summarise %s %s: record: %w", siteID, day.Format(time.DateOnly), err)
 	}
 	return gen, nil
+}
+
+// dayPlan is the plan of one site-local day (a midnight as days returns
+// it) of a site in zone tz.
+func dayPlan(siteID, tz string, day time.Time) (plan, error) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return plan{}, fmt.Errorf("time zone %q: %w", tz, err)
+	}
+	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+	end := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
+	return plan{q: Query{SiteID: siteID, From: start, To: end, Timezone: tz}, loc: loc}, nil
+}
+
+// insertSummary writes the dayCols rows, grouped by day and value, into
+// daily_stats under generation gen, with dim (an SQL expression: a quoted
+// name, or the rows' own dim column) as their dimension.
+func (p plan) insertSummary(ctx context.Context, db storage.SQL, gen uint64, dim, rows string) error {
+	group := " GROUP BY d, k"
+	if dim == "dim" {
+		group = " GROUP BY d, dim, k"
+	}
+	return db.ExecSQL(ctx, "INSERT INTO daily_stats ("+summaryColumns+") SELECT "+storage.Quote(p.q.SiteID)+", "+dim+
+		fmt.Sprintf(", d, toUInt64(%d), k, %s FROM (", gen, p.sums())+rows+")"+group)
 }
 
 // propRows are the dayCols rows of every property of p's custom events,
@@ -268,9 +298,10 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		site, tz string // tz as readers compare it (loc.String())
 		day      time.Time
 		covered  uint64
-		replaces bool // the day has an older summary
+		replaces bool // the day has an older summary or prefixes
 	}
 	var jobs []job
+	var prefixJobs []prefixJob
 	for _, site := range s.Sites {
 		tz := site.Timezone
 		if tz == "" {
@@ -288,10 +319,20 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		prefixed, err := p.prefixedDays(ctx, s.DB, last)
+		if err != nil {
+			return 0, err
+		}
 		for d, st := range states {
 			if st.changes > 0 && !st.fresh(loc.String()) {
-				jobs = append(jobs, job{site.ID, loc.String(), d, st.changes, st.gen != 0})
+				jobs = append(jobs, job{site.ID, loc.String(), d, st.changes, st.gen != 0 || prefixed[d]})
 			}
+		}
+		// The days after: a prefix each, up to a minute ago.
+		local := now().In(loc)
+		today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+		for d := last.AddDate(0, 0, 1); !d.After(today); d = d.AddDate(0, 0, 1) {
+			prefixJobs = append(prefixJobs, prefixJob{p, d, now()})
 		}
 	}
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].day.After(jobs[j].day) })
@@ -316,15 +357,21 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 			s.log().Info("building summaries", "done", i+1, "of", n)
 		}
 	}
+	for _, j := range prefixJobs {
+		if err := s.prefix(ctx, j); err != nil {
+			return len(jobs), err
+		}
+	}
 	return len(jobs), nil
 }
 
-// dropBefore deletes the rows of a day's generations older than gen, which
-// no reader uses any more (readers take the latest). A failure only costs
-// disk until the next rebuild of the day, so it is logged, not returned.
+// dropBefore deletes the rows of a day's generations older than gen (its
+// older summaries and prefixes), which no reader uses any more (readers
+// take the latest, and prefer a fresh summary). A failure only costs disk
+// until the next rebuild of the day, so it is logged, not returned.
 func (s *Summarizer) dropBefore(ctx context.Context, siteID string, day time.Time, gen uint64) {
 	where := " DELETE WHERE site_id = " + storage.Quote(siteID) + " AND day = " + dayLit(day) + fmt.Sprintf(" AND gen < %d", gen)
-	for _, table := range []string{"daily_stats", "daily_stats_done"} {
+	for _, table := range []string{"daily_stats", "daily_stats_done", "daily_stats_prefixes"} {
 		if err := s.DB.ExecSQL(ctx, "ALTER TABLE "+storage.MutationTarget(s.DB, table)+where); err != nil && ctx.Err() == nil {
 			s.log().Warn("superseded day summary not deleted; kept until the day is rebuilt", "site", siteID, "day", day.Format(time.DateOnly), "err", err)
 		}
