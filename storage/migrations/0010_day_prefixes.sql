@@ -35,3 +35,7 @@ ENGINE = {{engine "daily_stats_prefixes" "MergeTree"}}
 PARTITION BY toYYYYMM(day)
 ORDER BY (site_id, day, gen)
 {{ttl "day"}}SETTINGS index_granularity = 8192;{{distributed "daily_stats_prefixes" "cityHash64(site_id)"}}
+
+-- The hits already stored are counted, as 0009 counted them for the days.
+INSERT INTO daily_stats_hit_changes (site_id, slot, n)
+SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot

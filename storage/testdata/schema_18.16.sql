@@ -331,3 +331,7 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (site_id, day, gen)
 SETTINGS index_granularity = 8192;
 
+-- The hits already stored are counted, as 0009 counted them for the days.
+INSERT INTO daily_stats_hit_changes (site_id, slot, n)
+SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot;
+

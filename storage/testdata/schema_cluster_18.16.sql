@@ -369,3 +369,7 @@ SETTINGS index_granularity = 8192;
 CREATE TABLE IF NOT EXISTS `analytics`.daily_stats_prefixes ON CLUSTER `mote` AS `analytics`.daily_stats_prefixes_local
 ENGINE = Distributed('mote', 'analytics', 'daily_stats_prefixes_local', cityHash64(site_id));
 
+-- The hits already stored are counted, as 0009 counted them for the days.
+INSERT INTO daily_stats_hit_changes (site_id, slot, n)
+SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot;
+
