@@ -12,8 +12,10 @@
 // the collector would have written. Visitor ids are what the collector
 // makes them: a keyed hash, uniform over 64 bits, new every day. It is
 // loaded once and reused while its row count matches. The days are then
-// summarised as `mote serve` would (the last day is left unsummarised, as
-// "today" is in a live period), and each query is timed exactly from the
+// summarised as `mote serve` would at the period's end: the last day is
+// "today", not summarised whole, its pages up to 23:45 (its prefix): the
+// costliest moment of a live day for the page card (a quarter-hour of
+// hits, looked up in the whole day's). Each query is timed exactly from the
 // raw rows alone (stats.Query NoSummaries and Exact) and as the dashboard
 // asks it (summaries; a filtered card over more than
 // stats.DefaultSampleAbove rows is sampled), alternating: the medians of

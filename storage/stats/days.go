@@ -271,7 +271,7 @@ func (p plan) summaryRows(cond, name string) string {
 // any other counts hits of the kinds it applies to.
 func (p plan) rawDimensionRows(r rawPart, name string) (sql string, sessionSide bool, err error) {
 	if name == "" {
-		return p.eventRows(r, "", "", "") + " UNION ALL " + p.sessionDayRows(r, "", false), false, nil
+		return p.eventDayRows(r, "", "") + " UNION ALL " + p.sessionDayRows(r, "", false), false, nil
 	}
 	d, err := lookupDimension(name)
 	if err != nil {
@@ -347,7 +347,7 @@ func (p plan) visitors(ctx context.Context, db storage.SQL, src source) (uint64,
 		parts = append(parts, p.summaryRows(src.summary, ""))
 	}
 	if !src.raw.empty() {
-		parts = append(parts, p.eventRows(src.raw, "", "", ""))
+		parts = append(parts, p.eventDayRows(src.raw, "", ""))
 	}
 	var n uint64
 	if err := storage.QueryRow(ctx, db, "SELECT sum(vis)"+p.scale()+" FROM ("+strings.Join(parts, " UNION ALL ")+")", &n); err != nil {

@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,24 +11,29 @@ import (
 )
 
 // Day prefixes. A day is summarised whole only once it is over (and its
-// visits have ended), so today was read from its raw rows by every card:
-// at 100M events a month, a day of 3.3M hits, whose exact distinct
-// visitors per page alone cost 175-320 ms on 2 cores. So the Summarizer
-// also summarises the hits of each unsettled day up to a recent slot
-// boundary (until: a minute ago, rounded down to 15 minutes), for the
-// dimensions of hits (the whole site's hits, page, event, props, browser
-// and OS versions), and a card reads the day as that prefix plus the hits
-// since (the tail):
+// visits have ended), so today was read from its raw rows by every card.
+// That costs most where today holds many distinct (value, visitor) pairs:
+// the page breakdown, whose exact distinct visitors per page over a day of
+// 3.3M hits (100M events a month) cost 175-320 ms alone on 2 cores. So the
+// Summarizer also summarises the pages of each unsettled day up to a
+// recent slot boundary (until: a minute ago, rounded down to 15 minutes),
+// and the page card reads the day as that prefix plus the hits since (the
+// tail):
 //
-//   - pageviews, events and engagement add up: the tail's own;
+//   - pageviews and engagement add up: the tail's own;
 //   - visitors do not (a visitor of the morning who comes back counts
-//     once): the tail counts only the (value, visitor) pairs it sees
+//     once): the tail counts only the (page, visitor) pairs it sees
 //     first, found by reading the day's earlier hits of the tail's
-//     visitors only (a lookup by visitor id, which the raw tables are
-//     ordered by within a day).
+//     visitors only.
 //
-// So the prefix plus the tail is exactly what the raw day gives. Visits
-// still read the raw day: a visit's row is rewritten while it goes on.
+// So the prefix plus the tail is exactly what the raw day gives. The tail's
+// lookup still reads the day's columns (the tail's visitors are spread
+// over the whole day's granules, which are ordered by visitor), so it
+// saves the aggregation, not the scan: measured at 100M, page 390-428 ms
+// -> 211 ms, while the whole site's visitors, event and prop cards (one
+// or few values, or a tenth of the rows) were no faster or slower from a
+// prefix (bench/BENCHMARKS.md), and read today raw. Visits always read the
+// raw day: a visit's row is rewritten while it goes on.
 //
 // Freshness, as for whole days (summary.go) but from
 // daily_stats_hit_changes, which only events rows add to: a prefix is used
@@ -53,17 +59,9 @@ type dayPrefix struct {
 
 func (x dayPrefix) fresh(tz string) bool { return x.gen != 0 && x.tz == tz && x.covered == x.hits }
 
-// prefixDimensions are the dimensions of hits ("" for the whole site's),
-// which a prefix summarises; props are summarised by propRows.
-func prefixDimensions() []string {
-	out := []string{""}
-	for _, name := range Dimensions() {
-		if dimensions[name].session == "" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
+// prefixDimensions are the dimensions a prefix summarises: those whose
+// cards it makes faster (see above).
+var prefixDimensions = []string{"page"}
 
 // dayPrefixes reads the latest prefix of each of the site-local days from
 // first to last, with the hits counter of its slots now.
@@ -139,14 +137,11 @@ func SummarisePrefix(ctx context.Context, db storage.SQL, siteID, tz string, day
 	p.q.To = until
 	gen := uint64(time.Now().UnixNano())
 	label := fmt.Sprintf("%s %s until %s", siteID, day.Format(time.DateOnly), until.UTC().Format(time.DateTime))
-	for _, name := range prefixDimensions() {
-		d := dimensions[name] // "" is the zero dimension: the whole site's hits
+	for _, name := range prefixDimensions {
+		d := dimensions[name]
 		if err := p.insertSummary(ctx, db, gen, storage.Quote(name), p.eventDayRows(rawPart{all: true}, d.event, d.kind)); err != nil {
 			return 0, fmt.Errorf("summarise prefix %s by %q: %w", label, name, err)
 		}
-	}
-	if err := p.insertSummary(ctx, db, gen, "dim", p.propRows()); err != nil {
-		return 0, fmt.Errorf("summarise prefix %s by props: %w", label, err)
 	}
 	err = db.InsertRowSQL(ctx, "INSERT INTO daily_stats_prefixes (site_id, tz, day, gen, until_ts, covered)", siteID, tz, day, gen, until.UTC(), covered)
 	if err != nil {
@@ -158,9 +153,9 @@ func SummarisePrefix(ctx context.Context, db storage.SQL, siteID, tz string, day
 // eventRows is the dayCols source over the events of the raw part r for
 // the dimension name (whose expression on events is key, and extra its
 // further condition): raw days read whole, and for each day with a
-// prefix, the prefix's rows and its tail's.
+// prefix of name, the prefix's rows and its tail's.
 func (p plan) eventRows(r rawPart, name, key, extra string) string {
-	if len(r.prefixes) == 0 {
+	if len(r.prefixes) == 0 || !slices.Contains(prefixDimensions, name) {
 		return p.eventDayRows(r, key, extra)
 	}
 	var parts []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -18,7 +19,8 @@ import (
 // computed by the same per-day queries that read raw rows (days.go), so a
 // summary row equals what the raw tables give for that day by
 // construction. A card over 30 days then reads 30 days of summary rows
-// (days × distinct values) and the raw rows of today only.
+// (days × distinct values) and the raw rows of today only (the page
+// card: today's prefix and its latest hits, prefix.go).
 //
 // Freshness without scanning raw rows: the Batcher adds to a per-site,
 // per-15-minute counter (daily_stats_changes) after each batch it stores,
@@ -102,8 +104,8 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 // source chooses, per day of the period, summary or raw rows: a day is
 // read from its summary when the query has no filter, the day lies
 // wholly inside the period and its summary is fresh in the query's zone;
-// the hits of another day from its prefix and tail (prefix.go) when it
-// has a fresh prefix the period holds. A sampled query (the base visitors
+// a breakdown by a dimension with day prefixes (prefix.go) reads the hits
+// of another day from its fresh prefix and tail when the period holds it. A sampled query (the base visitors
 // of a goal) reads the same sample of every day, so that its rates
 // compare like with like.
 func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
@@ -134,9 +136,12 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 		}
 		raw = append(raw, d)
 	}
-	prefixes, err := p.usablePrefixes(ctx, db, raw)
-	if err != nil {
-		return source{}, err
+	var prefixes []dayPrefix
+	if slices.Contains(prefixDimensions, p.q.Dimension) {
+		var err error
+		if prefixes, err = p.usablePrefixes(ctx, db, raw); err != nil {
+			return source{}, err
+		}
 	}
 	if len(pairs) == 0 && len(prefixes) == 0 {
 		return all, nil
