@@ -351,6 +351,31 @@ func TestClusterIngestWithReplicaCrash(t *testing.T) {
 		t.Errorf("%d summaries recorded on the cluster, want 1", done)
 	}
 
+	// The page card of the day while it is not yet over reads its prefix
+	// (built through the Distributed tables) and the hits since, whose
+	// lookup of visitors is a GLOBAL IN: as the raw rows give it.
+	early := func() time.Time { return day.Add(20 * time.Minute) }
+	prefixes := &stats.Summarizer{DB: engines[1], Sites: []mote.Site{{ID: "cluster"}}, Now: early}
+	if _, err := prefixes.Pass(ctx); err != nil {
+		t.Fatalf("day prefix on the cluster: %v", err)
+	}
+	if n := countOn(t, ctx, c.Servers[0][0], "SELECT count() FROM "+db+".daily_stats_prefixes"); n != 1 {
+		t.Errorf("%d day prefixes recorded on the cluster, want 1", n)
+	}
+	q = stats.Query{SiteID: "cluster", From: day.Truncate(24 * time.Hour), To: early(), Dimension: "page", Limit: stats.MaxBreakdownLimit}
+	withPrefix, err := stats.Breakdown(ctx, engines[0], q)
+	if err != nil {
+		t.Fatalf("page card from the day prefix on the cluster: %v", err)
+	}
+	q.NoSummaries = true
+	raw, err := stats.Breakdown(ctx, engines[0], q)
+	if err != nil {
+		t.Fatalf("page card from raw rows on the cluster: %v", err)
+	}
+	if !reflect.DeepEqual(withPrefix, raw) || len(raw) != clusterHits {
+		t.Errorf("page card on the cluster from the day prefix %+v, from raw rows %+v (want %d pages)", withPrefix, raw, clusterHits)
+	}
+
 	// Salts: one Memory table on the first host; collectors agree through it.
 	salts := storage.NewSalts(engines[0])
 	var salt [32]byte
