@@ -105,9 +105,9 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 // read from its summary when the query has no filter, the day lies
 // wholly inside the period and its summary is fresh in the query's zone;
 // a breakdown by a dimension with day prefixes (prefix.go) reads the hits
-// of another day from its fresh prefix and tail when the period holds it. A sampled query (the base visitors
-// of a goal) reads the same sample of every day, so that its rates
-// compare like with like.
+// of another day from its fresh prefix and tail when the period holds it.
+// A sampled query (the base visitors of a goal) reads the same sample of
+// every day, so that its rates compare like with like.
 func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 	all := source{raw: rawPart{all: true}}
 	if p.q.NoSummaries || len(p.q.Filters) > 0 || p.sample > 1 {
@@ -233,7 +233,8 @@ func (p plan) propRows() string {
 // every pass it summarises each day (newest first) whose changes counter
 // moved since its summary, or that has none, once the day has been over
 // for Settle (visits going on after midnight change it until then, and it
-// is read raw meanwhile).
+// is read raw meanwhile); then the prefix of each day not yet settled
+// (prefix.go).
 type Summarizer struct {
 	DB    storage.SQL
 	Sites []mote.Site
