@@ -212,8 +212,10 @@ type prefixJob struct {
 
 // prefix brings the prefix of j's day up to date: it ends a minute ago,
 // rounded down to a slot (or at the day's end), and is rebuilt when that
-// end moved or a late hit changed its slots. The older generations are
-// then deleted; a failure there only costs disk and is logged.
+// end moved or a late hit changed its slots. Superseded prefixes are kept
+// until the day is summarised whole, which deletes them with one mutation
+// (readers take the latest): a deletion per rebuild would be a mutation
+// every quarter-hour per site, which older servers run slowly.
 func (s *Summarizer) prefix(ctx context.Context, j prefixJob) error {
 	p, tz := j.p, j.p.loc.String()
 	until := j.now.Add(-prefixLag).Truncate(storage.ChangeSlot)
@@ -231,43 +233,11 @@ func (s *Summarizer) prefix(ctx context.Context, j prefixJob) error {
 		return nil
 	}
 	covered, err := p.hitChanges(ctx, s.DB, j.day, until)
-	if err != nil {
+	if err != nil || covered == 0 { // no hit yet: the tail is the whole day
 		return err
 	}
-	if covered == 0 {
-		return nil // no hit yet: the tail is the whole day
-	}
-	gen, err := SummarisePrefix(ctx, s.DB, p.q.SiteID, tz, j.day, until, covered)
-	if err != nil {
-		return err
-	}
-	old, err := p.prefixGens(ctx, s.DB, j.day, gen)
-	if err != nil || len(old) == 0 {
-		return err
-	}
-	where := " DELETE WHERE site_id = " + storage.Quote(p.q.SiteID) + " AND day = " + dayLit(j.day) + " AND gen IN (" + strings.Join(old, ", ") + ")"
-	for _, table := range []string{"daily_stats", "daily_stats_prefixes"} {
-		if err := s.DB.ExecSQL(ctx, "ALTER TABLE "+storage.MutationTarget(s.DB, table)+where); err != nil && ctx.Err() == nil {
-			s.log().Warn("superseded day prefix not deleted; kept until the day is summarised", "site", p.q.SiteID, "day", j.day.Format(time.DateOnly), "err", err)
-		}
-	}
-	return nil
-}
-
-// prefixGens lists the generations of day's prefixes older than gen.
-func (p plan) prefixGens(ctx context.Context, db storage.SQL, day time.Time, gen uint64) ([]string, error) {
-	rows, err := db.QuerySQL(ctx, "SELECT toString(gen) FROM daily_stats_prefixes WHERE site_id = "+storage.Quote(p.q.SiteID)+
-		" AND day = "+dayLit(day)+fmt.Sprintf(" AND gen < %d", gen))
-	if err != nil {
-		return nil, fmt.Errorf("day prefix of %s: older generations: %w", day.Format(time.DateOnly), err)
-	}
-	out := make([]string, len(rows.Values))
-	for i := range rows.Values {
-		if err := rows.Scan(i, &out[i]); err != nil {
-			return nil, fmt.Errorf("day prefix of %s: older generations: %w", day.Format(time.DateOnly), err)
-		}
-	}
-	return out, nil
+	_, err = SummarisePrefix(ctx, s.DB, p.q.SiteID, tz, j.day, until, covered)
+	return err
 }
 
 // prefixedDays are the days up to last that have prefix records, which
