@@ -208,14 +208,25 @@ func (p plan) eventRange() string {
 }
 
 // keyDays bounds the UTC day of col (ts or start_ts), the second column
-// of both raw tables' sorting key, by the days of from .. to. It only
-// restates the time range, but ClickHouse 18.16 does not derive it from
-// the range on col, and without it reads every day of the month's
-// partition: a count over one day's hits at 10M events a month took 83-93
-// ms without, 23 with (bench/BENCHMARKS.md).
+// of both raw tables' sorting key, by the days of from .. to, for a range
+// of at most keyDaysSpan. It only restates the time range, but ClickHouse
+// 18.16 does not derive it from the range on col, and without it reads
+// every day of the month's partition: a count over one day's hits at 10M
+// events a month took 83-93 ms without, 23 with; today's raw part of a
+// 30-day aggregate 241-256 -> 76-82 ms (bench/BENCHMARKS.md). A longer
+// range reads most of its partitions anyway, and there the condition
+// only costs: chDB derives it itself, and a 30-day raw event card took
+// 329-336 ms without it and 435-481 with.
 func keyDays(col string, from, to time.Time) string {
+	if to.Sub(from) > keyDaysSpan {
+		return ""
+	}
 	return " AND toDate(" + col + ") >= " + dayLit(from.UTC()) + " AND toDate(" + col + ") <= " + dayLit(to.Add(-time.Second).UTC())
 }
+
+// keyDaysSpan is the longest range keyDays bounds: a week, and the slack
+// of the visits that started before it.
+const keyDaysSpan = 7*24*time.Hour + sessionSlack
 
 // sessionRange selects the visits active in the period: started before
 // its end, last hit at or after its start. A visit that crosses midnight

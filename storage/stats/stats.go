@@ -241,8 +241,9 @@ func (p plan) hourlySeries(ctx context.Context, db storage.SQL) ([]Point, error)
 // Realtime returns the visitors of the site seen in the five minutes
 // before now.
 func Realtime(ctx context.Context, db storage.SQL, siteID string, now time.Time) (uint64, error) {
-	q := fmt.Sprintf("SELECT uniqExact(visitor_id) FROM events WHERE site_id = %s AND ts >= %s AND ts <= %s AND "+countedHits,
-		storage.Quote(siteID), timeLit(now.Add(-5*time.Minute)), timeLit(now))
+	from := now.Add(-5 * time.Minute)
+	q := fmt.Sprintf("SELECT uniqExact(visitor_id) FROM events WHERE site_id = %s AND ts >= %s AND ts <= %s%s AND "+countedHits,
+		storage.Quote(siteID), timeLit(from), timeLit(now), keyDays("ts", from, now.Add(time.Second)))
 	var n uint64
 	if err := storage.QueryRow(ctx, db, q, &n); err != nil {
 		return 0, fmt.Errorf("realtime visitors: %w", err)
