@@ -132,28 +132,20 @@ func (s *jsonScanner) members(value func(key string) bool) bool {
 func (s *jsonScanner) field(key string, b *beacon) bool {
 	switch key {
 	case "s":
-		v, null, ok := s.optStr()
-		if !null {
-			b.site = v
-		}
+		v, _, ok := s.optStr()
+		b.site = v
 		return ok
 	case "n":
 		v, null, ok := s.optStr()
-		if !null {
-			b.name, b.hasName = mote.Truncate(v, maxNameLen), true
-		}
+		b.name, b.hasName = mote.Truncate(v, maxNameLen), !null
 		return ok
 	case "u":
-		v, null, ok := s.optStr()
-		if !null {
-			b.url = mote.Truncate(v, maxURLLen)
-		}
+		v, _, ok := s.optStr()
+		b.url = mote.Truncate(v, maxURLLen)
 		return ok
 	case "r":
-		v, null, ok := s.optStr()
-		if !null {
-			b.ref = mote.Truncate(v, maxURLLen)
-		}
+		v, _, ok := s.optStr()
+		b.ref = mote.Truncate(v, maxURLLen)
 		return ok
 	case "w":
 		return s.optInt(&b.width)
@@ -178,7 +170,9 @@ func (s *jsonScanner) field(key string, b *beacon) bool {
 	return s.skip(0)
 }
 
-// optStr reads a string or null.
+// optStr reads a string or null. A repeated key's last value wins, as in
+// the browser's JSON.parse, and null counts as a value: {"s":"a","s":null}
+// has no site.
 func (s *jsonScanner) optStr() (v string, null, ok bool) {
 	if s.peek() == 'n' {
 		lit, ok := s.literal()
@@ -189,10 +183,11 @@ func (s *jsonScanner) optStr() (v string, null, ok bool) {
 }
 
 // optInt reads a number (saturated to int64, fraction dropped) or null
-// (leaving *dst alone).
+// (zero, as optStr's null is the empty string).
 func (s *jsonScanner) optInt(dst *int64) bool {
 	if s.peek() == 'n' {
 		lit, ok := s.literal()
+		*dst = 0
 		return ok && lit == "null"
 	}
 	raw, ok := s.number()
@@ -203,8 +198,11 @@ func (s *jsonScanner) optInt(dst *int64) bool {
 	return true
 }
 
-// props parses the "p" object.
+// props parses the "p" object. A repeated "p" replaces the earlier one,
+// as a repeated "s" does; inside one object the first of a repeated prop
+// key is kept (addProp).
 func (s *jsonScanner) props(b *beacon) bool {
+	b.propKeys, b.propValues = b.propKeys[:0], b.propValues[:0]
 	if s.peek() == 'n' {
 		lit, ok := s.literal()
 		return ok && lit == "null"

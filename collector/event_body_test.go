@@ -53,6 +53,14 @@ func TestParseEventBody(t *testing.T) {
 			beacon{site: "demo", url: "x"}},
 		{"last duplicate wins", `{"s":"a","s":"demo","u":"x"}`,
 			beacon{site: "demo", url: "x"}},
+		// A later null clears an earlier value, as JSON.parse and
+		// encoding/json read it (found by FuzzEventBody in CI).
+		{"a later null wins", `{"s":"demo","u":"x","n":"a","n":null,"w":5,"w":null,"r":"y","r":null}`,
+			beacon{site: "demo", url: "x"}},
+		{"a later p replaces", `{"s":"demo","u":"x","p":{"a":"1"},"p":{"b":"2"}}`,
+			beacon{site: "demo", url: "x", propKeys: []string{"b"}, propValues: []string{"2"}}},
+		{"a later null p clears", `{"s":"demo","u":"x","p":{"a":"1"},"p":null}`,
+			beacon{site: "demo", url: "x", propKeys: []string{}, propValues: []string{}}},
 		{"unknown keys skipped", `{"s":"demo","zz":{"a":[1,2,{"b":"\u00e9"}],"c":null},"u":"x","v":[],"q":-0.5e+3}`,
 			beacon{site: "demo", url: "x"}},
 		{"numbers saturate", `{"s":"demo","u":"x","w":99999999999999999999999,"t":-1e400,"d":1e2}`,
@@ -140,6 +148,7 @@ func FuzzEventBody(f *testing.F) {
 		"{\"s\":\"\xff\",\"u\":\"x\",\"p\":{\"\xc3\":\"\xe2\x82\"}}",
 		`{"s":"demo","u":"x","p":{"a":1,"a":2,"b":"` + strings.Repeat("v", 2100) + `"}}`,
 		`{"s":"demo",`,
+		`{"s":"o","u":"x","s":null}`,
 		`[[[[[[`,
 		`{"s":"demo","u":"x","n":"Nul\u0000Name","p":{"k\u0000":"v\u0000","\u2028":"\u001b[0m"}}`,
 		"{\"s\":\"demo\",\"u\":\"x\",\"n\":\"a\x7f\xc2\x85\xe2\x80\xa8\\r\\n\"}",
