@@ -65,6 +65,19 @@ func scanDayRows(rows *storage.Rows, sessionSide bool) ([]dayRow, error) {
 // dayLit is a Date literal.
 func dayLit(d time.Time) string { return "toDate(" + storage.Quote(d.Format(time.DateOnly)) + ")" }
 
+// parseDay reads a day the database wrote with toString(Date).
+func parseDay(s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return d, fmt.Errorf("day %q: %w", s, err)
+	}
+	return d, nil
+}
+
+// epochDay is the first day every server's Date holds in every zone: the
+// lower bound of a scan of all days.
+var epochDay = time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)
+
 // tzLit is the query's time zone as an SQL argument.
 func (p plan) tzLit() string { return storage.Quote(p.loc.String()) }
 
@@ -296,9 +309,9 @@ func (p plan) byDay(ctx context.Context, db storage.SQL, src source) (map[time.T
 	}
 	out := make(map[time.Time]Metrics, len(byKey))
 	for k, m := range byKey {
-		d, err := time.Parse(time.DateOnly, k)
+		d, err := parseDay(k)
 		if err != nil {
-			return nil, fmt.Errorf("daily stats: day %q: %w", k, err)
+			return nil, fmt.Errorf("daily stats: %w", err)
 		}
 		out[d] = m
 	}

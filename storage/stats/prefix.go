@@ -3,7 +3,6 @@ package stats
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,18 +52,21 @@ type dayPrefix struct {
 	gen     uint64
 	until   time.Time // the prefix holds the hits before until
 	covered uint64    // the hits counter of its slots it was built under
-	hits    uint64    // that counter now
 	tz      string
 }
 
-func (x dayPrefix) fresh(tz string) bool { return x.gen != 0 && x.tz == tz && x.covered == x.hits }
+// fresh reports whether x can stand for its slots in zone tz while their
+// hits counter is hits.
+func (x dayPrefix) fresh(tz string, hits uint64) bool {
+	return x.gen != 0 && x.tz == tz && x.covered == hits
+}
 
 // prefixDimensions are the dimensions a prefix summarises: those whose
 // cards it makes faster (see above).
 var prefixDimensions = []string{"page"}
 
 // dayPrefixes reads the latest prefix of each of the site-local days from
-// first to last, with the hits counter of its slots now.
+// first to last.
 func (p plan) dayPrefixes(ctx context.Context, db storage.SQL, first, last time.Time) (map[time.Time]dayPrefix, error) {
 	site := storage.Quote(p.q.SiteID)
 	rows, err := db.QuerySQL(ctx, "SELECT toString(day), max(gen), argMax(until_ts, gen), argMax(covered, gen), argMax(tz, gen) FROM daily_stats_prefixes WHERE site_id = "+site+
@@ -79,11 +81,8 @@ func (p plan) dayPrefixes(ctx context.Context, db storage.SQL, first, last time.
 		if err := rows.Scan(i, &d, &x.gen, &x.until, &x.covered, &x.tz); err != nil {
 			return nil, fmt.Errorf("day prefixes: %w", err)
 		}
-		if x.day, err = time.Parse(time.DateOnly, d); err != nil {
-			return nil, fmt.Errorf("day prefixes: day %q: %w", d, err)
-		}
-		if x.hits, err = p.hitChanges(ctx, db, x.day, x.until); err != nil {
-			return nil, err
+		if x.day, err = parseDay(d); err != nil {
+			return nil, fmt.Errorf("day prefixes: %w", err)
 		}
 		out[x.day] = x
 	}
@@ -119,7 +118,15 @@ func (p plan) usablePrefixes(ctx context.Context, db storage.SQL, raw []time.Tim
 	}
 	var out []dayPrefix
 	for _, d := range candidates {
-		if x, ok := all[d]; ok && x.fresh(p.loc.String()) && !x.until.After(p.q.To) {
+		x, ok := all[d]
+		if !ok || x.until.After(p.q.To) {
+			continue
+		}
+		hits, err := p.hitChanges(ctx, db, d, x.until)
+		if err != nil {
+			return nil, err
+		}
+		if x.fresh(p.loc.String(), hits) {
 			out = append(out, x)
 		}
 	}
@@ -153,9 +160,11 @@ func SummarisePrefix(ctx context.Context, db storage.SQL, siteID, tz string, day
 // eventRows is the dayCols source over the events of the raw part r for
 // the dimension name (whose expression on events is key, and extra its
 // further condition): raw days read whole, and for each day with a
-// prefix of name, the prefix's rows and its tail's.
+// prefix, the prefix's rows and its tail's. r has prefixes only for the
+// card's own dimension (source), so any other dimension the card reads
+// (the whole site's, for its totals) reads those days raw.
 func (p plan) eventRows(r rawPart, name, key, extra string) string {
-	if len(r.prefixes) == 0 || !slices.Contains(prefixDimensions, name) {
+	if len(r.prefixes) == 0 || name != p.q.Dimension {
 		return p.eventDayRows(r, key, extra)
 	}
 	var parts []string
@@ -229,12 +238,12 @@ func (s *Summarizer) prefix(ctx context.Context, j prefixJob) error {
 	if err != nil {
 		return err
 	}
-	if x, ok := latest[j.day]; ok && x.until.Equal(until) && x.fresh(tz) {
-		return nil
-	}
 	covered, err := p.hitChanges(ctx, s.DB, j.day, until)
 	if err != nil || covered == 0 { // no hit yet: the tail is the whole day
 		return err
+	}
+	if x, ok := latest[j.day]; ok && x.until.Equal(until) && x.fresh(tz, covered) {
+		return nil
 	}
 	_, err = SummarisePrefix(ctx, s.DB, p.q.SiteID, tz, j.day, until, covered)
 	return err
@@ -243,21 +252,13 @@ func (s *Summarizer) prefix(ctx context.Context, j prefixJob) error {
 // prefixedDays are the days up to last that have prefix records, which
 // their whole summary supersedes (and then deletes).
 func (p plan) prefixedDays(ctx context.Context, db storage.SQL, last time.Time) (map[time.Time]bool, error) {
-	rows, err := db.QuerySQL(ctx, "SELECT DISTINCT toString(day) FROM daily_stats_prefixes WHERE site_id = "+storage.Quote(p.q.SiteID)+" AND day <= "+dayLit(last))
+	all, err := p.dayPrefixes(ctx, db, epochDay, last)
 	if err != nil {
-		return nil, fmt.Errorf("day prefixes: %w", err)
+		return nil, err
 	}
-	out := map[time.Time]bool{}
-	for i := range rows.Values {
-		var d string
-		if err := rows.Scan(i, &d); err != nil {
-			return nil, fmt.Errorf("day prefixes: %w", err)
-		}
-		day, err := time.Parse(time.DateOnly, d)
-		if err != nil {
-			return nil, fmt.Errorf("day prefixes: day %q: %w", d, err)
-		}
-		out[day] = true
+	out := make(map[time.Time]bool, len(all))
+	for d := range all {
+		out[d] = true
 	}
 	return out, nil
 }

@@ -74,9 +74,9 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 		if err := rows.Scan(i, &d, &n); err != nil {
 			return nil, fmt.Errorf("summary state: %w", err)
 		}
-		day, err := time.Parse(time.DateOnly, d)
+		day, err := parseDay(d)
 		if err != nil {
-			return nil, fmt.Errorf("summary state: day %q: %w", d, err)
+			return nil, fmt.Errorf("summary state: %w", err)
 		}
 		get(day).changes = n
 	}
@@ -91,9 +91,9 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 		if err := rows.Scan(i, &d, &s.gen, &s.covered, &s.tz); err != nil {
 			return nil, fmt.Errorf("summary state: %w", err)
 		}
-		day, err := time.Parse(time.DateOnly, d)
+		day, err := parseDay(d)
 		if err != nil {
-			return nil, fmt.Errorf("summary state: day %q: %w", d, err)
+			return nil, fmt.Errorf("summary state: %w", err)
 		}
 		st := get(day)
 		st.gen, st.covered, st.tz = s.gen, s.covered, s.tz
@@ -321,7 +321,7 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 		// Days settled by now: those ending at least settle ago.
 		end := now().Add(-settle).In(loc)
 		last := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
-		states, err := p.dayStates(ctx, s.DB, time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC), last)
+		states, err := p.dayStates(ctx, s.DB, epochDay, last)
 		if err != nil {
 			return 0, err
 		}
