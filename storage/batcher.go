@@ -116,7 +116,7 @@ type Batcher struct {
 	batchStates map[visitState]struct{}
 	partition   []mote.SessionRow // insertSessions' scratch
 	// changes are the slots of the rows stored or found stored since
-	// the last checkpoint, written to daily_stats_changes before it.
+	// the last checkpoint, written to daily_stats_slots before it.
 	changes   dayChanges
 	committed spool.Position
 	verify    bool   // check BatchRows before the next insert

@@ -491,7 +491,7 @@ func TestBatcherReplayAfterCrash(t *testing.T) {
 			}
 			// Whether or not the crash came before the first batch's
 			// days were marked changed, the replay marks them.
-			if err := d.eng.ExecSQL(context.Background(), "TRUNCATE TABLE daily_stats_changes"); err != nil {
+			if err := d.eng.ExecSQL(context.Background(), "TRUNCATE TABLE daily_stats_slots"); err != nil {
 				t.Fatal(err)
 			}
 
@@ -511,7 +511,7 @@ func TestBatcherReplayAfterCrash(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 			var marked uint64
-			if err := storage.QueryRow(context.Background(), d.eng, "SELECT sum(n) FROM daily_stats_changes WHERE site_id = 'site'", &marked); err != nil || marked != 450 {
+			if err := storage.QueryRow(context.Background(), d.eng, "SELECT sum(n) FROM daily_stats_slots WHERE site_id = 'site'", &marked); err != nil || marked != 450 {
 				t.Errorf("%d rows marked changed (%v), want the 100 the replay found stored and the 350 it stored", marked, err)
 			}
 			if sp.Checkpoint() != sp.End() {

@@ -8,36 +8,43 @@ import (
 	"github.com/mote-analytics/mote"
 )
 
-// ChangeSlot is the length of a slot of daily_stats_changes: 15 minutes,
-// so that the day of every time zone (some are offset by 30 or 45 minutes
+// ChangeSlot is the length of a slot of daily_stats_slots: 15 minutes, so
+// that the day of every time zone (some are offset by 30 or 45 minutes
 // from UTC) is a whole number of slots.
 const ChangeSlot = 15 * time.Minute
 
-// changeKey is one site's slot, as Unix seconds of its start, in
-// daily_stats_changes or, for hits, daily_stats_hit_changes.
+// changeKey is one site's slot, as Unix seconds of its start.
 type changeKey struct {
 	site string
 	slot int64
-	hits bool
 }
+
+// slotCount is what a batch adds to a slot's counters: n counts every row
+// that changes the slot's days (the summaries' counter), hits its events
+// rows (the day prefixes' counter).
+type slotCount struct{ n, hits uint64 }
 
 // dayChanges collects the slots a batch changes: where its events fall,
 // and the first and last hit of each of its visits (a visit counts on
 // every day it touches, and its new state changes each of them; the days
 // between the two are marked every 12 hours, which falls in every day,
 // including a 25-hour one).
-type dayChanges map[changeKey]uint64
+type dayChanges map[changeKey]slotCount
 
-func (c dayChanges) add(site string, t time.Time, hits bool) {
-	c[changeKey{site, t.Truncate(ChangeSlot).Unix(), hits}]++
+// add adds n rows, hits of them events, to the slot of t.
+func (c dayChanges) add(site string, t time.Time, n, hits uint64) {
+	k := changeKey{site, t.Truncate(ChangeSlot).Unix()}
+	s := c[k]
+	s.n += n
+	s.hits += hits
+	c[k] = s
 }
 
-// addEvents marks the slots of events in both tables: a day's summary and
-// its prefix summary (stats, "Day prefixes") both count them.
+// addEvents marks the slots of events in both counters: a day's summary
+// and its prefix summary (stats, "Day prefixes") both count them.
 func (c dayChanges) addEvents(events []mote.Event) {
 	for i := range events {
-		c.add(events[i].SiteID, events[i].TS, false)
-		c.add(events[i].SiteID, events[i].TS, true)
+		c.add(events[i].SiteID, events[i].TS, 1, 1)
 	}
 }
 
@@ -45,41 +52,28 @@ func (c dayChanges) addSessions(rows []mote.SessionRow) {
 	for i := range rows {
 		r := &rows[i]
 		for t := r.StartTS; t.Before(r.EndTS); t = t.Add(12 * time.Hour) {
-			c.add(r.SiteID, t, false)
+			c.add(r.SiteID, t, 1, 0)
 		}
-		c.add(r.SiteID, r.EndTS, false)
+		c.add(r.SiteID, r.EndTS, 1, 0)
 	}
 }
 
-// write adds the collected counts to daily_stats_changes and
-// daily_stats_hit_changes, one insert each. A repeated write after a
-// failure only adds to counters, which at worst has a summary rebuilt.
+// write adds the collected counts to daily_stats_slots, in one insert. A
+// repeated write after a failure only adds to counters, which at worst has
+// a summary rebuilt.
 func (c dayChanges) write(ctx context.Context, db SQL) error {
-	var all, hits [][]any
-	for k, n := range c {
-		row := []any{k.site, time.Unix(k.slot, 0).UTC(), n}
-		if k.hits {
-			hits = append(hits, row)
-		} else {
-			all = append(all, row)
-		}
+	rows := make([][]any, 0, len(c))
+	for k, s := range c {
+		rows = append(rows, []any{k.site, time.Unix(k.slot, 0).UTC(), s.n, s.hits})
 	}
-	for _, t := range []struct {
-		table string
-		rows  [][]any
-	}{{"daily_stats_changes", all}, {"daily_stats_hit_changes", hits}} {
-		if len(t.rows) == 0 {
-			continue
-		}
-		if err := db.InsertRowsSQL(ctx, "INSERT INTO "+t.table+" (site_id, slot, n)", t.rows); err != nil {
-			return fmt.Errorf("mark changed days: %w", err)
-		}
+	if err := db.InsertRowsSQL(ctx, "INSERT INTO daily_stats_slots (site_id, slot, n, hits)", rows); err != nil {
+		return fmt.Errorf("mark changed days: %w", err)
 	}
 	return nil
 }
 
 // MarkChanges adds the slots of events and sessions rows to
-// daily_stats_changes, as the Batcher does after it stores them: for
+// daily_stats_slots, as the Batcher does after it stores them: for
 // writers that store rows by another way (the test fixtures).
 func MarkChanges(ctx context.Context, db SQL, events []mote.Event, sessions []mote.SessionRow) error {
 	c := dayChanges{}
@@ -92,17 +86,15 @@ func MarkChanges(ctx context.Context, db SQL, events []mote.Event, sessions []mo
 }
 
 // MarkStoredDays marks every day db's events fall on as changed, so that
-// the Summarizer builds (or rebuilds) the summary of each: after rows were
-// stored without the Batcher (mote storage copy), and the prefix of every
-// day as changed too. Migration 0009 runs the same statement for the days
-// stored before summaries existed.
+// the Summarizer builds (or rebuilds) the summary and prefix of each:
+// after rows were stored without the Batcher (mote storage copy).
+// Migrations 0009 and 0010 run the same statement for the days stored
+// before summaries and prefixes existed.
 func MarkStoredDays(ctx context.Context, db SQL) error {
-	for _, table := range []string{"daily_stats_changes", "daily_stats_hit_changes"} {
-		err := db.ExecSQL(ctx, "INSERT INTO "+table+" (site_id, slot, n) "+
-			"SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count() FROM events GROUP BY site_id, slot")
-		if err != nil {
-			return fmt.Errorf("mark stored days: %w", err)
-		}
+	err := db.ExecSQL(ctx, "INSERT INTO daily_stats_slots (site_id, slot, n, hits) "+
+		"SELECT site_id, toStartOfFifteenMinutes(ts) AS slot, count(), count() FROM events GROUP BY site_id, slot")
+	if err != nil {
+		return fmt.Errorf("mark stored days: %w", err)
 	}
 	return nil
 }

@@ -27,23 +27,21 @@ func TestDayChangesSlots(t *testing.T) {
 		{SiteID: "r", StartTS: at("2026-12-01 01:00:00"), EndTS: at("2026-12-02 07:20:00")}, // a 30-hour robot visit
 	})
 	want := dayChanges{
-		{"a", at("2026-12-01 10:00:00").Unix(), false}: 2,
-		{"b", at("2026-12-01 10:15:00").Unix(), false}: 1,
-		{"a", at("2026-12-01 10:00:00").Unix(), true}:  2,
-		{"b", at("2026-12-01 10:15:00").Unix(), true}:  1,
-		{"a", at("2026-12-01 23:45:00").Unix(), false}: 1,
-		{"a", at("2026-12-02 00:00:00").Unix(), false}: 1,
-		{"r", at("2026-12-01 01:00:00").Unix(), false}: 1,
-		{"r", at("2026-12-01 13:00:00").Unix(), false}: 1,
-		{"r", at("2026-12-02 01:00:00").Unix(), false}: 1,
-		{"r", at("2026-12-02 07:15:00").Unix(), false}: 1,
+		{"a", at("2026-12-01 10:00:00").Unix()}: {n: 2, hits: 2},
+		{"b", at("2026-12-01 10:15:00").Unix()}: {n: 1, hits: 1},
+		{"a", at("2026-12-01 23:45:00").Unix()}: {n: 1},
+		{"a", at("2026-12-02 00:00:00").Unix()}: {n: 1},
+		{"r", at("2026-12-01 01:00:00").Unix()}: {n: 1},
+		{"r", at("2026-12-01 13:00:00").Unix()}: {n: 1},
+		{"r", at("2026-12-02 01:00:00").Unix()}: {n: 1},
+		{"r", at("2026-12-02 07:15:00").Unix()}: {n: 1},
 	}
 	if len(c) != len(want) {
 		t.Errorf("%d slots marked, want %d: %v", len(c), len(want), c)
 	}
 	for k, n := range want {
 		if c[k] != n {
-			t.Errorf("slot %s %s (hits %v): %d, want %d", k.site, time.Unix(k.slot, 0).UTC().Format(time.DateTime), k.hits, c[k], n)
+			t.Errorf("slot %s %s: %+v, want %+v", k.site, time.Unix(k.slot, 0).UTC().Format(time.DateTime), c[k], n)
 		}
 	}
 }

@@ -36,8 +36,7 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 			// the cutoff in any zone goes.
 			{"daily_stats", "day < toDate(" + cutoff + ")", false},
 			{"daily_stats_done", "day < toDate(" + cutoff + ")", false},
-			{"daily_stats_changes", "slot < " + cutoff, false},
-			{"daily_stats_hit_changes", "slot < " + cutoff, false},
+			{"daily_stats_slots", "slot < " + cutoff, false},
 			{"daily_stats_prefixes", "day < toDate(" + cutoff + ")", false},
 		} {
 			where := "site_id = " + Quote(site.ID) + " AND " + t.before

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -215,13 +216,13 @@ func Pending(all []Migration, applied map[uint32]bool) []Migration {
 
 // ApplyPending applies, in order, the migrations of s that applied (the
 // versions schema_migrations of db records) does not list: the procedure
-// both engines share. Each statement goes through exec (an error that
-// exists reports, "already exists" from a race lost to another process,
-// counts as success), then the row that records the migration in
+// both engines share. Each statement goes through exec (an error whose
+// server code, as errCode reads it, says the work is done already counts
+// as success: settled), then the row that records the migration in
 // schema_migrations, through exec with record set. done hears of each
 // migration applied. A crash between a migration and its record runs the
 // (idempotent) statements again at the next start.
-func (s Schema) ApplyPending(db string, applied func() (map[uint32]bool, error), exec func(stmt string, record bool) error, exists func(stmt string, err error) bool, done func(Migration)) error {
+func (s Schema) ApplyPending(db string, applied func() (map[uint32]bool, error), exec func(stmt string, record bool) error, errCode func(error) int, done func(Migration)) error {
 	all, err := s.Migrations()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -232,7 +233,7 @@ func (s Schema) ApplyPending(db string, applied func() (map[uint32]bool, error),
 	}
 	for _, m := range Pending(all, have) {
 		for _, stmt := range m.Statements {
-			if err := exec(stmt, false); err != nil && !exists(stmt, err) {
+			if err := exec(stmt, false); err != nil && !settled(m, stmt, errCode(err)) {
 				return fmt.Errorf("migrate %04d_%s on %s: %w", m.Version, m.Name, db, err)
 			}
 		}
@@ -247,6 +248,60 @@ func (s Schema) ApplyPending(db string, applied func() (map[uint32]bool, error),
 		done(m)
 	}
 	return nil
+}
+
+// Server error codes that settled reads.
+const (
+	codeColumnExists  = 15 // DUPLICATE_COLUMN
+	codeIllegalColumn = 44 // what 18.16 answers to adding a column that exists
+	codeTableExists   = 57
+	codeUnknownTable  = 60
+)
+
+// settled reports whether a statement of m that failed with the server
+// error code has its work done anyway, by another process migrating at
+// the same time (a lost race) or by this one before a crash: a table or
+// column that exists already, or a copy out of a table that m drops once
+// it has copied it (whoever dropped it made the copy).
+func settled(m Migration, stmt string, code int) bool {
+	switch code {
+	case codeTableExists:
+		return true
+	case codeColumnExists, codeIllegalColumn:
+		return strings.Contains(stmt, "ADD COLUMN")
+	case codeUnknownTable:
+		return strings.HasPrefix(statementBody(stmt), "INSERT") && slices.ContainsFunc(droppedTables(m), func(t string) bool {
+			return strings.Contains(stmt, " FROM "+t+" ")
+		})
+	}
+	return false
+}
+
+// droppedTables are the tables m drops, by their names in the current
+// database (a cluster's routing table and its local table alike).
+func droppedTables(m Migration) []string {
+	var out []string
+	for _, stmt := range m.Statements {
+		rest, ok := strings.CutPrefix(statementBody(stmt), "DROP TABLE IF EXISTS ")
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, " ")
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		out = append(out, strings.Trim(name, "`"))
+	}
+	return out
+}
+
+// statementBody is stmt without its leading comment lines.
+func statementBody(stmt string) string {
+	for strings.HasPrefix(stmt, "--") {
+		_, stmt, _ = strings.Cut(stmt, "\n")
+		stmt = strings.TrimSpace(stmt)
+	}
+	return stmt
 }
 
 func (s Schema) render(file string) (Migration, error) {

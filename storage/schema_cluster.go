@@ -54,8 +54,8 @@ func KeeperPath(database, table string) string {
 	return "/clickhouse/tables/{shard}/" + database + "/" + table
 }
 
-// clusterFuncs adds table, engine and distributed to funcs, and in cluster
-// mode replaces dedup: a Replicated table deduplicates retried blocks by
+// clusterFuncs adds table, engine, distributed, alterDistributed and drop
+// to funcs, and in cluster mode replaces dedup: a Replicated table deduplicates retried blocks by
 // checksum on every server version, within replicated_deduplication_window
 // blocks (insert_deduplication_token, from 22.2, names the block instead).
 func (s Schema) clusterFuncs(funcs template.FuncMap, window int) error {
@@ -64,6 +64,7 @@ func (s Schema) clusterFuncs(funcs template.FuncMap, window int) error {
 		funcs["engine"] = func(_, spec string) string { return spec }
 		funcs["distributed"] = func(_, _ string) string { return "" }
 		funcs["alterDistributed"] = func(_, _ string) string { return "" }
+		funcs["drop"] = func(table string) string { return "DROP TABLE IF EXISTS " + table + ";" }
 		return nil
 	}
 	if !clusterName(s.Cluster) {
@@ -97,6 +98,11 @@ func (s Schema) clusterFuncs(funcs template.FuncMap, window int) error {
 	// columns. The clause (the local table's ALTER) is not needed here.
 	funcs["alterDistributed"] = func(table, key string) string {
 		return fmt.Sprintf("\nDROP TABLE IF EXISTS %s.%s ON CLUSTER %s;", db, table, cl) + funcs["distributed"].(func(string, string) string)(table, key)
+	}
+	// drop removes a table a migration replaced: the routing table and
+	// the shards' tables.
+	funcs["drop"] = func(table string) string {
+		return fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s;\nDROP TABLE IF EXISTS %s.%s%s ON CLUSTER %s;", db, table, cl, db, table, LocalSuffix, cl)
 	}
 	funcs["dedup"] = func() string {
 		return fmt.Sprintf(", replicated_deduplication_window = %d", window)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,11 +74,11 @@ func TestClusterSchemaShape(t *testing.T) {
 			"campaigns":         "cityHash64(site_id, campaign_id)",
 			"share_links":       "cityHash64(site_id, link_id)",
 			// Summaries: a day's rows of every generation on one shard.
-			"daily_stats_changes":     "cityHash64(site_id)",
-			"daily_stats_done":        "cityHash64(site_id)",
-			"daily_stats_hit_changes": "cityHash64(site_id)",
-			"daily_stats_prefixes":    "cityHash64(site_id)",
-			"daily_stats":             "cityHash64(site_id, day)",
+			"daily_stats_changes":  "cityHash64(site_id)",
+			"daily_stats_done":     "cityHash64(site_id)",
+			"daily_stats_slots":    "cityHash64(site_id)",
+			"daily_stats_prefixes": "cityHash64(site_id)",
+			"daily_stats":          "cityHash64(site_id, day)",
 		}
 		local := regexp.MustCompile("(?s)^(\\s*--[^\\n]*\\n)*\\s*CREATE TABLE IF NOT EXISTS `analytics`\\.(\\w+)_local ON CLUSTER `mote`\\s*\\(.*\\nENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/analytics/(\\w+)', '\\{replica\\}'")
 		for i, m := range ms {
@@ -115,10 +116,23 @@ func TestClusterSchemaShape(t *testing.T) {
 				stmts = stmts[:6]
 			}
 			if m.Name == "day_prefixes" {
-				// Two tables, then the hits' backfill.
-				tables = []string{"daily_stats_hit_changes", "daily_stats_prefixes"}
-				if len(stmts) != 5 || !strings.HasPrefix(stmts[4][strings.Index(stmts[4], "INSERT"):], "INSERT INTO daily_stats_hit_changes ") {
-					t.Fatalf("%v %s: want 2 local and Distributed tables and the backfill, got\n%s", v, m.Name, strings.Join(stmts, ";\n"))
+				// Two tables, the counters' copy and backfill through
+				// the Distributed tables, and the replaced table's
+				// drop, routing table and shards' tables.
+				tables = []string{"daily_stats_slots", "daily_stats_prefixes"}
+				wantTail := []string{
+					"INSERT INTO daily_stats_slots (site_id, slot, n, hits)\nSELECT site_id, slot, sum(n), toUInt64(0) FROM daily_stats_changes GROUP BY site_id, slot",
+					"INSERT INTO daily_stats_slots (site_id, slot, n, hits)\nSELECT site_id, toStartOfFifteenMinutes(ts) AS slot, toUInt64(0), count() FROM events GROUP BY site_id, slot",
+					"DROP TABLE IF EXISTS `analytics`.daily_stats_changes ON CLUSTER `mote`",
+					"DROP TABLE IF EXISTS `analytics`.daily_stats_changes_local ON CLUSTER `mote`",
+				}
+				if len(stmts) != 8 {
+					t.Fatalf("%v %s: want 2 local and Distributed tables, 2 inserts and 2 drops, got\n%s", v, m.Name, strings.Join(stmts, ";\n"))
+				}
+				got := slices.Clone(stmts[4:])
+				got[0] = got[0][strings.Index(got[0], "INSERT"):]
+				if strings.Join(got, ";\n") != strings.Join(wantTail, ";\n") {
+					t.Errorf("%v %s:\n%s\nwant\n%s", v, m.Name, strings.Join(got, ";\n"), strings.Join(wantTail, ";\n"))
 				}
 				stmts = stmts[:4]
 			}

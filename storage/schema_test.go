@@ -123,11 +123,11 @@ func TestSchemaRetentionAndWindow(t *testing.T) {
 }
 
 // TestMigrationsIdempotent enforces the rule that makes concurrent Migrate
-// safe: every statement creates something only if it does not exist, or
-// adds to the changed-days counters (which a repeat only makes larger,
-// costing the summariser a recomputation).
+// safe: every statement creates something only if it does not exist,
+// drops it only if it exists, or adds to the changed-days counters (which
+// a repeat only makes larger, costing the summariser a recomputation).
 func TestMigrationsIdempotent(t *testing.T) {
-	create := regexp.MustCompile(`(?is)^(\s*--[^\n]*\n)*\s*(CREATE TABLE IF NOT EXISTS \w+\s*\(|ALTER TABLE \w+ ADD COLUMN \w+ \w+$|INSERT INTO daily_stats_(hit_)?changes \(site_id, slot, n\)\s+SELECT )`)
+	create := regexp.MustCompile(`(?is)^(\s*--[^\n]*\n)*\s*(CREATE TABLE IF NOT EXISTS \w+\s*\(|ALTER TABLE \w+ ADD COLUMN \w+ \w+$|DROP TABLE IF EXISTS \w+$|INSERT INTO daily_stats_(changes|slots) \(site_id, slot, n(, hits)?\)\s+SELECT )`)
 	for _, v := range []ServerVersion{oldServer, modernServer} {
 		ms, err := Schema{Server: v}.Migrations()
 		if err != nil {
@@ -142,7 +142,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		for _, m := range ms {
 			for _, s := range m.Statements {
 				if !create.MatchString(s) {
-					t.Errorf("%v %04d_%s: statement is not CREATE TABLE IF NOT EXISTS nor ADD COLUMN:\n%s", v, m.Version, m.Name, s)
+					t.Errorf("%v %04d_%s: statement is not CREATE TABLE IF NOT EXISTS, ADD COLUMN, DROP TABLE IF EXISTS nor a counter insert:\n%s", v, m.Version, m.Name, s)
 				}
 			}
 		}
@@ -297,4 +297,51 @@ func FuzzSplitStatements(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSettled: which failures of a migration's statements count as done.
+// A copy out of a table the migration drops finding it gone is done (the
+// process that dropped it made the copy); any other read of a missing
+// table is an error, on a single server and on a cluster.
+func TestSettled(t *testing.T) {
+	for _, s := range []Schema{{Server: oldServer}, clusterSchema} {
+		ms, err := s.Migrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := ms[9]
+		var copyOld, countHits, create string
+		for _, stmt := range m.Statements {
+			switch body := statementBody(stmt); {
+			case strings.Contains(body, "FROM daily_stats_changes "):
+				copyOld = stmt
+			case strings.Contains(body, "FROM events "):
+				countHits = stmt
+			case strings.HasPrefix(body, "CREATE") && create == "":
+				create = stmt
+			}
+		}
+		if m.Name != "day_prefixes" || copyOld == "" || countHits == "" || create == "" {
+			t.Fatalf("migration 10 %s: no copy, count or create among\n%s", m.Name, strings.Join(m.Statements, ";\n"))
+		}
+		for _, tc := range []struct {
+			stmt string
+			code int
+			want bool
+		}{
+			{copyOld, codeUnknownTable, true},
+			{countHits, codeUnknownTable, false},
+			{create, codeUnknownTable, false},
+			{create, codeTableExists, true},
+			{"ALTER TABLE sessions ADD COLUMN batch_id UInt64", codeColumnExists, true},
+			{"ALTER TABLE sessions ADD COLUMN batch_id UInt64", codeIllegalColumn, true},
+			{create, codeColumnExists, false},
+			{copyOld, 0, false},
+			{copyOld, 241, false}, // MEMORY_LIMIT_EXCEEDED
+		} {
+			if got := settled(m, tc.stmt, tc.code); got != tc.want {
+				t.Errorf("cluster %q: settled(code %d) = %v, want %v, for\n%s", s.Cluster, tc.code, got, tc.want, tc.stmt)
+			}
+		}
+	}
 }

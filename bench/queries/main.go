@@ -196,7 +196,7 @@ func load(ctx context.Context, eng storage.Engine, rows int, end time.Time) erro
 		return nil
 	}
 	if have != 0 {
-		for _, t := range []string{"events", "sessions", "daily_stats", "daily_stats_done", "daily_stats_changes"} {
+		for _, t := range []string{"events", "sessions", "daily_stats", "daily_stats_done", "daily_stats_slots", "daily_stats_prefixes"} {
 			if err := eng.ExecSQL(ctx, "TRUNCATE TABLE "+t); err != nil {
 				return err
 			}

@@ -160,9 +160,6 @@ func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) 
 
 // Server error codes the engine tells apart.
 const (
-	codeTableExists    = 57
-	codeColumnExists   = 15 // DUPLICATE_COLUMN
-	codeIllegalColumn  = 44 // what 18.16 answers to adding a column that exists
 	codeUnknownTable   = 60
 	codeDatabaseExists = 82
 )
@@ -171,4 +168,13 @@ const (
 func hasCode(err error, codes ...int32) bool {
 	var exc *ch.Exception
 	return errors.As(err, &exc) && slices.Contains(codes, exc.Code)
+}
+
+// errCode is the server's error code in err, or 0.
+func errCode(err error) int {
+	var exc *ch.Exception
+	if errors.As(err, &exc) {
+		return int(exc.Code)
+	}
+	return 0
 }

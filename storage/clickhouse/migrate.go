@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"syscall"
 	"time"
 
@@ -41,8 +40,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 		}
 		return retryDropped(ctx, func() error { return e.conn.Exec(ctx, stmt) })
 	}
-	exists := func(stmt string, err error) bool { return hasCode(err, codeTableExists) || columnExists(stmt, err) }
-	return e.schema.ApplyPending(e.db, applied, exec, exists, func(m storage.Migration) {
+	return e.schema.ApplyPending(e.db, applied, exec, errCode, func(m storage.Migration) {
 		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "server", e.version.String())
 	})
 }
@@ -125,9 +123,3 @@ func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 	return applied, nil
 }
 
-// columnExists reports whether err is an ADD COLUMN statement finding its
-// column already there: a lost race or a crash before the migration was
-// recorded, which counts as success like "table already exists".
-func columnExists(stmt string, err error) bool {
-	return strings.Contains(stmt, "ADD COLUMN") && hasCode(err, codeColumnExists, codeIllegalColumn)
-}

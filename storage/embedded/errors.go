@@ -30,16 +30,21 @@ func (e *Error) Error() string {
 
 // ClickHouse error codes the engine tells apart.
 const (
-	codeTableExists   = 57
-	codeColumnExists  = 15 // DUPLICATE_COLUMN
-	codeIllegalColumn = 44 // ILLEGAL_COLUMN, answered by some versions to a column that exists
-	codeUnknownTable  = 60
+	codeUnknownTable = 60
 )
 
 // hasCode reports whether err is an *Error with one of codes.
 func hasCode(err error, codes ...int) bool {
+	return slices.Contains(codes, errCode(err))
+}
+
+// errCode is the server's error code in err, or 0.
+func errCode(err error) int {
 	var e *Error
-	return errors.As(err, &e) && slices.Contains(codes, e.Code)
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
 }
 
 // maxMessage caps how much of an exception text an error keeps: a parse

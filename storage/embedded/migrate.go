@@ -28,8 +28,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	}
 	applied := func() (map[uint32]bool, error) { return e.appliedVersions(ctx) }
 	exec := func(stmt string, _ bool) error { return e.Exec(ctx, stmt) }
-	exists := func(stmt string, err error) bool { return hasCode(err, codeTableExists) || columnExists(stmt, err) }
-	return e.schema.ApplyPending(e.db, applied, exec, exists, func(m storage.Migration) {
+	return e.schema.ApplyPending(e.db, applied, exec, errCode, func(m storage.Migration) {
 		e.log.Info("applied migration", "version", m.Version, "name", m.Name, "database", e.db, "engine", "embedded", "server", e.version.String())
 	})
 }
@@ -67,9 +66,3 @@ func quotedColumns() string {
 	return b.String()
 }
 
-// columnExists reports whether err is an ADD COLUMN statement finding its
-// column already there: a lost race or a crash before the migration was
-// recorded, which counts as success like "table already exists".
-func columnExists(stmt string, err error) bool {
-	return strings.Contains(stmt, "ADD COLUMN") && hasCode(err, codeColumnExists, codeIllegalColumn)
-}

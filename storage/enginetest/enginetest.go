@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		fn   func(t *testing.T, e Inspector)
 	}{
 		{"MigrateTwice", testMigrateTwice},
+		{"UpgradeMovesCounters", testUpgradeMovesCounters},
 		{"RoundTrip", testRoundTrip},
 		{"ReplayDedup", testReplayDedup},
 		{"RejectsInvalidEvents", testRejectsInvalidEvents},
@@ -96,7 +97,7 @@ func queryUint(t *testing.T, e Inspector, q string) uint64 {
 }
 
 // Tables is every table the migrations create.
-var Tables = []string{"campaigns", "daily_stats", "daily_stats_changes", "daily_stats_done", "daily_stats_hit_changes", "daily_stats_prefixes", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
+var Tables = []string{"campaigns", "daily_stats", "daily_stats_done", "daily_stats_prefixes", "daily_stats_slots", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
 
 func testMigrateTwice(t *testing.T, e Inspector) {
 	all, err := storage.Schema{Server: e.ServerVersion()}.Migrations()
@@ -108,6 +109,9 @@ func testMigrateTwice(t *testing.T, e Inspector) {
 		migrate(t, e)
 		if n := queryUint(t, e, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN ("+tableList+")"); n != uint64(len(Tables)) {
 			t.Fatalf("after Migrate %d: %d of the %d tables", i+1, n, len(Tables))
+		}
+		if n := queryUint(t, e, "SELECT count() FROM system.tables WHERE database = currentDatabase()"); n != uint64(len(Tables)) {
+			t.Fatalf("after Migrate %d: %d tables, want only the %d of Tables (a replaced table left behind?)", i+1, n, len(Tables))
 		}
 		if n := queryUint(t, e, "SELECT count() FROM schema_migrations"); n != uint64(len(all)) {
 			t.Fatalf("after Migrate %d: schema_migrations has %d rows, want %d", i+1, n, len(all))

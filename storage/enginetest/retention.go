@@ -62,13 +62,12 @@ func testRetention(t *testing.T, e Inspector) {
 	// the deleted day go too (days with a summary row, and the days the
 	// bookkeeping knows).
 	want := "events default=3 short=2, sessions default=3 short=2, daily_stats default=3 short=2, " +
-		"daily_stats_done default=3 short=2, daily_stats_changes default=3 short=2, daily_stats_hit_changes default=3 short=2"
+		"daily_stats_done default=3 short=2, daily_stats_slots default=3 short=2"
 	var got string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		var parts []string
 		for _, tc := range []struct{ table, day string }{{"events", "toDate(ts)"}, {"sessions", "toDate(start_ts)"},
-			{"daily_stats", "day"}, {"daily_stats_done", "day"}, {"daily_stats_changes", "toDate(slot)"},
-			{"daily_stats_hit_changes", "toDate(slot)"}} {
+			{"daily_stats", "day"}, {"daily_stats_done", "day"}, {"daily_stats_slots", "toDate(slot)"}} {
 			const perSite = "SELECT arrayStringConcat(groupArray(s), ' ') FROM (SELECT concat(site_id, '=', toString(uniqExact(%s))) AS s FROM %s GROUP BY site_id ORDER BY site_id)"
 			var n string
 			if err := storage.QueryRow(c, e, fmt.Sprintf(perSite, tc.day, tc.table), &n); err != nil {

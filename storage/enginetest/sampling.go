@@ -30,7 +30,7 @@ func testStatsSampling(t *testing.T, e Inspector) {
 		visits[i].visitor = rng.Uint64()
 	}
 	storeVisits(t, e, "whole", 1, visits)
-	stored := queryUint(t, e, "SELECT sum(n) FROM daily_stats_changes WHERE site_id = 'whole'")
+	stored := queryUint(t, e, "SELECT sum(n) FROM daily_stats_slots WHERE site_id = 'whole'")
 	above := stored/3 + 1
 	oneIn := (stored + above - 1) / above
 	if oneIn < 2 {

@@ -35,7 +35,7 @@ import (
 // raw day: a visit's row is rewritten while it goes on.
 //
 // Freshness, as for whole days (summary.go) but from
-// daily_stats_hit_changes, which only events rows add to: a prefix is used
+// the hits counter of daily_stats_slots, which only events rows add to: a prefix is used
 // while the counter of its slots (those before until) is what it was
 // built under, so a late hit for the morning (a replay) has the day read
 // raw until the next pass rebuilds the prefix.
@@ -92,7 +92,7 @@ func (p plan) dayPrefixes(ctx context.Context, db storage.SQL, first, last time.
 // hitChanges is the hits counter of the slots of day d before until.
 func (p plan) hitChanges(ctx context.Context, db storage.SQL, d, until time.Time) (uint64, error) {
 	var n uint64
-	err := storage.QueryRow(ctx, db, "SELECT sum(n) FROM daily_stats_hit_changes WHERE site_id = "+storage.Quote(p.q.SiteID)+
+	err := storage.QueryRow(ctx, db, "SELECT sum(hits) FROM daily_stats_slots WHERE site_id = "+storage.Quote(p.q.SiteID)+
 		" AND slot >= "+timeLit(p.dayStart(d))+" AND slot < "+timeLit(until), &n)
 	if err != nil {
 		return 0, fmt.Errorf("day prefix of %s: changes: %w", d.Format(time.DateOnly), err)

@@ -30,7 +30,7 @@ import (
 // card of today is only on a site of more than 10M stored rows a day.
 
 // DefaultSampleAbove is the threshold of Query.SampleAbove: the stored rows
-// (daily_stats_changes' count of events and visit updates) in the period
+// (daily_stats_slots' count n of events and visit updates) in the period
 // above which a filtered card reads a sample. About 10M rows is what a
 // filtered card reads in under a second on 2 cores.
 const DefaultSampleAbove = 10_000_000
@@ -52,7 +52,7 @@ func (p *plan) chooseSample(ctx context.Context, db storage.SQL) error {
 		above = DefaultSampleAbove
 	}
 	var rows uint64
-	q := "SELECT sum(n) FROM daily_stats_changes WHERE site_id = " + storage.Quote(p.q.SiteID) +
+	q := "SELECT sum(n) FROM daily_stats_slots WHERE site_id = " + storage.Quote(p.q.SiteID) +
 		" AND slot >= " + timeLit(p.q.From.Truncate(storage.ChangeSlot)) + " AND slot < " + timeLit(p.q.To)
 	if err := storage.QueryRow(ctx, db, q, &rows); err != nil {
 		return fmt.Errorf("stats query: rows of the period: %w", err)

@@ -23,7 +23,7 @@ import (
 // card: today's prefix and its latest hits, prefix.go).
 //
 // Freshness without scanning raw rows: the Batcher adds to a per-site,
-// per-15-minute counter (daily_stats_changes) after each batch it stores,
+// per-15-minute counter (daily_stats_slots.n) after each batch it stores,
 // for the slots its rows fall in. A summary records the day's counter it
 // was computed under (daily_stats_done.covered); a reader uses it only
 // while the counter is unchanged, and reads a day that changed since (a
@@ -63,7 +63,7 @@ func (p plan) dayStates(ctx context.Context, db storage.SQL, first, last time.Ti
 		return out[d]
 	}
 	site := storage.Quote(p.q.SiteID)
-	rows, err := db.QuerySQL(ctx, "SELECT toString(toDate(slot, "+p.tzLit()+")) AS d, sum(n) FROM daily_stats_changes WHERE site_id = "+site+
+	rows, err := db.QuerySQL(ctx, "SELECT toString(toDate(slot, "+p.tzLit()+")) AS d, sum(n) FROM daily_stats_slots WHERE site_id = "+site+
 		" AND slot >= "+timeLit(p.dayStart(first))+" AND slot < "+timeLit(p.dayStart(last.AddDate(0, 0, 1)))+" GROUP BY d")
 	if err != nil {
 		return nil, fmt.Errorf("summary state: %w", err)
