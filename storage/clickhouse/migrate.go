@@ -21,10 +21,12 @@ import (
 // Two processes may migrate the same database at once (two collectors
 // starting together). ClickHouse has no transactions to lock with, so
 // safety comes from idempotence instead: every statement is CREATE ... IF
-// NOT EXISTS or ALTER TABLE ... ADD COLUMN (a storage test enforces this),
-// the server serialises DDL on one table name and re-checks existence under
-// that guard, and an "already exists" error (table or column) from a lost
-// race is taken as success. Both
+// NOT EXISTS, ALTER TABLE ... ADD COLUMN, DROP TABLE IF EXISTS or an insert
+// into counters (a storage test enforces this), the server serialises DDL
+// on one table name and re-checks existence under that guard, and a
+// failure whose work is done already ("already exists", a copy out of a
+// table the migration dropped: storage.Schema.ApplyPending) is taken as
+// success. Both
 // processes may then record the same version; schema_migrations is a
 // ReplacingMergeTree keyed by version and is read with DISTINCT, so the
 // duplicate is harmless. A process that crashes between a migration's
@@ -122,4 +124,3 @@ func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 	}
 	return applied, nil
 }
-

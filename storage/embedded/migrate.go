@@ -13,9 +13,10 @@ import (
 // migrations not yet recorded in schema_migrations, recording each after
 // its statements succeeded. It is the server engine's procedure on the
 // same rendered SQL (storage.Schema for chDB's ClickHouse version, so TTL,
-// LowCardinality and the dedup window are on): every statement is CREATE
-// ... IF NOT EXISTS or ADD COLUMN, an "already exists" from a lost race counts as
-// success, and schema_migrations is read with DISTINCT. Within one process
+// LowCardinality and the dedup window are on): every statement creates,
+// adds a column, drops if it exists or adds to counters, a failure whose
+// work is done already (storage.Schema.ApplyPending) counts as success,
+// and schema_migrations is read with DISTINCT. Within one process
 // statements are serialised anyway; idempotence covers a crash between a
 // migration and its record.
 func (e *Engine) Migrate(ctx context.Context) error {
@@ -65,4 +66,3 @@ func quotedColumns() string {
 	}
 	return b.String()
 }
-
