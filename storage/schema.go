@@ -255,8 +255,11 @@ const (
 	codeColumnExists  = 15 // DUPLICATE_COLUMN
 	codeIllegalColumn = 44 // what 18.16 answers to adding a column that exists
 	codeTableExists   = 57
-	codeUnknownTable  = 60
 )
+
+// CodeUnknownTable is the server's error code for a table that does not
+// exist (UNKNOWN_TABLE), the same in chDB and every server version.
+const CodeUnknownTable = 60
 
 // settled reports whether a statement of m that failed with the server
 // error code has its work done anyway, by another process migrating at
@@ -269,7 +272,7 @@ func settled(m Migration, stmt string, code int) bool {
 		return true
 	case codeColumnExists, codeIllegalColumn:
 		return strings.Contains(stmt, "ADD COLUMN")
-	case codeUnknownTable:
+	case CodeUnknownTable:
 		return strings.HasPrefix(statementBody(stmt), "INSERT") && slices.ContainsFunc(droppedTables(m), func(t string) bool {
 			return strings.Contains(stmt, " FROM "+t+" ")
 		})

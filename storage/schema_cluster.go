@@ -55,9 +55,10 @@ func KeeperPath(database, table string) string {
 }
 
 // clusterFuncs adds table, engine, distributed, alterDistributed and drop
-// to funcs, and in cluster mode replaces dedup: a Replicated table deduplicates retried blocks by
-// checksum on every server version, within replicated_deduplication_window
-// blocks (insert_deduplication_token, from 22.2, names the block instead).
+// to funcs, and in cluster mode replaces dedup: a Replicated table
+// deduplicates retried blocks by checksum on every server version, within
+// replicated_deduplication_window blocks (insert_deduplication_token, from
+// 22.2, names the block instead).
 func (s Schema) clusterFuncs(funcs template.FuncMap, window int) error {
 	if s.Cluster == "" {
 		funcs["table"] = func(name string) string { return name }

@@ -329,9 +329,9 @@ func TestSettled(t *testing.T) {
 			code int
 			want bool
 		}{
-			{copyOld, codeUnknownTable, true},
-			{countHits, codeUnknownTable, false},
-			{create, codeUnknownTable, false},
+			{copyOld, CodeUnknownTable, true},
+			{countHits, CodeUnknownTable, false},
+			{create, CodeUnknownTable, false},
 			{create, codeTableExists, true},
 			{"ALTER TABLE sessions ADD COLUMN batch_id UInt64", codeColumnExists, true},
 			{"ALTER TABLE sessions ADD COLUMN batch_id UInt64", codeIllegalColumn, true},

@@ -160,14 +160,12 @@ func (e *Engine) BatchRows(ctx context.Context, batchID uint64) (uint64, error) 
 
 // Server error codes the engine tells apart.
 const (
-	codeUnknownTable   = 60
 	codeDatabaseExists = 82
 )
 
 // hasCode reports whether err is a server exception with one of codes.
-func hasCode(err error, codes ...int32) bool {
-	var exc *ch.Exception
-	return errors.As(err, &exc) && slices.Contains(codes, exc.Code)
+func hasCode(err error, codes ...int) bool {
+	return slices.Contains(codes, errCode(err))
 }
 
 // errCode is the server's error code in err, or 0.

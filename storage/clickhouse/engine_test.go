@@ -356,7 +356,7 @@ func TestErrorsCarryServerMessage(t *testing.T) {
 	}
 	t.Logf("error: %v", err)
 	err = e.InsertEvents(ctx(t), 3, []mote.Event{fullEvent(0)})
-	if err == nil || !strings.Contains(err.Error(), "insert batch 3") || !hasCode(err, codeUnknownTable) {
+	if err == nil || !strings.Contains(err.Error(), "insert batch 3") || !hasCode(err, storage.CodeUnknownTable) {
 		t.Fatalf("insert err = %v", err)
 	}
 }

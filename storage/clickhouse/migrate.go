@@ -104,7 +104,7 @@ func dropped(err error) bool {
 // (none when schema_migrations does not exist yet).
 func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 	rows, err := e.conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
-	if hasCode(err, codeUnknownTable) {
+	if hasCode(err, storage.CodeUnknownTable) {
 		return map[uint32]bool{}, nil
 	}
 	if err != nil {

@@ -28,11 +28,6 @@ func (e *Error) Error() string {
 	return "chdb: " + e.Message
 }
 
-// ClickHouse error codes the engine tells apart.
-const (
-	codeUnknownTable = 60
-)
-
 // hasCode reports whether err is an *Error with one of codes.
 func hasCode(err error, codes ...int) bool {
 	return slices.Contains(codes, errCode(err))

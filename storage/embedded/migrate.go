@@ -38,7 +38,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 // (none when schema_migrations does not exist yet).
 func (e *Engine) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 	out, err := e.Query(ctx, "SELECT DISTINCT version FROM schema_migrations", "TabSeparated")
-	if hasCode(err, codeUnknownTable) {
+	if hasCode(err, storage.CodeUnknownTable) {
 		return map[uint32]bool{}, nil
 	}
 	if err != nil {

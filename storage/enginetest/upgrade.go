@@ -79,7 +79,7 @@ func testUpgradeMovesCounters(t *testing.T, e Inspector) {
 		}
 		return strings.Join(out, " ")
 	}
-	unix := func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+	unix := func(slot time.Time) string { return strconv.FormatInt(slot.Unix(), 10) }
 	gone := func(when string) {
 		t.Helper()
 		if n := queryUint(t, e, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'daily_stats_changes'"); n != 0 {

@@ -34,11 +34,11 @@ import (
 // prefix (bench/BENCHMARKS.md), and read today raw. Visits always read the
 // raw day: a visit's row is rewritten while it goes on.
 //
-// Freshness, as for whole days (summary.go) but from
-// the hits counter of daily_stats_slots, which only events rows add to: a prefix is used
-// while the counter of its slots (those before until) is what it was
-// built under, so a late hit for the morning (a replay) has the day read
-// raw until the next pass rebuilds the prefix.
+// Freshness, as for whole days (summary.go) but from the hits counter of
+// daily_stats_slots, which only events rows add to: a prefix is used while
+// the counter of its slots (those before until) is what it was built
+// under, so a late hit for the morning (a replay) has the day read raw
+// until the next pass rebuilds the prefix.
 
 // prefixLag is how far behind now a prefix ends, before it is rounded
 // down to a slot: the hits of a slot that has just ended are still on
