@@ -255,6 +255,7 @@ const (
 	codeColumnExists  = 15 // DUPLICATE_COLUMN
 	codeIllegalColumn = 44 // what 18.16 answers to adding a column that exists
 	codeTableExists   = 57
+	codeTableDropped  = 218 // TABLE_IS_DROPPED: read while another process drops it
 )
 
 // CodeUnknownTable is the server's error code for a table that does not
@@ -265,14 +266,15 @@ const CodeUnknownTable = 60
 // error code has its work done anyway, by another process migrating at
 // the same time (a lost race) or by this one before a crash: a table or
 // column that exists already, or a copy out of a table that m drops once
-// it has copied it (whoever dropped it made the copy).
+// it has copied it, which finds it gone or going (whoever drops it made
+// the copy; seen on 18.16 with two collectors migrating together).
 func settled(m Migration, stmt string, code int) bool {
 	switch code {
 	case codeTableExists:
 		return true
 	case codeColumnExists, codeIllegalColumn:
 		return strings.Contains(stmt, "ADD COLUMN")
-	case CodeUnknownTable:
+	case CodeUnknownTable, codeTableDropped:
 		return strings.HasPrefix(statementBody(stmt), "INSERT") && slices.ContainsFunc(droppedTables(m), func(t string) bool {
 			return strings.Contains(stmt, " FROM "+t+" ")
 		})

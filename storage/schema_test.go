@@ -330,6 +330,8 @@ func TestSettled(t *testing.T) {
 			want bool
 		}{
 			{copyOld, CodeUnknownTable, true},
+			{copyOld, codeTableDropped, true},
+			{countHits, codeTableDropped, false},
 			{countHits, CodeUnknownTable, false},
 			{create, CodeUnknownTable, false},
 			{create, codeTableExists, true},
