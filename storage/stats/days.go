@@ -170,11 +170,7 @@ func (p plan) eventBucketRows(r rawPart, b buckets, key, extra string) string {
 	if key == "" {
 		key = "''"
 	}
-	where := p.eventWhere()
-	if extra != "" {
-		where += " AND " + extra
-	}
-	q := "SELECT " + b.ev + " AS d, toString(" + key + ") AS k, " + eventSums + " FROM events WHERE " + where + " GROUP BY d, k"
+	q := "SELECT " + b.ev + " AS d, toString(" + key + ") AS k, " + eventSums + " FROM events " + p.eventClauses(extra) + " GROUP BY d, k"
 	if days != "" {
 		q += " HAVING " + days
 	}

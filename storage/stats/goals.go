@@ -98,7 +98,7 @@ func Goals(ctx context.Context, db storage.SQL, q Query, goals []Goal) ([]GoalRo
 		dest = append(dest, &out[i].Visitors, &out[i].Conversions)
 	}
 	query := "SELECT " + strings.Join(sums, ", ") + " FROM (SELECT toDate(ts, " + p.tzLit() + ") AS d, " + strings.Join(cols, ", ") +
-		" FROM events WHERE " + p.eventWhere() + " GROUP BY d)"
+		" FROM events " + p.eventClauses("") + " GROUP BY d)"
 	if err := storage.QueryRow(ctx, db, query, dest...); err != nil {
 		return nil, fmt.Errorf("goals: %w", err)
 	}
