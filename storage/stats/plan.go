@@ -207,23 +207,30 @@ func (p plan) eventRange() string {
 		storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To), keyDays("ts", p.q.From, p.q.To), p.sampled())
 }
 
-// eventClauses are the PREWHERE and WHERE clauses of a read of p's hits:
-// the counted hits, extra (a further condition on the hit's columns, or
-// "") and the filters on the hit's own columns first, then the period and
-// the filters linked through the visits. The server reads the PREWHERE's
-// columns alone first, and the rest only for the rows it keeps; left to
-// choose, chDB put the period first, and a day's custom events (a
-// twentieth of its hits) read every hit's columns: at 100M events a month,
-// today's rows of the event card 94-141 ms with the kind in WHERE, 58-81
-// with it in PREWHERE (bench/BENCHMARKS.md). An explicit PREWHERE turns
-// the server's own choice off, so the filters go in too.
+// eventClauses are the PREWHERE and WHERE clauses of a read of p's hits.
+// The PREWHERE holds the conditions that keep few rows: extra (a further
+// condition on the hit's columns, such as its kind, or "") and the
+// filters on the hit's own columns; the WHERE the period, the counted
+// hits (nearly all of them) and the filters linked through the visits.
+// The server reads the PREWHERE's columns alone first, and the rest only
+// for the rows it keeps. Left to choose, chDB put the period first, and a
+// day's custom events (a twentieth of its hits) read every hit's columns:
+// at 100M events a month, today's rows of the event card 94-141 ms with
+// the kind in WHERE, 58-85 with it in PREWHERE (bench/BENCHMARKS.md). An
+// explicit PREWHERE turns the server's own choice off, so the filters go
+// in too; without extra or filters the server still chooses.
 func (p plan) eventClauses(extra string) string {
 	own, links := p.filterConds(eventColumns, p.eventLinked)
-	pre := []string{countedHits}
+	var pre []string
 	if extra != "" {
 		pre = append(pre, extra)
 	}
-	return "PREWHERE " + strings.Join(append(pre, own...), " AND ") + " WHERE " + strings.Join(append([]string{p.eventRange()}, links...), " AND ")
+	pre = append(pre, own...)
+	where := strings.Join(append([]string{p.eventRange(), countedHits}, links...), " AND ")
+	if len(pre) == 0 {
+		return "WHERE " + where
+	}
+	return "PREWHERE " + strings.Join(pre, " AND ") + " WHERE " + where
 }
 
 // keyDays bounds the UTC day of col (ts or start_ts), the second column
