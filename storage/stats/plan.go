@@ -278,26 +278,22 @@ func (p plan) eventLinked(cond string) string {
 		storage.Quote(p.q.SiteID), timeLit(p.q.From.Add(-sessionSlack)), timeLit(p.q.To), keyDays("start_ts", p.q.From.Add(-sessionSlack), p.q.To), cond, p.sampled())
 }
 
-// sessionWhere is the WHERE clause over sessions.
+// sessionWhere is the WHERE clause over sessions: the period and every
+// filter (the sessions table has no kind, so no PREWHERE of its own).
 func (p plan) sessionWhere() string {
-	return p.where(p.sessionRange(), func(d dimension) (string, string) { return d.session, d.event }, func(cond string) string {
+	own, links := p.filterConds(func(d dimension) (string, string) { return d.session, d.event }, func(cond string) string {
 		return fmt.Sprintf("SELECT session_id FROM events WHERE site_id = %s AND ts >= %s AND ts < %s%s AND %s%s",
 			storage.Quote(p.q.SiteID), timeLit(p.q.From), timeLit(p.q.To.Add(sessionSlack)), keyDays("ts", p.q.From, p.q.To.Add(sessionSlack)), cond, p.sampled())
 	})
+	return strings.Join(append(append([]string{p.sessionRange()}, own...), links...), " AND ")
 }
 
-// where is a WHERE clause over events or sessions: period and a condition
-// per filter. columns gives a dimension's expression on this table (here,
-// "" when it has none) and on the other (there). A filter this table can
-// match, it matches itself; any other links in the session ids of linked,
-// the subquery over the other table that matches cond.
-func (p plan) where(period string, columns func(dimension) (here, there string), linked func(cond string) string) string {
-	own, links := p.filterConds(columns, linked)
-	return strings.Join(append(append([]string{period}, own...), links...), " AND ")
-}
-
-// filterConds are where's conditions per filter: own, those the table
-// matches itself, and links, those linked through the other table.
+// filterConds are the conditions of p's filters on one raw table (events
+// or sessions). columns gives a dimension's expression on this table
+// (here, "" when it has none) and on the other (there). A filter this
+// table can match, it matches itself (own); any other links in the
+// session ids of linked, the subquery over the other table that matches
+// cond (links).
 func (p plan) filterConds(columns func(dimension) (here, there string), linked func(cond string) string) (own, links []string) {
 	for _, f := range p.q.Filters {
 		d, _ := lookupDimension(f.Dimension)

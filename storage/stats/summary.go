@@ -225,7 +225,7 @@ func (p plan) insertSummary(ctx context.Context, db storage.SQL, gen uint64, dim
 // first value of each key it carries, as a prop:KEY breakdown counts it.
 func (p plan) propRows() string {
 	return "SELECT toDate(ts, " + p.tzLit() + ") AS d, concat(" + storage.Quote(PropPrefix) + ", prop_key) AS dim, prop_value AS k, " + eventSums +
-		" FROM events ARRAY JOIN props.key AS prop_key, props.value AS prop_value, arrayEnumerate(props.key) AS prop_index " + p.eventClauses("kind = 'event'") +
+		" FROM events ARRAY JOIN props.key AS prop_key, props.value AS prop_value, arrayEnumerate(props.key) AS prop_index " + p.eventClauses(dimensions["event"].kind) +
 		" AND indexOf(props.key, prop_key) = prop_index GROUP BY d, dim, k"
 }
 
