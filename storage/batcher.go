@@ -78,6 +78,13 @@ type BatcherConfig struct {
 	// the server has no insert_deduplication_token (seen with mote demo
 	// on ClickHouse 18.16). Default 1m.
 	InsertTimeout time.Duration
+	// Sites are the sites whose days around now the Batcher counts into
+	// day_counts as it stores them (see DayCounter); other sites' rows
+	// are stored and their days read raw until summarised.
+	Sites []mote.Site
+	// Now is the day counts' clock (which days are around now); nil
+	// means time.Now.
+	Now func() time.Time
 }
 
 // BatcherCounters is a snapshot of a Batcher's counters.
@@ -117,7 +124,10 @@ type Batcher struct {
 	partition   []mote.SessionRow // insertSessions' scratch
 	// changes are the slots of the rows stored or found stored since
 	// the last checkpoint, written to daily_stats_slots before it.
-	changes   dayChanges
+	changes dayChanges
+	// days counts the rows stored since the last checkpoint into
+	// day_counts, written before changes (see DayCounter).
+	days      *DayCounter
 	committed spool.Position
 	verify    bool   // check BatchRows before the next insert
 	skip      uint64 // records already stored by an earlier run, still to pass over
@@ -157,7 +167,7 @@ func NewBatcher(sp *spool.Spool, eng Engine, cfg BatcherConfig, log *slog.Logger
 	}
 	// The first batch after opening the spool is always checked: the
 	// previous process may have inserted it without checkpointing.
-	return &Batcher{sp: sp, eng: eng, cfg: cfg, log: log, verify: true}
+	return &Batcher{sp: sp, eng: eng, cfg: cfg, log: log, verify: true, days: NewDayCounter(cfg.Sites, cfg.Now)}
 }
 
 // Counters returns a snapshot of the Batcher's counters.
@@ -351,6 +361,16 @@ func (b *Batcher) flush(ctx context.Context) error {
 		n := sameMonthPrefix(b.rows)
 		t0 := time.Now()
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
+		// The visitors stored before these rows, for the days they are
+		// the first of in this process (after the replay check: rows it
+		// found stored are among them).
+		if err := b.days.Prepare(ictx, b.eng, b.rows[:n]); err != nil {
+			cancel()
+			if err := retry("counting days", id, err); err != nil {
+				return err
+			}
+			continue
+		}
 		err := b.insertSessions(ictx, id, b.sess[:b.sessEnd[n-1]])
 		if err == nil {
 			err = b.eng.InsertEvents(ictx, id, b.rows[:n])
@@ -368,8 +388,22 @@ func (b *Batcher) flush(ctx context.Context) error {
 		b.batches.Add(1)
 		b.lastBatchRows.Store(uint64(n))
 		b.batchStates = nil
+		b.days.Count(b.rows[:n], b.sess[:b.sessEnd[n-1]])
 		b.noteChanges(n)
 		b.dropFront(n)
+	}
+	// The days' counts go first: a crash between the two leaves the
+	// slots short of them, and readers read those days raw.
+	for b.days.Pending() {
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
+		err := b.days.Write(ictx, b.eng)
+		cancel()
+		if err != nil {
+			if err := retry("counting days", 0, err); err != nil {
+				return err
+			}
+			continue
+		}
 	}
 	// The days these rows changed are marked after they are stored, so
 	// that a summary computed before the rows were visible is stale by

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -22,7 +23,7 @@ func TestBatcherConfigDefaults(t *testing.T) {
 			BatcherConfig{MaxRows: 10000, MaxWait: time.Second, MinBackoff: 20 * time.Second, MaxBackoff: 20 * time.Second, InsertTimeout: time.Minute}},
 	} {
 		b := NewBatcher(nil, nil, tc.in, nil)
-		if b.cfg != tc.want {
+		if !reflect.DeepEqual(b.cfg, tc.want) {
 			t.Errorf("%s: %+v, want %+v", tc.name, b.cfg, tc.want)
 		}
 		if b.log == nil || !b.verify {

@@ -51,11 +51,17 @@ func (c dayChanges) addEvents(events []mote.Event) {
 func (c dayChanges) addSessions(rows []mote.SessionRow) {
 	for i := range rows {
 		r := &rows[i]
-		for t := r.StartTS; t.Before(r.EndTS); t = t.Add(12 * time.Hour) {
-			c.add(r.SiteID, t, 1, 0)
-		}
-		c.add(r.SiteID, r.EndTS, 1, 0)
+		sessionMarks(r, func(t time.Time) { c.add(r.SiteID, t, 1, 0) })
 	}
+}
+
+// sessionMarks calls mark with each instant whose slot a sessions row
+// changes: its first and last hit, and every 12 hours between.
+func sessionMarks(r *mote.SessionRow, mark func(t time.Time)) {
+	for t := r.StartTS; t.Before(r.EndTS); t = t.Add(12 * time.Hour) {
+		mark(t)
+	}
+	mark(r.EndTS)
 }
 
 // write adds the collected counts to daily_stats_slots, in one insert. A

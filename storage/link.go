@@ -28,7 +28,8 @@ type LinkConfig struct {
 	Spool *spool.Spool
 	// Batch configures the Batcher.
 	Batch BatcherConfig
-	// Sites are the sites whose retention Link enforces.
+	// Sites are the sites whose retention Link enforces, and whose days
+	// the Batcher counts (unless Batch.Sites says otherwise).
 	Sites []mote.Site
 	// Suppressions are the privacy gate's counters, written every
 	// SuppressionFlush and at Drain.
@@ -121,7 +122,11 @@ func (l *Link) Run(ctx context.Context) {
 
 // serve runs the Batcher and the periodic writers on a reached engine.
 func (l *Link) serve(ctx context.Context, eng Store) {
-	b := NewBatcher(l.cfg.Spool, eng, l.cfg.Batch, l.cfg.Logger)
+	bc := l.cfg.Batch
+	if bc.Sites == nil {
+		bc.Sites = l.cfg.Sites
+	}
+	b := NewBatcher(l.cfg.Spool, eng, bc, l.cfg.Logger)
 	l.mu.Lock()
 	l.engine, l.batcher = eng, b
 	l.mu.Unlock()

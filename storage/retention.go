@@ -38,6 +38,7 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 			{"daily_stats_done", "day < toDate(" + cutoff + ")", false},
 			{"daily_stats_slots", "slot < " + cutoff, false},
 			{"daily_stats_prefixes", "day < toDate(" + cutoff + ")", false},
+			{"day_counts", "day < toDate(" + cutoff + ")", false},
 		} {
 			where := "site_id = " + Quote(site.ID) + " AND " + t.before
 			var n uint64

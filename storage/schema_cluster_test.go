@@ -79,6 +79,7 @@ func TestClusterSchemaShape(t *testing.T) {
 			"daily_stats_slots":    "cityHash64(site_id)",
 			"daily_stats_prefixes": "cityHash64(site_id)",
 			"daily_stats":          "cityHash64(site_id, day)",
+			"day_counts":           "cityHash64(site_id)",
 		}
 		local := regexp.MustCompile("(?s)^(\\s*--[^\\n]*\\n)*\\s*CREATE TABLE IF NOT EXISTS `analytics`\\.(\\w+)_local ON CLUSTER `mote`\\s*\\(.*\\nENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/analytics/(\\w+)', '\\{replica\\}'")
 		for i, m := range ms {

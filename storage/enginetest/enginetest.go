@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"StatsSummaries", testStatsSummaries},
 		{"StatsDayPrefix", testStatsDayPrefix},
 		{"StatsSampling", testStatsSampling},
+		{"StatsCountedDays", testStatsCountedDays},
 		{"ShareLinks", testShareLinks},
 		{"Sessions", testSessions},
 		{"Retention", testRetention},
@@ -97,7 +98,7 @@ func queryUint(t *testing.T, e Inspector, q string) uint64 {
 }
 
 // Tables is every table the migrations create.
-var Tables = []string{"campaigns", "daily_stats", "daily_stats_done", "daily_stats_prefixes", "daily_stats_slots", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
+var Tables = []string{"campaigns", "daily_stats", "daily_stats_done", "daily_stats_prefixes", "daily_stats_slots", "day_counts", "events", "salts", "schema_migrations", "sessions", "share_links", "suppressed"}
 
 func testMigrateTwice(t *testing.T, e Inspector) {
 	all, err := storage.Schema{Server: e.ServerVersion()}.Migrations()

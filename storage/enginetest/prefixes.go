@@ -30,7 +30,7 @@ func testStatsDayPrefix(t *testing.T, e Inspector) {
 	day := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -10)
 	start := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc) }
 	morning := summaryVisits(day.AddDate(0, 0, -1), 2, 0) // the day before (its visit crossing midnight too) and the day
-	storeVisits(t, e, prefixSite.ID, 1, morning)
+	storeVisits(t, e, prefixSite, 1, morning)
 
 	now := start(day).Add(14*time.Hour + 5*time.Minute)
 	s := &stats.Summarizer{DB: e, Sites: []mote.Site{prefixSite}, Now: func() time.Time { return now }}
@@ -105,7 +105,7 @@ func testStatsDayPrefix(t *testing.T, e Inspector) {
 		v.start = start(day).Add(14*time.Hour + 30*time.Minute)
 		after = append(after, v)
 	}
-	storeVisits(t, e, prefixSite.ID, 2, after)
+	storeVisits(t, e, prefixSite, 2, after)
 	pass("pass after the tail's hits")
 	built("pass after the tail's hits (its tail: no rebuild)", 1, start(day).Add(14*time.Hour))
 	compare("tail stored")
@@ -114,7 +114,7 @@ func testStatsDayPrefix(t *testing.T, e Inspector) {
 	// raw rows answer until it is rebuilt.
 	late := summaryVisits(day, 1, 5)[:1]
 	late[0].start = start(day).Add(9 * time.Hour)
-	storeVisits(t, e, prefixSite.ID, 3, late)
+	storeVisits(t, e, prefixSite, 3, late)
 	compare("late hit stored")
 	pass("pass after the late hit")
 	built("pass after the late hit", 2, start(day).Add(14*time.Hour))

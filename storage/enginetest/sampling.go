@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mote-analytics/mote"
 	"github.com/mote-analytics/mote/storage/stats"
 )
 
@@ -29,7 +30,7 @@ func testStatsSampling(t *testing.T, e Inspector) {
 	for i := range visits {
 		visits[i].visitor = rng.Uint64()
 	}
-	storeVisits(t, e, "whole", 1, visits)
+	storeVisits(t, e, mote.Site{ID: "whole"}, 1, visits)
 	stored := queryUint(t, e, "SELECT sum(n) FROM daily_stats_slots WHERE site_id = 'whole'")
 	above := stored/3 + 1
 	oneIn := (stored + above - 1) / above
@@ -45,7 +46,7 @@ func testStatsSampling(t *testing.T, e Inspector) {
 	if len(sampled) == 0 || len(sampled) == len(visits) {
 		t.Fatalf("%d of %d visits in a 1 in %d sample: the test checks nothing", len(sampled), len(visits), oneIn)
 	}
-	storeVisits(t, e, "sample", 2, sampled)
+	storeVisits(t, e, mote.Site{ID: "sample"}, 2, sampled)
 
 	period := stats.Query{From: time.Date(2026, 3, 2, 0, 0, 0, 0, loc), To: time.Date(2026, 3, 7, 0, 0, 0, 0, loc),
 		Timezone: summarySite.Timezone, SampleAbove: above}

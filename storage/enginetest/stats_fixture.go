@@ -124,7 +124,7 @@ func SeedStats(ctx context.Context, e interface {
 			hits: []hit{pv(0, "/")}},
 	}
 	var events []mote.Event
-	var rows [][]any
+	var rows []mote.SessionRow
 	for _, v := range visits {
 		events = append(events, v.events(f.Site)...)
 		rows = append(rows, v.sessionRows(f.Site)...)
@@ -135,10 +135,7 @@ func SeedStats(ctx context.Context, e interface {
 	if err := e.InsertEvents(ctx, 1, events); err != nil {
 		return f, fmt.Errorf("seed events: %w", err)
 	}
-	insert := "INSERT INTO sessions (site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
-		"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
-		"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version)"
-	if err := e.InsertRowsSQL(ctx, insert, rows); err != nil {
+	if err := storage.InsertSessionRows(ctx, e, rows); err != nil {
 		return f, fmt.Errorf("seed sessions: %w", err)
 	}
 	// As the Batcher would: the days changed (what decides summaries
@@ -185,7 +182,7 @@ func (v visit) events(site string) []mote.Event {
 
 // sessionRows are v's rows of the sessions table: its latest state, after
 // a cancelled earlier state when v is superseded.
-func (v visit) sessionRows(site string) [][]any {
+func (v visit) sessionRows(site string) []mote.SessionRow {
 	country := v.region[:2]
 	var customEvents uint32 // what the session cache counts in the visit's latest state
 	for _, h := range v.hits {
@@ -193,13 +190,14 @@ func (v visit) sessionRows(site string) [][]any {
 			customEvents++
 		}
 	}
-	row := func(exit string, pageviews, events, duration uint32, bounce uint8, sign int8, version uint32) []any {
-		return []any{site, v.session, v.visitor, v.start, v.start.Add(time.Duration(duration) * time.Second),
-			"shop.example", v.entry, exit, pageviews, events, duration, bounce,
-			"", v.source, v.channel, v.utm[0], v.utm[1], v.utm[2], "", "",
-			country, v.region, v.city, v.browser, v.os, v.device, "", sign, version}
+	row := func(exit string, pageviews, events, duration uint32, bounce uint8, sign int8, version uint32) mote.SessionRow {
+		return mote.SessionRow{SiteID: site, SessionID: v.session, VisitorID: v.visitor, StartTS: v.start,
+			EndTS: v.start.Add(time.Duration(duration) * time.Second), Hostname: "shop.example", EntryPage: v.entry, ExitPage: exit,
+			Pageviews: pageviews, Events: events, DurationS: duration, Bounce: bounce, ReferrerSource: v.source, Channel: v.channel,
+			UTMSource: v.utm[0], UTMMedium: v.utm[1], UTMCampaign: v.utm[2], Country: country, Region: v.region, City: v.city,
+			Browser: v.browser, OS: v.os, Device: v.device, Sign: sign, Version: version}
 	}
-	var rows [][]any
+	var rows []mote.SessionRow
 	if v.superseded {
 		rows = append(rows, row(v.entry, 1, 0, 0, 1, 1, 1), row(v.entry, 1, 0, 0, 1, -1, 1))
 	}

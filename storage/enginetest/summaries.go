@@ -77,20 +77,20 @@ func summaryVisits(first time.Time, n int, seed uint64) []visit {
 }
 
 // storeSummaryVisits inserts visits of the summaries' site under batch
-// and marks their days changed, as the Batcher would.
+// and marks their days changed and counts them, as the Batcher would.
 func storeSummaryVisits(t *testing.T, e Inspector, batch uint64, visits []visit) {
 	t.Helper()
-	storeVisits(t, e, summarySite.ID, batch, visits)
+	storeVisits(t, e, summarySite, batch, visits)
 }
 
 // storeVisits is storeSummaryVisits for any site.
-func storeVisits(t *testing.T, e Inspector, site string, batch uint64, visits []visit) {
+func storeVisits(t *testing.T, e Inspector, site mote.Site, batch uint64, visits []visit) {
 	t.Helper()
 	var events []mote.Event
-	var rows [][]any
+	var rows []mote.SessionRow
 	for _, v := range visits {
-		events = append(events, v.events(site)...)
-		rows = append(rows, v.sessionRows(site)...)
+		events = append(events, v.events(site.ID)...)
+		rows = append(rows, v.sessionRows(site.ID)...)
 	}
 	// One more property key on some events, and an event without any.
 	for i := range events {
@@ -99,16 +99,17 @@ func storeVisits(t *testing.T, e Inspector, site string, batch uint64, visits []
 		}
 	}
 	c := ctx(t)
-	if err := e.InsertEvents(c, batch, events); err != nil {
+	days := storage.NewDayCounter([]mote.Site{site}, nil)
+	err := days.CountStored(c, e, events, rows, func() error {
+		if err := storage.InsertSessionRows(c, e, rows); err != nil {
+			return err
+		}
+		return e.InsertEvents(c, batch, events)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	insert := "INSERT INTO sessions (site_id, session_id, visitor_id, start_ts, end_ts, hostname, entry_page, exit_page, " +
-		"pageviews, events, duration_s, bounce, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, " +
-		"utm_term, utm_content, country, region, city, browser, os, device, screen, sign, version)"
-	if err := e.InsertRowsSQL(c, insert, rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := storage.MarkChanges(c, e, events, nil); err != nil {
+	if err := storage.MarkChanges(c, e, events, rows); err != nil {
 		t.Fatal(err)
 	}
 }

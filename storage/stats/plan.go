@@ -189,18 +189,13 @@ func match(expr string, f Filter, positive bool) string {
 func negated(op FilterOp) bool { return op == FilterIsNot || op == FilterNotContains }
 
 // sessionSlack widens the time range of the subqueries that link events
-// and sessions, so that a visit crossing the period's edge still links.
-const sessionSlack = 24 * time.Hour
+// and sessions, so that a visit crossing the period's edge still links;
+// a visit that started longer before a period does not count in it
+// (storage.SessionSlack, which the Batcher's day counts share).
+const sessionSlack = storage.SessionSlack
 
-// countedHits are the events every metric counts: page views, custom
-// events, and engagement beacons that belong to a visit. An engagement
-// beacon can outlive its visit: sent when a tab closes after 30 idle
-// minutes, or after midnight, when the visitor's id changes with the
-// day's salt. The collector stores it without a session (session_id 0),
-// and it counts nowhere: otherwise its fresh visitor id would be a
-// visitor without a visit (the demo showed more visitors than visits on a
-// day's first hours).
-const countedHits = "(kind IN ('pageview', 'event') OR (kind = 'engagement' AND session_id != 0))"
+// countedHits are the events every metric counts (see storage.CountedHits).
+const countedHits = storage.CountedHits
 
 func (p plan) eventRange() string {
 	return fmt.Sprintf("site_id = %s AND ts >= %s AND ts < %s%s%s",

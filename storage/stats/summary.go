@@ -143,14 +143,66 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 			return source{}, err
 		}
 	}
-	if len(pairs) == 0 && len(prefixes) == 0 {
+	var counted []string
+	if p.q.Dimension == "" {
+		var err error
+		if counted, raw, err = p.countedDays(ctx, db, states, raw); err != nil {
+			return source{}, err
+		}
+	}
+	if len(pairs) == 0 && len(prefixes) == 0 && len(counted) == 0 {
 		return all, nil
 	}
 	src := source{raw: rawPart{days: raw, prefixes: prefixes}}
 	if len(pairs) > 0 {
 		src.summary = "(day, gen) IN (" + strings.Join(pairs, ", ") + ")"
 	}
+	if len(counted) > 0 {
+		src.counted = "day IN (" + strings.Join(counted, ", ") + ")"
+	}
 	return src, nil
+}
+
+// countedDays splits the raw days into those the whole site's day counts
+// answer (as Date literals) and the rest: a whole day of the period whose
+// counts, in the query's zone, cover every row stored for it (their n is
+// the day's changes counter; see storage.DayCounter).
+func (p plan) countedDays(ctx context.Context, db storage.SQL, states map[time.Time]*dayState, raw []time.Time) (counted []string, rest []time.Time, err error) {
+	var lits []string
+	for _, d := range raw {
+		if st := states[d]; st != nil && st.changes > 0 && p.wholeDay(d) {
+			lits = append(lits, dayLit(d))
+		}
+	}
+	if len(lits) == 0 {
+		return nil, raw, nil
+	}
+	rows, err := db.QuerySQL(ctx, "SELECT toString(day), sum(n) FROM day_counts WHERE site_id = "+storage.Quote(p.q.SiteID)+
+		" AND tz = "+p.tzLit()+" AND dimension = '' AND day IN ("+strings.Join(lits, ", ")+") GROUP BY day")
+	if err != nil {
+		return nil, nil, fmt.Errorf("day counts: %w", err)
+	}
+	covered := map[time.Time]bool{}
+	for i := range rows.Values {
+		var s string
+		var n uint64
+		if err := rows.Scan(i, &s, &n); err != nil {
+			return nil, nil, fmt.Errorf("day counts: %w", err)
+		}
+		d, err := parseDay(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("day counts: %w", err)
+		}
+		covered[d] = states[d] != nil && n == states[d].changes
+	}
+	for _, d := range raw {
+		if covered[d] {
+			counted = append(counted, dayLit(d))
+			continue
+		}
+		rest = append(rest, d)
+	}
+	return counted, rest, nil
 }
 
 // wholeDay reports whether the site-local day d lies wholly inside the
