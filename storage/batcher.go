@@ -364,7 +364,7 @@ func (b *Batcher) flush(ctx context.Context) error {
 		// The visitors stored before these rows, for the days they are
 		// the first of in this process (after the replay check: rows it
 		// found stored are among them).
-		if err := b.days.Prepare(ictx, b.eng, b.rows[:n]); err != nil {
+		if err := b.days.Prepare(ictx, b.eng, b.rows[:n], b.sess[:b.sessEnd[n-1]]); err != nil {
 			cancel()
 			if err := retry("counting days", id, err); err != nil {
 				return err

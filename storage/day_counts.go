@@ -3,7 +3,12 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/spaolacci/murmur3"
 
 	"github.com/mote-analytics/mote"
 )
@@ -13,21 +18,29 @@ import (
 // month an exact distinct count over a day of 3.3M hits costs more than
 // every other part of a card together (bench/BENCHMARKS.md, "the floor of
 // today"). So the Batcher also counts, as it stores each batch, what the
-// batch adds to the whole site's counters of each day around now, into
-// day_counts (a SummingMergeTree): pageviews, events and engagement add
-// up; a visit's update adds its new state and takes away its previous one
-// (the cancel row), on every day the visit touches; and a visitor is
-// counted by the hit that is the first of the day for its visitor id.
+// batch adds to each day around now, per dimension and value, into
+// day_counts (a SummingMergeTree), exactly as storage/stats reads a day
+// from its raw rows: a hit adds its page view, event or engagement to the
+// whole site and to each dimension it counts under (page, event name,
+// property, browser and OS version); a visit's update adds its new state
+// and takes away its previous one (the cancel row) under each of its
+// properties (entry and exit page, source, campaign, geo, device), on
+// every day the visit touches; and a visitor counts under a value by the
+// first row that pairs them with it that day (for the exit page, which
+// changes while a visit goes on, while one of their visits ends there).
 //
-// Knowing a hit is the first of its visitor's day takes the day's
-// visitors so far: a DayCounter loads them from storage the first time a
-// batch holds hits of that day (so a restarted collector goes on where
-// the stored rows are) and adds every visitor it counts. That makes the
-// counts exact while each visitor's hits reach one collector, which the
-// design already asks of visits (the load balancer hashes by client
-// address, and a visitor id is a keyed hash of that address): a visitor
-// moved to another collector mid-day (a collector added or removed)
-// counts once more, as their visit is split once.
+// Knowing a pair is new takes the day's pairs so far: a DayCounter loads
+// them from storage (as hashes) the first time a batch touches that day,
+// so a restarted collector goes on where the stored rows are, and adds
+// every pair it counts. That makes the counts exact while each visitor's
+// hits reach one collector, which the design already asks of visits (the
+// load balancer hashes by client address, and a visitor id is a keyed
+// hash of that address): a visitor moved to another collector mid-day (a
+// collector added or removed) counts once more, as their visit is split
+// once. A pair is a 64-bit hash, as a visitor id is: two pairs of a day
+// collide with odds of about 1 in 10^11 at 100M events a month. The
+// pairs cost memory: about 12 bytes each, some 13M a day at 100M events
+// a month (150 MB a day, two days held), 1.3M at 10M.
 //
 // A reader uses a day's counts only while they cover every row stored for
 // the day: day_counts.n adds up what each batch added to the day's slots
@@ -66,33 +79,126 @@ const SessionSlack = 24 * time.Hour
 // tomorrow (a client clock ahead).
 const countedDays = 1
 
+// PropPrefix starts a property dimension: "prop:plan" is the value of the
+// custom event property "plan" (storage/stats reads it so).
+const PropPrefix = "prop:"
+
+// eventDim is a dimension counted from hits: value is a counted hit's
+// value and whether the dimension counts it; sql and cond say the same of
+// a stored row (loading a day's pairs).
+type eventDim struct {
+	name      string
+	value     func(e *mote.Event) (string, bool)
+	sql, cond string
+}
+
+// eventDims are the dimensions counted from hits ("" is the whole site);
+// properties are counted by Count itself.
+var eventDims = []eventDim{
+	{"", func(*mote.Event) (string, bool) { return "", true }, "''", ""},
+	{"page", func(e *mote.Event) (string, bool) {
+		return e.Pathname, e.Kind == mote.KindPageview || e.Kind == mote.KindEngagement
+	}, "pathname", "kind IN ('pageview', 'engagement')"},
+	{"browser_version", func(e *mote.Event) (string, bool) { return e.BrowserVersion, true }, "browser_version", ""},
+	{"os_version", func(e *mote.Event) (string, bool) { return e.OSVersion, true }, "os_version", ""},
+	{"event", func(e *mote.Event) (string, bool) { return e.Name, e.Kind == mote.KindEvent }, "name", "kind = 'event'"},
+}
+
+// sessionDim is a dimension counted from visits: value is a sessions
+// row's value, sql the column.
+type sessionDim struct {
+	name, sql string
+	value     func(r *mote.SessionRow) string
+}
+
+// exitPage is the one visit property that changes while the visit goes
+// on: its visitors are counted while a visit of theirs ends there.
+const exitPage = "exit_page"
+
+var sessionDims = []sessionDim{
+	{"hostname", "hostname", func(r *mote.SessionRow) string { return r.Hostname }},
+	{"entry_page", "entry_page", func(r *mote.SessionRow) string { return r.EntryPage }},
+	{exitPage, "exit_page", func(r *mote.SessionRow) string { return r.ExitPage }},
+	{"source", "referrer_source", func(r *mote.SessionRow) string { return r.ReferrerSource }},
+	{"referrer", "referrer_host", func(r *mote.SessionRow) string { return r.ReferrerHost }},
+	{"channel", "channel", func(r *mote.SessionRow) string { return r.Channel }},
+	{"utm_source", "utm_source", func(r *mote.SessionRow) string { return r.UTMSource }},
+	{"utm_medium", "utm_medium", func(r *mote.SessionRow) string { return r.UTMMedium }},
+	{"utm_campaign", "utm_campaign", func(r *mote.SessionRow) string { return r.UTMCampaign }},
+	{"utm_term", "utm_term", func(r *mote.SessionRow) string { return r.UTMTerm }},
+	{"utm_content", "utm_content", func(r *mote.SessionRow) string { return r.UTMContent }},
+	{"country", "country", func(r *mote.SessionRow) string { return r.Country }},
+	{"region", "region", func(r *mote.SessionRow) string { return r.Region }},
+	{"city", "city", func(r *mote.SessionRow) string { return r.City }},
+	{"browser", "browser", func(r *mote.SessionRow) string { return r.Browser }},
+	{"os", "os", func(r *mote.SessionRow) string { return r.OS }},
+	{"device", "device", func(r *mote.SessionRow) string { return r.Device }},
+	{"screen", "screen", func(r *mote.SessionRow) string { return r.Screen }},
+}
+
+// CountedDimension says how the day counts count a breakdown dimension
+// (not a property): from hits, with its expression on events and the
+// kinds it counts, or from visits, with its column of sessions. ok is
+// false for a dimension they do not count. storage/stats checks its own
+// dimensions against it.
+func CountedDimension(name string) (event, kind, session string, ok bool) {
+	for _, d := range eventDims {
+		if d.name == name && name != "" {
+			return d.sql, d.cond, "", true
+		}
+	}
+	for _, d := range sessionDims {
+		if d.name == name {
+			return "", "", d.sql, true
+		}
+	}
+	return "", "", "", false
+}
+
 // dayKey is a site's local day, as the UTC midnight of its date.
 type dayKey struct {
 	site string
 	day  time.Time
 }
 
-// countKey is one row of day_counts.
-type countKey struct {
-	dayKey
-	dimension, value string
-}
-
 // dayCount is what rows add to one day_counts row.
 type dayCount struct {
-	n, visitors, pageviews, events, engagements, engagementMS, scrollSum uint64
-	visits, bounces, durationS, sessionPageviews, sessionEvents          int64
+	n, pageviews, events, engagements, engagementMS, scrollSum            uint64
+	visitors, visits, bounces, durationS, sessionPageviews, sessionEvents int64
+}
+
+// dayState is what a DayCounter holds of one counted day.
+type dayState struct {
+	pairs    map[uint64]struct{}             // pairKey of the (visitor, dimension, value) pairs seen
+	exits    map[uint64]int32                // pairKey of (visitor, exit page): the visits ending there
+	sessions map[uint64]struct{}             // visits whose pairs are in pairs
+	counts   map[string]map[string]*dayCount // not yet written, by dimension and value
+}
+
+// row is the pending counts of a dimension's value.
+func (st *dayState) row(dim, value string) *dayCount {
+	byValue := st.counts[dim]
+	if byValue == nil {
+		byValue = map[string]*dayCount{}
+		st.counts[dim] = byValue
+	}
+	r := byValue[value]
+	if r == nil {
+		r = &dayCount{}
+		byValue[value] = r
+	}
+	return r
 }
 
 // DayCounter counts stored rows into day_counts for the sites it knows.
-// Call Prepare with a batch's events before they are stored, Count once
-// they are, then Write. It is not safe for concurrent use.
+// Call Prepare with a batch before it is stored, Count once it is, then
+// Write. It is not safe for concurrent use.
 type DayCounter struct {
 	zones map[string]*time.Location
 	now   func() time.Time
-	// seen are the visitor ids of each counted day so far.
-	seen   map[dayKey]map[uint64]struct{}
-	counts map[countKey]*dayCount
+	days  map[dayKey]*dayState
+	dims  map[string]string // property key -> its dimension name
+	buf   []byte            // pairKey's scratch
 }
 
 // NewDayCounter counts the days of sites (a site whose zone does not load
@@ -102,7 +208,7 @@ func NewDayCounter(sites []mote.Site, now func() time.Time) *DayCounter {
 	if now == nil {
 		now = time.Now
 	}
-	c := &DayCounter{zones: map[string]*time.Location{}, now: now, seen: map[dayKey]map[uint64]struct{}{}, counts: map[countKey]*dayCount{}}
+	c := &DayCounter{zones: map[string]*time.Location{}, now: now, days: map[dayKey]*dayState{}, dims: map[string]string{}}
 	for _, s := range sites {
 		tz := s.Timezone
 		if tz == "" {
@@ -132,42 +238,142 @@ func (c *DayCounter) around(d time.Time, loc *time.Location) bool {
 	return !d.Before(today.AddDate(0, 0, -countedDays)) && !d.After(today.AddDate(0, 0, countedDays))
 }
 
-// Prepare loads the visitors stored so far for the counted days of
-// events that it has not seen yet, and forgets the days no longer around
-// now. Call it before events are stored: a day's visitors loaded after
-// would already hold them.
-func (c *DayCounter) Prepare(ctx context.Context, db SQL, events []mote.Event) error {
-	for k := range c.seen {
-		if loc := c.zones[k.site]; !c.around(k.day, loc) {
-			delete(c.seen, k)
+// visitDays calls f with each site-local day a sessions row counts on:
+// from its start's to its last hit's, those that began at most
+// SessionSlack after it started (as storage/stats's sessionRange).
+func visitDays(r *mote.SessionRow, loc *time.Location, f func(d time.Time)) {
+	for d, last := localDay(r.StartTS, loc), localDay(r.EndTS, loc); !d.After(last); d = d.AddDate(0, 0, 1) {
+		if !r.StartTS.Before(dayStart(d, loc).Add(-SessionSlack)) {
+			f(d)
+		}
+	}
+}
+
+// pairKey hashes a (visitor, dimension, value) pair as pairSQL does in
+// the database: murmurHash3_64 of "visitor:len(dim):dim value", which is
+// MurmurHash3 x64 128's halves xor-ed.
+func (c *DayCounter) pairKey(visitor uint64, dim, value string) uint64 {
+	b := strconv.AppendUint(c.buf[:0], visitor, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(len(dim)), 10)
+	b = append(b, ':')
+	b = append(b, dim...)
+	b = append(b, value...)
+	c.buf = b
+	h1, h2 := murmur3.Sum128(b)
+	return h1 ^ h2
+}
+
+// pairSQL is pairKey over the columns visitor_id and the expressions dim
+// and value.
+func pairSQL(dim, value string) string {
+	return "murmurHash3_64(concat(toString(visitor_id), ':', toString(length(" + dim + ")), ':', " + dim + ", " + value + "))"
+}
+
+// Prepare loads the pairs stored so far of the counted days that rows
+// touch and that it does not hold yet, and forgets the days no longer
+// around now. Call it before the rows are stored: pairs loaded after
+// would already hold theirs.
+func (c *DayCounter) Prepare(ctx context.Context, db SQL, events []mote.Event, sessions []mote.SessionRow) error {
+	for k := range c.days {
+		if !c.around(k.day, c.zones[k.site]) {
+			delete(c.days, k)
 		}
 	}
 	for i := range events {
-		e := &events[i]
-		loc := c.zones[e.SiteID]
+		if loc := c.zones[events[i].SiteID]; loc != nil {
+			if err := c.load(ctx, db, dayKey{events[i].SiteID, localDay(events[i].TS, loc)}, loc); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range sessions {
+		r := &sessions[i]
+		loc := c.zones[r.SiteID]
 		if loc == nil {
 			continue
 		}
-		k := dayKey{e.SiteID, localDay(e.TS, loc)}
-		if _, ok := c.seen[k]; ok || !c.around(k.day, loc) {
-			continue
-		}
-		start := dayStart(k.day, loc)
-		rows, err := db.QuerySQL(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = "+Quote(k.site)+
-			" AND ts >= "+timeSQL(start)+" AND ts < "+timeSQL(dayStart(k.day.AddDate(0, 0, 1), loc))+" AND "+CountedHits)
-		if err != nil {
-			return fmt.Errorf("visitors of %s's %s so far: %w", k.site, k.day.Format(time.DateOnly), err)
-		}
-		set := make(map[uint64]struct{}, len(rows.Values))
-		for j := range rows.Values {
-			var id uint64
-			if err := rows.Scan(j, &id); err != nil {
-				return fmt.Errorf("visitors of %s's %s so far: %w", k.site, k.day.Format(time.DateOnly), err)
+		var err error
+		visitDays(r, loc, func(d time.Time) {
+			if err == nil {
+				err = c.load(ctx, db, dayKey{r.SiteID, d}, loc)
 			}
-			set[id] = struct{}{}
+		})
+		if err != nil {
+			return err
 		}
-		c.seen[k] = set
 	}
+	return nil
+}
+
+// load reads the pairs of day k from storage, unless held or not around.
+func (c *DayCounter) load(ctx context.Context, db SQL, k dayKey, loc *time.Location) error {
+	if _, ok := c.days[k]; ok || !c.around(k.day, loc) {
+		return nil
+	}
+	site, start, end := Quote(k.site), dayStart(k.day, loc), dayStart(k.day.AddDate(0, 0, 1), loc)
+	// The events' columns are read in a subquery first: ClickHouse 18.16
+	// does not find props.key and props.value inside a lambda.
+	cols := []string{"visitor_id", "kind", "props.key AS pk", "props.value AS pv"}
+	var dims []string
+	for _, d := range eventDims {
+		// A hit the dimension does not count gives the whole site's
+		// pair, which every counted hit has anyway (ClickHouse 18.16 has
+		// no empty array of tuples).
+		v := "tuple(" + Quote(d.name) + ", toString(" + d.sql + "))"
+		if d.cond != "" {
+			v = "if(" + d.cond + ", [" + v + "], [tuple('', '')])"
+		} else {
+			v = "[" + v + "]"
+		}
+		dims = append(dims, v)
+		if d.name != "" {
+			cols = append(cols, d.sql)
+		}
+	}
+	// A property counts under its first value, on custom events.
+	dims = append(dims, "if(kind = 'event', arrayMap((k, v, i) -> if(indexOf(pk, k) = i, tuple(concat("+
+		Quote(PropPrefix)+", k), v), tuple('', '')), pk, pv, arrayEnumerate(pk)), [tuple('', '')])")
+	hits := "SELECT DISTINCT " + pairSQL("dv.1", "dv.2") + " FROM (SELECT visitor_id, arrayConcat(" + strings.Join(dims, ", ") + ") AS dvs FROM (" +
+		"SELECT " + strings.Join(cols, ", ") + " FROM events WHERE site_id = " + site + " AND ts >= " + timeSQL(start) + " AND ts < " + timeSQL(end) +
+		" AND " + CountedHits + ")) ARRAY JOIN dvs AS dv"
+	dims = dims[:0]
+	for _, d := range sessionDims {
+		if d.name != exitPage {
+			dims = append(dims, "tuple("+Quote(d.name)+", toString("+d.sql+"))")
+		}
+	}
+	touching := " WHERE site_id = " + site + " AND start_ts >= " + timeSQL(start.Add(-SessionSlack)) + " AND start_ts < " + timeSQL(end) +
+		" AND end_ts >= " + timeSQL(start)
+	visits := "SELECT DISTINCT " + pairSQL("dv.1", "dv.2") + " FROM sessions ARRAY JOIN [" + strings.Join(dims, ", ") + "] AS dv" + touching
+	exits := "SELECT " + pairSQL("'"+exitPage+"'", "exit_page") + " AS h, count() FROM (SELECT session_id, visitor_id, exit_page FROM sessions" +
+		touching + " GROUP BY session_id, visitor_id, exit_page HAVING sum(sign) > 0) GROUP BY h"
+	st := &dayState{pairs: map[uint64]struct{}{}, exits: map[uint64]int32{}, sessions: map[uint64]struct{}{}, counts: map[string]map[string]*dayCount{}}
+	for _, q := range []string{hits, visits} {
+		rows, err := db.QuerySQL(ctx, q)
+		if err != nil {
+			return fmt.Errorf("pairs of %s's %s so far: %w", k.site, k.day.Format(time.DateOnly), err)
+		}
+		for j := range rows.Values {
+			var h uint64
+			if err := rows.Scan(j, &h); err != nil {
+				return fmt.Errorf("pairs of %s's %s so far: %w", k.site, k.day.Format(time.DateOnly), err)
+			}
+			st.pairs[h] = struct{}{}
+		}
+	}
+	rows, err := db.QuerySQL(ctx, exits)
+	if err != nil {
+		return fmt.Errorf("exit pages of %s's %s so far: %w", k.site, k.day.Format(time.DateOnly), err)
+	}
+	for j := range rows.Values {
+		var h, n uint64
+		if err := rows.Scan(j, &h, &n); err != nil {
+			return fmt.Errorf("exit pages of %s's %s so far: %w", k.site, k.day.Format(time.DateOnly), err)
+		}
+		st.exits[h] = int32(n)
+	}
+	c.days[k] = st
 	return nil
 }
 
@@ -176,24 +382,30 @@ func timeSQL(t time.Time) string {
 	return "toDateTime(" + Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
 }
 
-// row returns the whole site's counts of day d, or nil when d is not
-// counted.
-func (c *DayCounter) row(site string, loc *time.Location, d time.Time) *dayCount {
-	if !c.around(d, loc) {
-		return nil
+// pair adds the pair to st and reports whether it is new.
+func (c *DayCounter) pair(st *dayState, visitor uint64, dim, value string) bool {
+	k := c.pairKey(visitor, dim, value)
+	if _, ok := st.pairs[k]; ok {
+		return false
 	}
-	k := countKey{dayKey: dayKey{site, d}}
-	r := c.counts[k]
-	if r == nil {
-		r = &dayCount{}
-		c.counts[k] = r
+	st.pairs[k] = struct{}{}
+	return true
+}
+
+// propDim is the dimension name of property key.
+func (c *DayCounter) propDim(key string) string {
+	d, ok := c.dims[key]
+	if !ok {
+		d = PropPrefix + key
+		c.dims[key] = d
 	}
-	return r
+	return d
 }
 
 // Count adds stored events and sessions rows to the counts (Prepare saw
-// the events first). n grows exactly as dayChanges' slots do for the same
-// rows.
+// them first). A day Prepare did not load (it came around since) is not
+// counted: its n falls short of its slots', and readers read it raw. n
+// grows exactly as dayChanges' slots do for the same rows.
 func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 	for i := range events {
 		e := &events[i]
@@ -201,59 +413,95 @@ func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 		if loc == nil {
 			continue
 		}
-		// A day Prepare did not load (it came around since) is not
-		// counted: its n falls short, and readers read it raw.
-		d := localDay(e.TS, loc)
-		seen := c.seen[dayKey{e.SiteID, d}]
-		r := c.row(e.SiteID, loc, d)
-		if seen == nil || r == nil {
+		st := c.days[dayKey{e.SiteID, localDay(e.TS, loc)}]
+		if st == nil {
 			continue
 		}
-		r.n++
+		st.row("", "").n++
 		if !Counted(e) {
 			continue
 		}
-		if _, ok := seen[e.VisitorID]; !ok {
-			seen[e.VisitorID] = struct{}{}
-			r.visitors++
+		add := func(dim, value string) {
+			r := st.row(dim, value)
+			if c.pair(st, e.VisitorID, dim, value) {
+				r.visitors++
+			}
+			switch e.Kind {
+			case mote.KindPageview:
+				r.pageviews++
+			case mote.KindEvent:
+				r.events++
+			case mote.KindEngagement:
+				r.engagements++
+				r.engagementMS += uint64(e.EngagementMS)
+				r.scrollSum += uint64(e.ScrollDepth)
+			}
 		}
-		switch e.Kind {
-		case mote.KindPageview:
-			r.pageviews++
-		case mote.KindEvent:
-			r.events++
-		case mote.KindEngagement:
-			r.engagements++
-			r.engagementMS += uint64(e.EngagementMS)
-			r.scrollSum += uint64(e.ScrollDepth)
+		for _, d := range eventDims {
+			if v, ok := d.value(e); ok {
+				add(d.name, v)
+			}
+		}
+		if e.Kind == mote.KindEvent {
+			for j, key := range e.PropKeys {
+				if slices.Index(e.PropKeys, key) == j {
+					add(c.propDim(key), e.PropValues[j])
+				}
+			}
 		}
 	}
 	for i := range sessions {
-		s := &sessions[i]
-		loc := c.zones[s.SiteID]
+		r := &sessions[i]
+		loc := c.zones[r.SiteID]
 		if loc == nil {
 			continue
 		}
-		sessionMarks(s, func(t time.Time) {
-			if r := c.row(s.SiteID, loc, localDay(t, loc)); r != nil {
-				r.n++
+		sessionMarks(r, func(t time.Time) {
+			if st := c.days[dayKey{r.SiteID, localDay(t, loc)}]; st != nil {
+				st.row("", "").n++
 			}
 		})
-		// The visit counts on every day it touches, from its start's to
-		// its last hit's, that began at most SessionSlack after it started.
-		sign := int64(s.Sign)
-		for d, last := localDay(s.StartTS, loc), localDay(s.EndTS, loc); !d.After(last); d = d.AddDate(0, 0, 1) {
-			if s.StartTS.Before(dayStart(d, loc).Add(-SessionSlack)) {
-				continue
+		sign := int64(r.Sign)
+		visitDays(r, loc, func(d time.Time) {
+			st := c.days[dayKey{r.SiteID, d}]
+			if st == nil {
+				return
 			}
-			if r := c.row(s.SiteID, loc, d); r != nil {
-				r.visits += sign
-				r.bounces += sign * int64(s.Bounce)
-				r.durationS += sign * int64(s.DurationS)
-				r.sessionPageviews += sign * int64(s.Pageviews)
-				r.sessionEvents += sign * int64(s.Events)
+			// Every state of a visit has the same first-touch values: its
+			// pairs are added once a day.
+			_, paired := st.sessions[r.SessionID]
+			if !paired && r.Sign > 0 {
+				st.sessions[r.SessionID] = struct{}{}
 			}
-		}
+			s := st.row("", "")
+			s.visits += sign
+			s.bounces += sign * int64(r.Bounce)
+			s.durationS += sign * int64(r.DurationS)
+			s.sessionPageviews += sign * int64(r.Pageviews)
+			s.sessionEvents += sign * int64(r.Events)
+			for _, dim := range sessionDims {
+				v := dim.value(r)
+				row := st.row(dim.name, v)
+				row.visits += sign
+				row.bounces += sign * int64(r.Bounce)
+				row.durationS += sign * int64(r.DurationS)
+				row.sessionPageviews += sign * int64(r.Pageviews)
+				row.sessionEvents += sign * int64(r.Events)
+				switch {
+				case dim.name == exitPage:
+					k := c.pairKey(r.VisitorID, exitPage, v)
+					before := st.exits[k] > 0
+					st.exits[k] += int32(r.Sign)
+					if after := st.exits[k] > 0; after != before {
+						row.visitors += sign
+					}
+				case !paired && r.Sign > 0:
+					if c.pair(st, r.VisitorID, dim.name, v) {
+						row.visitors++
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -264,29 +512,43 @@ const DayCountColumns = "site_id, tz, day, dimension, value, n, visitors, pagevi
 // Write adds the counts so far to day_counts in one insert and forgets
 // them; on an error they are kept for the next Write.
 func (c *DayCounter) Write(ctx context.Context, db SQL) error {
-	if len(c.counts) == 0 {
-		return nil
+	var rows [][]any
+	for k, st := range c.days {
+		tz := c.zones[k.site].String()
+		for dim, byValue := range st.counts {
+			for v, r := range byValue {
+				rows = append(rows, []any{k.site, tz, k.day, dim, v, r.n, r.visitors, r.pageviews, r.events,
+					r.engagements, r.engagementMS, r.scrollSum, r.visits, r.bounces, r.durationS, r.sessionPageviews, r.sessionEvents})
+			}
+		}
 	}
-	rows := make([][]any, 0, len(c.counts))
-	for k, r := range c.counts {
-		rows = append(rows, []any{k.site, c.zones[k.site].String(), k.day, k.dimension, k.value, r.n, r.visitors, r.pageviews, r.events,
-			r.engagements, r.engagementMS, r.scrollSum, r.visits, r.bounces, r.durationS, r.sessionPageviews, r.sessionEvents})
+	if len(rows) == 0 {
+		return nil
 	}
 	if err := db.InsertRowsSQL(ctx, "INSERT INTO day_counts ("+DayCountColumns+")", rows); err != nil {
 		return fmt.Errorf("count days: %w", err)
 	}
-	clear(c.counts)
+	for _, st := range c.days {
+		clear(st.counts)
+	}
 	return nil
 }
 
 // Pending reports whether counts wait for a Write.
-func (c *DayCounter) Pending() bool { return len(c.counts) > 0 }
+func (c *DayCounter) Pending() bool {
+	for _, st := range c.days {
+		if len(st.counts) > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // CountStored counts events and sessions rows that a writer other than
-// the Batcher (the test fixtures) is about to store: prepare before they
-// are stored, then the returned write after.
+// the Batcher (the test fixtures) stores with store: it prepares before,
+// and counts and writes after.
 func (c *DayCounter) CountStored(ctx context.Context, db SQL, events []mote.Event, sessions []mote.SessionRow, store func() error) error {
-	if err := c.Prepare(ctx, db, events); err != nil {
+	if err := c.Prepare(ctx, db, events, sessions); err != nil {
 		return err
 	}
 	if err := store(); err != nil {

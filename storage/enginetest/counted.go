@@ -12,9 +12,9 @@ import (
 // zone (summaryVisits lays its days out there).
 var countedSite = mote.Site{ID: "counted", Timezone: summarySite.Timezone}
 
-// testStatsCountedDays: the whole site's cards of the days around now
-// (today and yesterday, not summarised) read from the day counts equal
-// the same cards from the raw rows, when the rows came in three writes
+// testStatsCountedDays: the cards of the days around now (today and
+// yesterday, not summarised), every breakdown's included, read from the
+// day counts equal the same cards from the raw rows, when the rows came in three writes
 // each counted by a new counter (a collector restarted twice: the second
 // and third load the day's visitors from storage), the third holding
 // returning visitors of the second and a visit crossing midnight from
@@ -49,6 +49,7 @@ func testStatsCountedDays(t *testing.T, e Inspector) {
 			t.Fatalf("%s: its counts do not cover its stored rows: the test would read it raw", d.Format(time.DateOnly))
 		}
 	}
+	dims := append(stats.Dimensions(), "prop:plan", "prop:ref", "prop:none")
 	check := func(label string) {
 		t.Helper()
 		same(t, label+": aggregate", func(q stats.Query) (any, error) { return stats.Aggregate(c, e, q) }, q)
@@ -59,7 +60,7 @@ func testStatsCountedDays(t *testing.T, e Inspector) {
 		}
 		day := q
 		day.From = dayStart(today)
-		same(t, label+": today's aggregate", func(q stats.Query) (any, error) { return stats.Aggregate(c, e, q) }, day)
+		sameCards(t, e, label+", today", day, dims)
 	}
 	check("counted")
 

@@ -239,7 +239,7 @@ func (p plan) sessionBucketRows(r rawPart, b buckets, key string, visitors bool)
 // days, raw rows for the rest.
 type source struct {
 	summary string  // the daily_stats condition on (day, gen), or ""
-	counted string  // the day_counts condition on day (whole site only), or ""
+	counted string  // the day_counts condition on day, or ""
 	raw     rawPart // the days read raw
 }
 
@@ -251,10 +251,7 @@ func (p plan) dimensionRows(src source, name string) (sql string, sessionSide bo
 		parts = append(parts, p.summaryRows(src.summary, name))
 	}
 	if src.counted != "" {
-		if name != "" {
-			return "", false, fmt.Errorf("stats: the day counts hold the whole site only, not %q", name)
-		}
-		parts = append(parts, p.countRows(src.counted))
+		parts = append(parts, p.countRows(src.counted, name))
 	}
 	if !src.raw.empty() {
 		raw, side, err := p.rawDimensionRows(src.raw, name)
@@ -281,13 +278,16 @@ func (p plan) summaryRows(cond, name string) string {
 		"FROM daily_stats WHERE site_id = " + storage.Quote(p.q.SiteID) + " AND dimension = " + storage.Quote(name) + " AND " + cond
 }
 
-// countRows is the dayCols source of the whole site over the day_counts
+// countRows is the dayCols source of one dimension over the day_counts
 // rows that cond (on day) selects, in the query's zone. A day's rows are
-// what each batch added (until the table's merges add them up).
-func (p plan) countRows(cond string) string {
-	return "SELECT day AS d, value AS k, visitors AS vis, pageviews AS pv, events AS ev, engagements AS eng, " +
-		"engagement_ms AS engms, scroll_sum AS scroll, visits, bounces, duration_s AS dur, session_pageviews AS spv, session_events AS sev " +
-		"FROM day_counts WHERE site_id = " + storage.Quote(p.q.SiteID) + " AND tz = " + p.tzLit() + " AND dimension = '' AND " + cond
+// what each batch added (until the table's merges add them up); a batch
+// may take visitors away (an exit page a visit left), so they are added
+// up before they are read as a count.
+func (p plan) countRows(cond, name string) string {
+	return "SELECT day AS d, value AS k, toUInt64(sum(visitors)) AS vis, sum(pageviews) AS pv, sum(events) AS ev, sum(engagements) AS eng, " +
+		"sum(engagement_ms) AS engms, sum(scroll_sum) AS scroll, sum(visits) AS visits, sum(bounces) AS bounces, sum(duration_s) AS dur, " +
+		"sum(session_pageviews) AS spv, sum(session_events) AS sev FROM day_counts WHERE site_id = " + storage.Quote(p.q.SiteID) +
+		" AND tz = " + p.tzLit() + " AND dimension = " + storage.Quote(name) + " AND " + cond + " GROUP BY d, k"
 }
 
 // rawDimensionRows is the dayCols source of one dimension over the raw
@@ -372,7 +372,7 @@ func (p plan) visitors(ctx context.Context, db storage.SQL, src source) (uint64,
 		parts = append(parts, p.summaryRows(src.summary, ""))
 	}
 	if src.counted != "" {
-		parts = append(parts, p.countRows(src.counted))
+		parts = append(parts, p.countRows(src.counted, ""))
 	}
 	if !src.raw.empty() {
 		parts = append(parts, p.eventDayRows(src.raw, "", ""))

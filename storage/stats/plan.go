@@ -67,7 +67,7 @@ var dimensions = map[string]dimension{
 
 // PropPrefix starts a props dimension: "prop:plan" is the value of the
 // custom event property "plan".
-const PropPrefix = "prop:"
+const PropPrefix = storage.PropPrefix
 
 // Dimensions lists the breakdown and filter dimensions (besides
 // "prop:KEY"), sorted.

@@ -136,17 +136,13 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 		}
 		raw = append(raw, d)
 	}
+	counted, raw, err := p.countedDays(ctx, db, states, raw)
+	if err != nil {
+		return source{}, err
+	}
 	var prefixes []dayPrefix
 	if slices.Contains(prefixDimensions, p.q.Dimension) {
-		var err error
 		if prefixes, err = p.usablePrefixes(ctx, db, raw); err != nil {
-			return source{}, err
-		}
-	}
-	var counted []string
-	if p.q.Dimension == "" {
-		var err error
-		if counted, raw, err = p.countedDays(ctx, db, states, raw); err != nil {
 			return source{}, err
 		}
 	}
@@ -163,10 +159,10 @@ func (p plan) source(ctx context.Context, db storage.SQL) (source, error) {
 	return src, nil
 }
 
-// countedDays splits the raw days into those the whole site's day counts
-// answer (as Date literals) and the rest: a whole day of the period whose
-// counts, in the query's zone, cover every row stored for it (their n is
-// the day's changes counter; see storage.DayCounter).
+// countedDays splits the raw days into those the day counts answer (as
+// Date literals) and the rest: a whole day of the period whose counts, in
+// the query's zone, cover every row stored for it (their n, on the whole
+// site's rows, is the day's changes counter; see storage.DayCounter).
 func (p plan) countedDays(ctx context.Context, db storage.SQL, states map[time.Time]*dayState, raw []time.Time) (counted []string, rest []time.Time, err error) {
 	var lits []string
 	for _, d := range raw {
@@ -246,6 +242,49 @@ func Summarise(ctx context.Context, db storage.SQL, siteID, tz string, day time.
 		return 0, fmt.Errorf("summarise %s %s: record: %w", siteID, day.Format(time.DateOnly), err)
 	}
 	return gen, nil
+}
+
+// CountDay writes the counts of one site-local day (a midnight as Days
+// returns it) in zone tz into day_counts, every dimension's, computed
+// from its raw rows and covering the day's changes counter as it is now:
+// what the Batcher's DayCounter would have counted had it stored the day,
+// for a day stored by other means (the benchmarks' data sets). Rows
+// stored meanwhile leave the counts short, and the day is read raw.
+func CountDay(ctx context.Context, db storage.SQL, siteID, tz string, day time.Time) error {
+	p, err := dayPlan(siteID, tz, day)
+	if err != nil {
+		return fmt.Errorf("count day: %w", err)
+	}
+	states, err := p.dayStates(ctx, db, day, day)
+	if err != nil {
+		return err
+	}
+	var n uint64
+	if st := states[day]; st != nil {
+		n = st.changes
+	}
+	insert := func(dim, rows, group string) error {
+		covered := "toUInt64(0)"
+		if dim == "''" {
+			covered = fmt.Sprintf("toUInt64(%d)", n)
+		}
+		err := db.ExecSQL(ctx, "INSERT INTO day_counts ("+storage.DayCountColumns+") SELECT "+storage.Quote(siteID)+", "+p.tzLit()+
+			", d, "+dim+", k, "+covered+", "+p.sums()+" FROM ("+rows+") GROUP BY d, "+group)
+		if err != nil {
+			return fmt.Errorf("count %s %s by %s: %w", siteID, day.Format(time.DateOnly), dim, err)
+		}
+		return nil
+	}
+	for _, name := range summaryDimensions() {
+		rows, _, err := p.rawDimensionRows(rawPart{all: true}, name)
+		if err != nil {
+			return err
+		}
+		if err := insert(storage.Quote(name), rows, "k"); err != nil {
+			return err
+		}
+	}
+	return insert("dim", p.propRows(), "dim, k")
 }
 
 // dayPlan is the plan of one site-local day (a midnight as days returns
