@@ -85,6 +85,11 @@ type BatcherConfig struct {
 	// Now is the day counts' clock (which days are around now); nil
 	// means time.Now.
 	Now func() time.Time
+	// MarkEvery is how often, at most, the Batcher writes the day counts
+	// and changed slots of the batches it stored, and moves the spool's
+	// checkpoint, while the spool holds more than a batch (when it has
+	// caught up, it writes after every batch). Default 1s.
+	MarkEvery time.Duration
 }
 
 // BatcherCounters is a snapshot of a Batcher's counters.
@@ -129,6 +134,7 @@ type Batcher struct {
 	// day_counts, written before changes (see DayCounter).
 	days      *DayCounter
 	committed spool.Position
+	marked    time.Time // when the counts and slots were last written
 	verify    bool   // check BatchRows before the next insert
 	skip      uint64 // records already stored by an earlier run, still to pass over
 
@@ -161,6 +167,9 @@ func NewBatcher(sp *spool.Spool, eng Engine, cfg BatcherConfig, log *slog.Logger
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.InsertTimeout <= 0 {
 		cfg.InsertTimeout = time.Minute
+	}
+	if cfg.MarkEvery <= 0 {
+		cfg.MarkEvery = time.Second
 	}
 	if log == nil {
 		log = slog.Default()
@@ -223,7 +232,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 			deadline = time.Now().Add(b.cfg.MaxWait)
 		}
 		if !eof || len(b.rows) > 0 && !time.Now().Before(deadline) {
-			if err := b.flush(ctx); err != nil {
+			if err := b.flush(ctx, eof); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -263,7 +272,7 @@ func (b *Batcher) Drain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := b.flush(ctx); err != nil {
+		if err := b.flush(ctx, true); err != nil {
 			return fmt.Errorf("batcher drain: %w", err)
 		}
 		if eof || !b.r.Pos().Less(target) {
@@ -310,9 +319,12 @@ func (b *Batcher) fill() (eof bool, err error) {
 }
 
 // flush stores b.rows (checking first where the outcome of an earlier
-// insert is unknown), retrying with backoff, then moves the checkpoint to
-// the reader's position. On ctx's end it keeps the rows not yet stored.
-func (b *Batcher) flush(ctx context.Context) error {
+// insert is unknown), retrying with backoff, then writes the stored rows'
+// day counts and changed slots and moves the checkpoint to the reader's
+// position: when final (the reader has caught up with the spool), or
+// MarkEvery after it last did. On ctx's end it keeps the rows not yet
+// stored.
+func (b *Batcher) flush(ctx context.Context, final bool) error {
 	end := b.r.Pos()
 	backoff := b.cfg.MinBackoff
 	retry := func(what string, id uint64, err error) error {
@@ -392,6 +404,13 @@ func (b *Batcher) flush(ctx context.Context) error {
 		b.noteChanges(n)
 		b.dropFront(n)
 	}
+	// Under load, the counts and marks of several batches go in one
+	// write each (two inserts a batch cost as much as storing it); the
+	// checkpoint waits for them, so a crash replays those batches.
+	if !final && time.Since(b.marked) < b.cfg.MarkEvery {
+		return nil
+	}
+	b.marked = time.Now()
 	// The days' counts go first: a crash between the two leaves the
 	// slots short of them, and readers read those days raw.
 	for b.days.Pending() {

@@ -199,6 +199,13 @@ type DayCounter struct {
 	days  map[dayKey]*dayState
 	dims  map[string]string // property key -> its dimension name
 	buf   []byte            // pairKey's scratch
+	last  [4]lastDay
+	next  int
+	// lastKey and lastState are state's memory.
+	lastKey   dayKey
+	lastState *dayState
+	// visits is Count's scratch.
+	visits map[visitKey]*visitSum
 }
 
 // NewDayCounter counts the days of sites (a site whose zone does not load
@@ -208,7 +215,8 @@ func NewDayCounter(sites []mote.Site, now func() time.Time) *DayCounter {
 	if now == nil {
 		now = time.Now
 	}
-	c := &DayCounter{zones: map[string]*time.Location{}, now: now, days: map[dayKey]*dayState{}, dims: map[string]string{}}
+	c := &DayCounter{zones: map[string]*time.Location{}, now: now, days: map[dayKey]*dayState{}, dims: map[string]string{},
+		visits: map[visitKey]*visitSum{}}
 	for _, s := range sites {
 		tz := s.Timezone
 		if tz == "" {
@@ -241,12 +249,40 @@ func (c *DayCounter) around(d time.Time, loc *time.Location) bool {
 // visitDays calls f with each site-local day a sessions row counts on:
 // from its start's to its last hit's, those that began at most
 // SessionSlack after it started (as storage/stats's sessionRange).
-func visitDays(r *mote.SessionRow, loc *time.Location, f func(d time.Time)) {
-	for d, last := localDay(r.StartTS, loc), localDay(r.EndTS, loc); !d.After(last); d = d.AddDate(0, 0, 1) {
+func (c *DayCounter) visitDays(r *mote.SessionRow, loc *time.Location, f func(d time.Time)) {
+	first, last := c.localDay(r.SiteID, loc, r.StartTS), c.localDay(r.SiteID, loc, r.EndTS)
+	if first.Equal(last) { // nearly every visit: within its day, and not started before it
+		f(first)
+		return
+	}
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
 		if !r.StartTS.Before(dayStart(d, loc).Add(-SessionSlack)) {
 			f(d)
 		}
 	}
+}
+
+// localDay is the site-local date of t, remembering the last few days
+// asked for: a batch's rows mostly fall on a day of each of a few sites,
+// and converting every timestamp to its zone was a tenth of counting a
+// batch.
+func (c *DayCounter) localDay(site string, loc *time.Location, t time.Time) time.Time {
+	for i := range c.last {
+		if m := &c.last[i]; m.site == site && !t.Before(m.from) && t.Before(m.to) {
+			return m.day
+		}
+	}
+	d := localDay(t, loc)
+	c.last[c.next] = lastDay{site: site, day: d, from: dayStart(d, loc), to: dayStart(d.AddDate(0, 0, 1), loc)}
+	c.next = (c.next + 1) % len(c.last)
+	return d
+}
+
+// lastDay is the day DayCounter.localDay answered last.
+type lastDay struct {
+	site     string
+	day      time.Time
+	from, to time.Time
 }
 
 // pairKey hashes a (visitor, dimension, value) pair as pairSQL does in
@@ -278,11 +314,12 @@ func (c *DayCounter) Prepare(ctx context.Context, db SQL, events []mote.Event, s
 	for k := range c.days {
 		if !c.around(k.day, c.zones[k.site]) {
 			delete(c.days, k)
+			c.lastState = nil
 		}
 	}
 	for i := range events {
 		if loc := c.zones[events[i].SiteID]; loc != nil {
-			if err := c.load(ctx, db, dayKey{events[i].SiteID, localDay(events[i].TS, loc)}, loc); err != nil {
+			if err := c.load(ctx, db, dayKey{events[i].SiteID, c.localDay(events[i].SiteID, loc, events[i].TS)}, loc); err != nil {
 				return err
 			}
 		}
@@ -294,7 +331,7 @@ func (c *DayCounter) Prepare(ctx context.Context, db SQL, events []mote.Event, s
 			continue
 		}
 		var err error
-		visitDays(r, loc, func(d time.Time) {
+		c.visitDays(r, loc, func(d time.Time) {
 			if err == nil {
 				err = c.load(ctx, db, dayKey{r.SiteID, d}, loc)
 			}
@@ -308,7 +345,7 @@ func (c *DayCounter) Prepare(ctx context.Context, db SQL, events []mote.Event, s
 
 // load reads the pairs of day k from storage, unless held or not around.
 func (c *DayCounter) load(ctx context.Context, db SQL, k dayKey, loc *time.Location) error {
-	if _, ok := c.days[k]; ok || !c.around(k.day, loc) {
+	if c.state(k) != nil || !c.around(k.day, loc) {
 		return nil
 	}
 	site, start, end := Quote(k.site), dayStart(k.day, loc), dayStart(k.day.AddDate(0, 0, 1), loc)
@@ -377,6 +414,19 @@ func (c *DayCounter) load(ctx context.Context, db SQL, k dayKey, loc *time.Locat
 	return nil
 }
 
+// state is the held state of day k, or nil, remembering the last one
+// asked for (a batch's rows mostly fall on one day).
+func (c *DayCounter) state(k dayKey) *dayState {
+	if c.lastState != nil && c.lastKey == k {
+		return c.lastState
+	}
+	st := c.days[k]
+	if st != nil {
+		c.lastKey, c.lastState = k, st
+	}
+	return st
+}
+
 // timeSQL is a DateTime literal of t in UTC.
 func timeSQL(t time.Time) string {
 	return "toDateTime(" + Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
@@ -413,7 +463,7 @@ func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 		if loc == nil {
 			continue
 		}
-		st := c.days[dayKey{e.SiteID, localDay(e.TS, loc)}]
+		st := c.state(dayKey{e.SiteID, c.localDay(e.SiteID, loc, e.TS)})
 		if st == nil {
 			continue
 		}
@@ -450,6 +500,11 @@ func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 			}
 		}
 	}
+	// A batch holds several updates of most of its visits (a cancel and a
+	// new state per hit): they are added up per visit and day first, and
+	// the visit properties that never change within a visit counted once
+	// per visit (counting every row under each of them took as long as
+	// storing the batch, bench/BENCHMARKS.md).
 	for i := range sessions {
 		r := &sessions[i]
 		loc := c.zones[r.SiteID]
@@ -457,52 +512,117 @@ func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 			continue
 		}
 		sessionMarks(r, func(t time.Time) {
-			if st := c.days[dayKey{r.SiteID, localDay(t, loc)}]; st != nil {
+			if st := c.state(dayKey{r.SiteID, c.localDay(r.SiteID, loc, t)}); st != nil {
 				st.row("", "").n++
 			}
 		})
 		sign := int64(r.Sign)
-		visitDays(r, loc, func(d time.Time) {
-			st := c.days[dayKey{r.SiteID, d}]
+		c.visitDays(r, loc, func(d time.Time) {
+			st := c.state(dayKey{r.SiteID, d})
 			if st == nil {
 				return
 			}
-			// Every state of a visit has the same first-touch values: its
-			// pairs are added once a day.
-			_, paired := st.sessions[r.SessionID]
-			if !paired && r.Sign > 0 {
-				st.sessions[r.SessionID] = struct{}{}
+			k := visitKey{st, r.SessionID}
+			v := c.visits[k]
+			if v == nil {
+				v = &visitSum{row: r}
+				c.visits[k] = v
 			}
-			s := st.row("", "")
-			s.visits += sign
-			s.bounces += sign * int64(r.Bounce)
-			s.durationS += sign * int64(r.DurationS)
-			s.sessionPageviews += sign * int64(r.Pageviews)
-			s.sessionEvents += sign * int64(r.Events)
-			for _, dim := range sessionDims {
-				v := dim.value(r)
-				row := st.row(dim.name, v)
-				row.visits += sign
-				row.bounces += sign * int64(r.Bounce)
-				row.durationS += sign * int64(r.DurationS)
-				row.sessionPageviews += sign * int64(r.Pageviews)
-				row.sessionEvents += sign * int64(r.Events)
-				switch {
-				case dim.name == exitPage:
-					k := c.pairKey(r.VisitorID, exitPage, v)
-					before := st.exits[k] > 0
-					st.exits[k] += int32(r.Sign)
-					if after := st.exits[k] > 0; after != before {
-						row.visitors += sign
-					}
-				case !paired && r.Sign > 0:
-					if c.pair(st, r.VisitorID, dim.name, v) {
-						row.visitors++
-					}
-				}
+			v.addVisit(r)
+			if r.Sign > 0 {
+				v.live, v.row = true, r
 			}
+			// The exit page changes between a visit's states: each row
+			// counts under its own.
+			j := slices.IndexFunc(v.exits, func(e exitSum) bool { return e.page == r.ExitPage })
+			if j < 0 {
+				j = len(v.exits)
+				v.exits = append(v.exits, exitSum{page: r.ExitPage})
+			}
+			v.exits[j].rows += int32(sign)
+			v.exits[j].addVisit(r)
 		})
 	}
+	for k, v := range c.visits {
+		st, r := k.st, v.row
+		st.row("", "").addSum(&v.dayCount)
+		// Every state of a visit has the same first-touch values: its
+		// pairs are added once a day, with its first live state.
+		_, paired := st.sessions[k.session]
+		if v.live && !paired {
+			st.sessions[k.session] = struct{}{}
+		}
+		for _, dim := range sessionDims {
+			if dim.name == exitPage {
+				continue
+			}
+			value := dim.value(r)
+			row := st.row(dim.name, value)
+			row.addSum(&v.dayCount)
+			if v.live && !paired && c.pair(st, r.VisitorID, dim.name, value) {
+				row.visitors++
+			}
+		}
+		// A visitor counts under an exit page while one of their
+		// visits ends there.
+		for _, e := range v.exits {
+			row := st.row(exitPage, e.page)
+			row.addSum(&e.dayCount)
+			if e.rows == 0 {
+				continue
+			}
+			key := c.pairKey(r.VisitorID, exitPage, e.page)
+			before := st.exits[key] > 0
+			st.exits[key] += e.rows
+			if after := st.exits[key] > 0; after != before {
+				row.visitors += int64(e.rows) / int64(max(e.rows, -e.rows))
+			}
+		}
+	}
+	clear(c.visits)
+}
+
+// exitSum is what a batch's rows of one visit add under one exit page:
+// their signed sums, and how many rows (+1 a state, -1 a cancel).
+type exitSum struct {
+	dayCount
+	page string
+	rows int32
+}
+
+// visitKey is a visit on a counted day.
+type visitKey struct {
+	st      *dayState
+	session uint64
+}
+
+// visitSum is what a batch's rows of one visit add to a day: their
+// signed sums, one of them (a live one if any) for the visit's values,
+// and their sums per exit page.
+type visitSum struct {
+	dayCount
+	row   *mote.SessionRow
+	live  bool
+	exits []exitSum
+}
+
+// addVisit adds a sessions row's signed sums.
+func (r *dayCount) addVisit(s *mote.SessionRow) {
+	sign := int64(s.Sign)
+	r.visits += sign
+	r.bounces += sign * int64(s.Bounce)
+	r.durationS += sign * int64(s.DurationS)
+	r.sessionPageviews += sign * int64(s.Pageviews)
+	r.sessionEvents += sign * int64(s.Events)
+}
+
+// addSum adds o's visit sums.
+func (r *dayCount) addSum(o *dayCount) {
+	r.visits += o.visits
+	r.bounces += o.bounces
+	r.durationS += o.durationS
+	r.sessionPageviews += o.sessionPageviews
+	r.sessionEvents += o.sessionEvents
 }
 
 // DayCountColumns are day_counts' columns in the order Write sends them.
