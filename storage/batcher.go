@@ -135,8 +135,8 @@ type Batcher struct {
 	days      *DayCounter
 	committed spool.Position
 	marked    time.Time // when the counts and slots were last written
-	verify    bool   // check BatchRows before the next insert
-	skip      uint64 // records already stored by an earlier run, still to pass over
+	verify    bool      // check BatchRows before the next insert
+	skip      uint64    // records already stored by an earlier run, still to pass over
 
 	rowsStored    atomic.Uint64
 	rowsSkipped   atomic.Uint64

@@ -197,8 +197,7 @@ type DayCounter struct {
 	zones map[string]*time.Location
 	now   func() time.Time
 	days  map[dayKey]*dayState
-	dims  map[string]string // property key -> its dimension name
-	buf   []byte            // pairKey's scratch
+	buf   []byte // pairKey's scratch
 	last  [4]lastDay
 	next  int
 	// lastKey and lastState are state's memory.
@@ -215,7 +214,7 @@ func NewDayCounter(sites []mote.Site, now func() time.Time) *DayCounter {
 	if now == nil {
 		now = time.Now
 	}
-	c := &DayCounter{zones: map[string]*time.Location{}, now: now, days: map[dayKey]*dayState{}, dims: map[string]string{},
+	c := &DayCounter{zones: map[string]*time.Location{}, now: now, days: map[dayKey]*dayState{},
 		visits: map[visitKey]*visitSum{}}
 	for _, s := range sites {
 		tz := s.Timezone
@@ -442,16 +441,6 @@ func (c *DayCounter) pair(st *dayState, visitor uint64, dim, value string) bool 
 	return true
 }
 
-// propDim is the dimension name of property key.
-func (c *DayCounter) propDim(key string) string {
-	d, ok := c.dims[key]
-	if !ok {
-		d = PropPrefix + key
-		c.dims[key] = d
-	}
-	return d
-}
-
 // Count adds stored events and sessions rows to the counts (Prepare saw
 // them first). A day Prepare did not load (it came around since) is not
 // counted: its n falls short of its slots', and readers read it raw. n
@@ -495,7 +484,7 @@ func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 		if e.Kind == mote.KindEvent {
 			for j, key := range e.PropKeys {
 				if slices.Index(e.PropKeys, key) == j {
-					add(c.propDim(key), e.PropValues[j])
+					add(PropPrefix+key, e.PropValues[j])
 				}
 			}
 		}

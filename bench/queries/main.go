@@ -70,6 +70,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "summarised %d days in %.1f s\n", n, time.Since(began).Seconds())
 	}
 
+	// The last day's counts, as serve's Batcher keeps them while it
+	// stores a day (storage.DayCounter), computed from its stored rows:
+	// the data set is loaded without the Batcher.
+	var counted uint64
+	if err := storage.QueryRow(ctx, eng, "SELECT count() FROM day_counts WHERE site_id = 'demo'", &counted); err != nil {
+		log.Fatal(err)
+	}
+	if counted == 0 {
+		if err := stats.CountDay(ctx, eng, "demo", "UTC", end.AddDate(0, 0, -1)); err != nil {
+			log.Fatal(err)
+		}
+	}
+
 	month := stats.Query{SiteID: "demo", From: end.AddDate(0, 0, -30), To: end, Interval: stats.IntervalDay, SampleAbove: *sampleAbove}
 	week := month
 	week.From, week.Interval = end.AddDate(0, 0, -7), stats.IntervalHour
@@ -207,7 +220,7 @@ func load(ctx context.Context, eng storage.Engine, rows int, end time.Time) erro
 		return nil
 	}
 	if have != 0 {
-		for _, t := range []string{"events", "sessions", "daily_stats", "daily_stats_done", "daily_stats_slots", "daily_stats_prefixes"} {
+		for _, t := range []string{"events", "sessions", "daily_stats", "daily_stats_done", "daily_stats_slots", "daily_stats_prefixes", "day_counts"} {
 			if err := eng.ExecSQL(ctx, "TRUNCATE TABLE "+t); err != nil {
 				return err
 			}

@@ -9,9 +9,11 @@
 // Every count of a period is the sum of its site-local days' (days.go): a
 // finished day is read from its summary in daily_stats when the query has
 // no filter, and from the raw tables otherwise (summary.go: how a summary
-// is built, and how a reader knows it is still exact); the pages of a day
-// not yet over from a summary of its prefix and its latest hits
-// (prefix.go). A filtered card
+// is built, and how a reader knows it is still exact); a day not yet
+// summarised from the counts the Batcher kept as it stored it, while they
+// cover every row stored for it (day_counts, storage.DayCounter;
+// summary.go's countedDays), else the pages of a day not yet over from a
+// summary of its prefix and its latest hits (prefix.go). A filtered card
 // over a period of very many rows reads a sample of visitors and says so
 // (sample.go).
 //

@@ -11,6 +11,9 @@ import (
 
 // Day prefixes. A day is summarised whole only once it is over (and its
 // visits have ended), so today was read from its raw rows by every card.
+// (Now a day not yet summarised is read from the Batcher's day counts,
+// summary.go's countedDays; a prefix serves the page card on a day the
+// counts do not cover: after a crash, an upgrade, a copy.)
 // That costs most where today holds many distinct (value, visitor) pairs:
 // the page breakdown, whose exact distinct visitors per page over a day of
 // 3.3M hits (100M events a month) cost 175-320 ms alone on 2 cores. So the
