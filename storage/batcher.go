@@ -411,35 +411,40 @@ func (b *Batcher) flush(ctx context.Context, final bool) error {
 		return nil
 	}
 	b.marked = time.Now()
+	// Each write runs to its end (or InsertTimeout) like an insert, and is
+	// retried with backoff until it succeeds or ctx ends.
+	write := func(what string, pending func() bool, write func(context.Context) error) error {
+		for pending() {
+			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
+			err := write(ictx)
+			cancel()
+			if err != nil {
+				if err := retry(what, 0, err); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	// The days' counts go first: a crash between the two leaves the
 	// slots short of them, and readers read those days raw.
-	for b.days.Pending() {
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
-		err := b.days.Write(ictx, b.eng)
-		cancel()
-		if err != nil {
-			if err := retry("counting days", 0, err); err != nil {
-				return err
-			}
-			continue
-		}
+	if err := write("counting days", b.days.Pending, func(ctx context.Context) error { return b.days.Write(ctx, b.eng) }); err != nil {
+		return err
 	}
 	// The days these rows changed are marked after they are stored, so
 	// that a summary computed before the rows were visible is stale by
 	// then; and before the checkpoint, so that a crash in between replays
 	// the batch, which marks them again (a replay that finds its rows
 	// stored marks them too).
-	for len(b.changes) > 0 {
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
-		err := b.changes.write(ictx, b.eng)
-		cancel()
-		if err != nil {
-			if err := retry("marking changed days", 0, err); err != nil {
-				return err
-			}
-			continue
+	err := write("marking changed days", func() bool { return len(b.changes) > 0 }, func(ctx context.Context) error {
+		if err := b.changes.write(ctx, b.eng); err != nil {
+			return err
 		}
 		clear(b.changes)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if end == b.committed {
 		return nil

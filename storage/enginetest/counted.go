@@ -23,9 +23,7 @@ var countedSite = mote.Site{ID: "counted", Timezone: summarySite.Timezone}
 func testStatsCountedDays(t *testing.T, e Inspector) {
 	migrate(t, e)
 	c := ctx(t)
-	loc, _ := time.LoadLocation(countedSite.Timezone)
-	now := time.Now().In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	loc, _, today := siteNow(countedSite)
 	yesterday := today.AddDate(0, 0, -1)
 	storeVisits(t, e, countedSite, 1, summaryVisits(yesterday, 2, 0))
 	storeVisits(t, e, countedSite, 2, summaryVisits(today, 1, 3))

@@ -114,6 +114,14 @@ func storeVisits(t *testing.T, e Inspector, site mote.Site, batch uint64, visits
 	}
 }
 
+// siteNow is site's zone, now in it, and today there (a UTC midnight, as
+// the summaries name days).
+func siteNow(site mote.Site) (loc *time.Location, now, today time.Time) {
+	loc, _ = time.LoadLocation(site.Timezone)
+	now = time.Now().In(loc)
+	return loc, now, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 // testStatsSummaries: every card read with the summaries of finished days
 // equals the same card read from the raw rows alone, before the days are
 // summarised, after, once late hits have changed a summarised day (before
@@ -123,9 +131,7 @@ func storeVisits(t *testing.T, e Inspector, site mote.Site, batch uint64, visits
 func testStatsSummaries(t *testing.T, e Inspector) {
 	migrate(t, e)
 	c := ctx(t)
-	loc, _ := time.LoadLocation(summarySite.Timezone)
-	now := time.Now().In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	loc, now, today := siteNow(summarySite)
 	first := today.AddDate(0, 0, -4)
 	storeSummaryVisits(t, e, 1, summaryVisits(first, 5, 0)) // four finished days and today
 
