@@ -102,6 +102,7 @@ type BatcherCounters struct {
 	InsertErrors  uint64  // failed inserts and failed replay checks
 	LastBatchRows uint64  // rows of the latest successful insert
 	InsertSeconds float64 // total time spent in successful inserts
+	DayPairs      uint64  // (visitor, value) pairs the day counts hold in memory
 }
 
 // Batcher moves records from a Spool into an Engine. Run and Drain must
@@ -146,6 +147,7 @@ type Batcher struct {
 	insertErrors  atomic.Uint64
 	lastBatchRows atomic.Uint64
 	insertNanos   atomic.Int64
+	dayPairs      atomic.Uint64
 }
 
 // NewBatcher returns a Batcher that moves sp's records into eng. log
@@ -190,6 +192,7 @@ func (b *Batcher) Counters() BatcherCounters {
 		InsertErrors:  b.insertErrors.Load(),
 		LastBatchRows: b.lastBatchRows.Load(),
 		InsertSeconds: time.Duration(b.insertNanos.Load()).Seconds(),
+		DayPairs:      b.dayPairs.Load(),
 	}
 }
 
@@ -401,6 +404,7 @@ func (b *Batcher) flush(ctx context.Context, final bool) error {
 		b.lastBatchRows.Store(uint64(n))
 		b.batchStates = nil
 		b.days.Count(b.rows[:n], b.sess[:b.sessEnd[n-1]])
+		b.dayPairs.Store(uint64(b.days.Pairs()))
 		b.noteChanges(n)
 		b.dropFront(n)
 	}

@@ -153,6 +153,9 @@ func TestBatcherCountsDays(t *testing.T) {
 				t.Fatal(err)
 			}
 			cancel()
+			if b.Counters().DayPairs == 0 {
+				t.Errorf("the Batcher counted the day but reports no pairs held (%+v)", b.Counters())
+			}
 			sp.Close()
 		}
 		if !dayCounted(t, d.eng, day) {

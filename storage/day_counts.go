@@ -643,6 +643,16 @@ func (c *DayCounter) Write(ctx context.Context, db SQL) error {
 	return nil
 }
 
+// Pairs is how many (visitor, value) pairs and exit pages the counter
+// holds: what its memory grows with (about 12 bytes each).
+func (c *DayCounter) Pairs() int {
+	n := 0
+	for _, st := range c.days {
+		n += len(st.pairs) + len(st.exits)
+	}
+	return n
+}
+
 // Pending reports whether counts wait for a Write.
 func (c *DayCounter) Pending() bool {
 	for _, st := range c.days {

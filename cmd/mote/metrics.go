@@ -32,6 +32,7 @@ type statsCollector struct {
 	sessionRowsStored, sessionRowsSkipped             *prometheus.Desc
 	rebuildSeconds, rebuildRestored                   *prometheus.Desc
 	summaryPending, summaryBuilt                      *prometheus.Desc
+	dayPairs                                          *prometheus.Desc
 }
 
 func newStatsCollector(p *pipeline) *statsCollector {
@@ -64,6 +65,7 @@ func newStatsCollector(p *pipeline) *statsCollector {
 		rebuildRestored:    d("sessions_rebuild_rows", "Visit states restored into the session cache at start."),
 		summaryPending:     d("summary_days_pending", "Finished site days whose summary is missing or stale at the latest pass (cards read their raw rows meanwhile)."),
 		summaryBuilt:       d("summary_days_built_total", "Day summaries built since the start."),
+		dayPairs:           d("day_count_pairs", "(visitor, value) pairs the Batcher holds to count today's and yesterday's visitors (about 12 bytes each)."),
 	}
 }
 
@@ -98,6 +100,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.insertErrors, float64(bs.InsertErrors))
 	gauge(c.lastBatch, float64(bs.LastBatchRows))
 	counter(c.insertS, bs.InsertSeconds)
+	gauge(c.dayPairs, float64(bs.DayPairs))
 	vs := c.vis.sessions.Counters()
 	gauge(c.sessionsActive, float64(vs.Active))
 	counter(c.sessionsEvicted, float64(vs.Evicted))
