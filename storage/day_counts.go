@@ -37,10 +37,13 @@ import (
 // load balancer hashes by client address, and a visitor id is a keyed
 // hash of that address): a visitor moved to another collector mid-day (a
 // collector added or removed) counts once more, as their visit is split
-// once. A pair is a 64-bit hash, as a visitor id is: two pairs of a day
-// collide with odds of about 1 in 10^11 at 100M events a month. The
-// pairs cost memory: about 12 bytes each, some 13M a day at 100M events
-// a month (150 MB a day, two days held), 1.3M at 10M.
+// once. A pair is a 64-bit hash, as a visitor id is: that any two of a
+// day's pairs share one has odds of about 5 in a million at 100M events
+// a month (13M pairs; a collision would leave one visitor uncounted under
+// one value). The pairs cost memory: 23-29 bytes each in a Go map
+// (measured with 1.3M and 13M), some 13M a day at 100M events a month
+// (~300 MB), 1.3M at 10M (~38 MB); yesterday's are kept for the first
+// two hours of today only.
 //
 // A reader uses a day's counts only while they cover every row stored for
 // the day: day_counts.n adds up what each batch added to the day's slots
@@ -74,10 +77,14 @@ func Counted(e *mote.Event) bool {
 // the counts share it.
 const SessionSlack = 24 * time.Hour
 
-// countedDays are the days around now a DayCounter counts, in each site's
-// zone: yesterday (a visit going on after midnight still changes it) to
-// tomorrow (a client clock ahead).
-const countedDays = 1
+// The days around now a DayCounter counts, in each site's zone: today,
+// tomorrow (a zone's midnight may come first in another batch), and
+// yesterday for yesterdayFor after midnight, while visits that crossed
+// it still change it; the Summarizer summarises it an hour after its end
+// (Summarizer.Settle), and the counter forgets its pairs then: a late
+// hit for it is read raw until it is summarised again, as for any
+// finished day.
+const yesterdayFor = 2 * time.Hour
 
 // PropPrefix starts a property dimension: "prop:plan" is the value of the
 // custom event property "plan" (storage/stats reads it so).
@@ -241,8 +248,12 @@ func dayStart(d time.Time, loc *time.Location) time.Time {
 
 // around reports whether the local day d is one the counter counts.
 func (c *DayCounter) around(d time.Time, loc *time.Location) bool {
-	today := localDay(c.now(), loc)
-	return !d.Before(today.AddDate(0, 0, -countedDays)) && !d.After(today.AddDate(0, 0, countedDays))
+	now := c.now()
+	today := localDay(now, loc)
+	if d.Before(today) {
+		return d.Equal(today.AddDate(0, 0, -1)) && now.Before(dayStart(today, loc).Add(yesterdayFor))
+	}
+	return !d.After(today.AddDate(0, 0, 1))
 }
 
 // visitDays calls f with each site-local day a sessions row counts on:
@@ -644,7 +655,7 @@ func (c *DayCounter) Write(ctx context.Context, db SQL) error {
 }
 
 // Pairs is how many (visitor, value) pairs and exit pages the counter
-// holds: what its memory grows with (about 12 bytes each).
+// holds: what its memory grows with (23-29 bytes each).
 func (c *DayCounter) Pairs() int {
 	n := 0
 	for _, st := range c.days {

@@ -65,7 +65,7 @@ func newStatsCollector(p *pipeline) *statsCollector {
 		rebuildRestored:    d("sessions_rebuild_rows", "Visit states restored into the session cache at start."),
 		summaryPending:     d("summary_days_pending", "Finished site days whose summary is missing or stale at the latest pass (cards read their raw rows meanwhile)."),
 		summaryBuilt:       d("summary_days_built_total", "Day summaries built since the start."),
-		dayPairs:           d("day_count_pairs", "(visitor, value) pairs the Batcher holds to count today's and yesterday's visitors (about 12 bytes each)."),
+		dayPairs:           d("day_count_pairs", "(visitor, value) pairs the Batcher holds to count the visitors of the days around now (23-29 bytes each)."),
 	}
 }
 

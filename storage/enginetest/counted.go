@@ -25,15 +25,18 @@ func testStatsCountedDays(t *testing.T, e Inspector) {
 	c := ctx(t)
 	loc, _, today := siteNow(countedSite)
 	yesterday := today.AddDate(0, 0, -1)
-	storeVisits(t, e, countedSite, 1, summaryVisits(yesterday, 2, 0))
-	storeVisits(t, e, countedSite, 2, summaryVisits(today, 1, 3))
+	dayStart := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc) }
+	// The counters' clock: an hour into today, while yesterday is still
+	// counted (its visits crossing midnight may go on).
+	early := func() time.Time { return dayStart(today).Add(time.Hour) }
+	storeVisitsAt(t, e, countedSite, 1, summaryVisits(yesterday, 2, 0), early)
+	storeVisitsAt(t, e, countedSite, 2, summaryVisits(today, 1, 3), early)
 	back := summaryVisits(today, 1, 3) // the same visitors, in new visits
 	for i := range back {
 		back[i].session += 50000
 	}
-	storeVisits(t, e, countedSite, 3, back)
+	storeVisitsAt(t, e, countedSite, 3, back, early)
 
-	dayStart := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc) }
 	q := stats.Query{SiteID: countedSite.ID, From: dayStart(yesterday), To: dayStart(today.AddDate(0, 0, 1)), Timezone: countedSite.Timezone}
 	counted := func(d time.Time) bool {
 		t.Helper()

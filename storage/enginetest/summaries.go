@@ -86,6 +86,13 @@ func storeSummaryVisits(t *testing.T, e Inspector, batch uint64, visits []visit)
 // storeVisits is storeSummaryVisits for any site.
 func storeVisits(t *testing.T, e Inspector, site mote.Site, batch uint64, visits []visit) {
 	t.Helper()
+	storeVisitsAt(t, e, site, batch, visits, nil)
+}
+
+// storeVisitsAt is storeVisits with now as the day counts' clock (nil:
+// time.Now).
+func storeVisitsAt(t *testing.T, e Inspector, site mote.Site, batch uint64, visits []visit, now func() time.Time) {
+	t.Helper()
 	var events []mote.Event
 	var rows []mote.SessionRow
 	for _, v := range visits {
@@ -99,7 +106,7 @@ func storeVisits(t *testing.T, e Inspector, site mote.Site, batch uint64, visits
 		}
 	}
 	c := ctx(t)
-	days := storage.NewDayCounter([]mote.Site{site}, nil)
+	days := storage.NewDayCounter([]mote.Site{site}, now)
 	err := days.CountStored(c, e, events, rows, func() error {
 		if err := storage.InsertSessionRows(c, e, rows); err != nil {
 			return err
