@@ -28,7 +28,8 @@ type Site struct {
 	// "*.example.com" accepts every subdomain of example.com (not the apex).
 	Hostnames []string
 	Consent   ConsentMode
-	// Timezone is an IANA name used for period boundaries in reports.
+	// Timezone is an IANA name used for period boundaries in reports;
+	// empty means UTC (Zone).
 	Timezone string
 	// Retention is how long raw events are kept; zero means DefaultRetention.
 	Retention time.Duration
@@ -68,6 +69,15 @@ func (s *Site) ReportK() int {
 		return 0
 	}
 	return s.KAnonymity
+}
+
+// Zone is the site's time zone name: Timezone, or UTC when it is empty.
+// Summaries and day counts are made in it.
+func (s *Site) Zone() string {
+	if s.Timezone == "" {
+		return "UTC"
+	}
+	return s.Timezone
 }
 
 // AllowsHost reports whether a page on host belongs to the site. Matching

@@ -417,10 +417,10 @@ func (b *Batcher) flush(ctx context.Context, final bool) error {
 	b.marked = time.Now()
 	// Each write runs to its end (or InsertTimeout) like an insert, and is
 	// retried with backoff until it succeeds or ctx ends.
-	write := func(what string, pending func() bool, write func(context.Context) error) error {
+	write := func(what string, pending func() bool, do func(context.Context) error) error {
 		for pending() {
 			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InsertTimeout)
-			err := write(ictx)
+			err := do(ictx)
 			cancel()
 			if err != nil {
 				if err := retry(what, 0, err); err != nil {

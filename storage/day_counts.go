@@ -224,11 +224,7 @@ func NewDayCounter(sites []mote.Site, now func() time.Time) *DayCounter {
 	c := &DayCounter{zones: map[string]*time.Location{}, now: now, days: map[dayKey]*dayState{},
 		visits: map[visitKey]*visitSum{}}
 	for _, s := range sites {
-		tz := s.Timezone
-		if tz == "" {
-			tz = "UTC"
-		}
-		if loc, err := time.LoadLocation(tz); err == nil {
+		if loc, err := time.LoadLocation(s.Zone()); err == nil {
 			c.zones[s.ID] = loc
 		}
 	}
@@ -382,7 +378,7 @@ func (c *DayCounter) load(ctx context.Context, db SQL, k dayKey, loc *time.Locat
 	dims = append(dims, "if(kind = 'event', arrayMap((k, v, i) -> if(indexOf(pk, k) = i, tuple(concat("+
 		Quote(PropPrefix)+", k), v), tuple('', '')), pk, pv, arrayEnumerate(pk)), [tuple('', '')])")
 	hits := "SELECT DISTINCT " + pairSQL("dv.1", "dv.2") + " FROM (SELECT visitor_id, arrayConcat(" + strings.Join(dims, ", ") + ") AS dvs FROM (" +
-		"SELECT " + strings.Join(cols, ", ") + " FROM events WHERE site_id = " + site + " AND ts >= " + timeSQL(start) + " AND ts < " + timeSQL(end) +
+		"SELECT " + strings.Join(cols, ", ") + " FROM events WHERE site_id = " + site + " AND ts >= " + TimeLit(start) + " AND ts < " + TimeLit(end) +
 		" AND " + CountedHits + ")) ARRAY JOIN dvs AS dv"
 	dims = dims[:0]
 	for _, d := range sessionDims {
@@ -390,8 +386,8 @@ func (c *DayCounter) load(ctx context.Context, db SQL, k dayKey, loc *time.Locat
 			dims = append(dims, "tuple("+Quote(d.name)+", toString("+d.sql+"))")
 		}
 	}
-	touching := " WHERE site_id = " + site + " AND start_ts >= " + timeSQL(start.Add(-SessionSlack)) + " AND start_ts < " + timeSQL(end) +
-		" AND end_ts >= " + timeSQL(start)
+	touching := " WHERE site_id = " + site + " AND start_ts >= " + TimeLit(start.Add(-SessionSlack)) + " AND start_ts < " + TimeLit(end) +
+		" AND end_ts >= " + TimeLit(start)
 	visits := "SELECT DISTINCT " + pairSQL("dv.1", "dv.2") + " FROM sessions ARRAY JOIN [" + strings.Join(dims, ", ") + "] AS dv" + touching
 	exits := "SELECT " + pairSQL("'"+exitPage+"'", "exit_page") + " AS h, count() FROM (SELECT session_id, visitor_id, exit_page FROM sessions" +
 		touching + " GROUP BY session_id, visitor_id, exit_page HAVING sum(sign) > 0) GROUP BY h"
@@ -435,11 +431,6 @@ func (c *DayCounter) state(k dayKey) *dayState {
 		c.lastKey, c.lastState = k, st
 	}
 	return st
-}
-
-// timeSQL is a DateTime literal of t in UTC.
-func timeSQL(t time.Time) string {
-	return "toDateTime(" + Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
 }
 
 // pair adds the pair to st and reports whether it is new.
@@ -574,8 +565,11 @@ func (c *DayCounter) Count(events []mote.Event, sessions []mote.SessionRow) {
 			key := c.pairKey(r.VisitorID, exitPage, e.page)
 			before := st.exits[key] > 0
 			st.exits[key] += e.rows
-			if after := st.exits[key] > 0; after != before {
-				row.visitors += int64(e.rows) / int64(max(e.rows, -e.rows))
+			switch after := st.exits[key] > 0; {
+			case after && !before:
+				row.visitors++
+			case before && !after:
+				row.visitors--
 			}
 		}
 	}

@@ -25,7 +25,7 @@ func EnforceRetention(ctx context.Context, db SQL, sites []mote.Site, now time.T
 		if keep <= 0 {
 			keep = mote.DefaultRetention
 		}
-		cutoff := "toDateTime(" + Quote(now.Add(-keep).UTC().Format(time.DateTime)) + ", 'UTC')"
+		cutoff := TimeLit(now.Add(-keep))
 		for _, t := range []struct {
 			table, before string
 			raw           bool

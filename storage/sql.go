@@ -266,6 +266,11 @@ func Literal(v any) (string, error) {
 	return "", fmt.Errorf("no literal for %T", v)
 }
 
+// TimeLit is a DateTime literal of t in UTC, for query text.
+func TimeLit(t time.Time) string {
+	return "toDateTime(" + Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
+}
+
 // MutationTarget names the table a mutation (ALTER TABLE ... DELETE) or
 // an OPTIMIZE must address: the table itself on one server; on a cluster
 // the replicated <table>_local on every node (ON CLUSTER), since a

@@ -252,6 +252,4 @@ func Realtime(ctx context.Context, db storage.SQL, siteID string, now time.Time)
 }
 
 // timeLit is a DateTime literal of t in UTC.
-func timeLit(t time.Time) string {
-	return "toDateTime(" + storage.Quote(t.UTC().Format(time.DateTime)) + ", 'UTC')"
-}
+func timeLit(t time.Time) string { return storage.TimeLit(t) }

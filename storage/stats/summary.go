@@ -400,10 +400,7 @@ func (s *Summarizer) Pass(ctx context.Context) (int, error) {
 	var jobs []job
 	var prefixJobs []prefixJob
 	for _, site := range s.Sites {
-		tz := site.Timezone
-		if tz == "" {
-			tz = "UTC"
-		}
+		tz := site.Zone()
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
 			return 0, fmt.Errorf("summaries of %s: time zone %q: %w", site.ID, tz, err)
